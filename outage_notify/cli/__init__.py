@@ -1,0 +1,19 @@
+"""The ``outage-notify`` command line: thin, it parses, calls the core and prints.
+
+Each command group lives in its own module and is registered here.
+"""
+
+from __future__ import annotations
+
+from outage_notify.cli.base import AppGroup, cli
+from outage_notify.cli.demo import demo
+from outage_notify.cli.init_cmd import init
+
+__all__ = ["AppGroup", "cli", "main"]
+
+cli.add_command(init)
+cli.add_command(demo)
+
+
+def main() -> None:
+    cli(prog_name="outage-notify")

@@ -1,0 +1,293 @@
+"""The tables. SQLModel table models skip validation: input is validated by the non-table
+models in the modules that take it (areas, customers, outages), never by these."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from outage_notify.db import UTCDateTime, utcnow
+
+
+class Utility(StrEnum):
+    WATER = "water"
+    GAS = "gas"
+
+
+class OutageStatus(StrEnum):
+    PLANNED = "planned"
+    CANCELLED = "cancelled"
+    RESTORED = "restored"
+
+
+class NoticeKind(StrEnum):
+    ADVANCE = "advance"  # the first notice of upcoming work (also the critical-lead one)
+    REMINDER = "reminder"  # later lead times before the start
+    CHANGED = "changed"  # rescheduled
+    EXTENDED = "extended"
+    CANCELLED = "cancelled"
+    RESTORED = "restored"
+
+
+# Notices about work still ahead: never sent once the work has started.
+UPCOMING_KINDS = frozenset({NoticeKind.ADVANCE, NoticeKind.REMINDER, NoticeKind.CHANGED})
+
+
+class NoticeState(StrEnum):
+    PENDING = "pending"  # planned, not yet due
+    EXPANDED = "expanded"  # recipients matched, deliveries written
+    SUPERSEDED = "superseded"  # the outage changed before it fell due
+    EXPIRED = "expired"  # fell due after its deadline (the work had started)
+
+
+class DeliveryState(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    EXPIRED = "expired"
+    SUPERSEDED = "superseded"
+
+
+FINAL_DELIVERY_STATES = frozenset(
+    {
+        DeliveryState.DELIVERED,
+        DeliveryState.UNDELIVERED,
+        DeliveryState.FAILED,
+        DeliveryState.SKIPPED,
+        DeliveryState.EXPIRED,
+        DeliveryState.SUPERSEDED,
+    }
+)
+
+
+class Channel(StrEnum):
+    SMS = "sms"
+    EMAIL = "email"
+
+
+def _created() -> Any:
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class ServiceArea(SQLModel, table=True):
+    __tablename__ = "service_area"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=64, unique=True, index=True)
+    name: str = Field(max_length=200)
+    name_en: str | None = Field(default=None, max_length=200)
+    utility: str = Field(max_length=8, index=True)
+    # The GeoJSON geometry (Polygon or MultiPolygon, lon/lat) and its bounding box.
+    geometry: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    min_lon: float
+    min_lat: float
+    max_lon: float
+    max_lat: float
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class Customer(SQLModel, table=True):
+    __tablename__ = "customer"
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: str = Field(max_length=64, unique=True, index=True)
+    name: str = Field(default="", max_length=200)
+    phone: str | None = Field(default=None, max_length=20, index=True)  # E.164
+    email: str | None = Field(default=None, max_length=320, index=True)  # normalised
+    language: str = Field(max_length=8)
+    address: str = Field(default="", max_length=500)
+    latitude: float | None = None
+    longitude: float | None = None
+    water_area: str | None = Field(default=None, max_length=64, index=True)
+    gas_area: str | None = Field(default=None, max_length=64, index=True)
+    # "sms;email" or a subset; empty means every channel the customer has a contact for.
+    channels: str = Field(default="", max_length=16)
+    critical: bool = False
+    # Set when a provider says the contact cannot receive (Twilio 21211, SMTP 5.1.1, ...).
+    phone_invalid: bool = False
+    email_invalid: bool = False
+    # A digest of the imported row, so re-importing an unchanged file writes nothing.
+    row_hash: str = Field(default="", max_length=64)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class Subscriber(SQLModel, table=True):
+    """Somebody without an account who follows an area (web sign-up or SMS ``SUB``)."""
+
+    __tablename__ = "subscriber"
+    __table_args__ = (
+        UniqueConstraint(
+            "channel", "address", "area_code", name="uq_subscriber_channel_address_area"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=8)
+    address: str = Field(max_length=320, index=True)
+    area_code: str = Field(max_length=64, index=True)
+    language: str = Field(max_length=8)
+    status: str = Field(default="pending", max_length=16)  # pending | active | unsubscribed
+    confirm_secret_hash: str | None = Field(default=None, max_length=128)
+    confirm_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    consent_source: str = Field(max_length=16)  # web | sms
+    consent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class Outage(SQLModel, table=True):
+    """A planned shutoff. Every change makes a new revision; ``OutageRevision`` keeps them."""
+
+    __tablename__ = "outage"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ref: str | None = Field(default=None, max_length=64, unique=True, index=True)  # work order
+    utility: str = Field(max_length=8, index=True)
+    title: str = Field(max_length=120)
+    description: str = Field(default="", max_length=4000)
+    start_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+    end_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    area_codes: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    status: str = Field(default=OutageStatus.PLANNED, max_length=16, index=True)
+    revision: int = 1
+    short_notice: bool = False
+    cancel_reason: str | None = Field(default=None, max_length=500)
+    restored_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_by: str = Field(default="", max_length=64)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class OutageRevision(SQLModel, table=True):
+    __tablename__ = "outage_revision"
+    __table_args__ = (UniqueConstraint("outage_id", "revision", name="uq_outage_revision"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    outage_id: int = Field(foreign_key="outage.id", index=True)
+    revision: int
+    change: str = Field(max_length=16)  # created | rescheduled | extended | cancelled | restored
+    title: str = Field(max_length=120)
+    description: str = Field(default="", max_length=4000)
+    start_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    end_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    area_codes: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    status: str = Field(max_length=16)
+    reason: str | None = Field(default=None, max_length=500)
+    actor: str = Field(default="", max_length=64)
+    created_at: datetime = _created()
+
+
+class Notice(SQLModel, table=True):
+    """One notice of an outage revision, due at one time (outage x kind x due time)."""
+
+    __tablename__ = "notice"
+    __table_args__ = (
+        UniqueConstraint(
+            "outage_id", "revision", "kind", "audience", "due_at", name="uq_notice_outage_kind_due"
+        ),
+        Index("ix_notice_state_due", "state", "due_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    outage_id: int = Field(foreign_key="outage.id", index=True)
+    revision: int
+    kind: str = Field(max_length=16)
+    audience: str = Field(default="all", max_length=16)  # all | critical
+    due_at: datetime = Field(sa_type=UTCDateTime, nullable=False)  # email and feeds
+    sms_due_at: datetime = Field(sa_type=UTCDateTime, nullable=False)  # moved for quiet hours
+    shifted_for_quiet_hours: bool = False
+    urgent: bool = False  # quiet hours could not be honoured before the work starts
+    # After this a pending delivery is expired, never sent (the work start, for upcoming work).
+    deadline: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    state: str = Field(default=NoticeState.PENDING, max_length=16)
+    expanded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    late: bool = False  # expanded after its due time (daemon was down)
+    created_at: datetime = _created()
+
+
+class Delivery(SQLModel, table=True):
+    """The outbox: one row per (notice, recipient, channel).
+
+    The recipient is the contact address, so two accounts sharing a phone get one SMS.
+    """
+
+    __tablename__ = "delivery"
+    __table_args__ = (
+        UniqueConstraint(
+            "notice_id", "address", "channel", name="uq_delivery_notice_recipient_channel"
+        ),
+        Index("ix_delivery_state_next", "state", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    notice_id: int = Field(foreign_key="notice.id", index=True)
+    channel: str = Field(max_length=8)
+    address: str = Field(max_length=320)
+    customer_id: int | None = Field(default=None, foreign_key="customer.id", index=True)
+    subscriber_id: int | None = Field(default=None, foreign_key="subscriber.id", index=True)
+    language: str = Field(max_length=8)
+    state: str = Field(default=DeliveryState.PENDING, max_length=16)
+    attempts: int = 0
+    next_attempt_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    deadline: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    claimed_by: str | None = Field(default=None, max_length=64)
+    claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    provider_id: str | None = Field(default=None, max_length=128, index=True)
+    error_code: str | None = Field(default=None, max_length=32)
+    error: str | None = Field(default=None, max_length=500)
+    late: bool = False  # sent after its due time
+    duplicate: bool = False  # possibly sent twice: resent after a crash in the in-flight window
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class OptOut(SQLModel, table=True):
+    """An address that must not get a channel. Opting in again deletes the row (audited)."""
+
+    __tablename__ = "opt_out"
+    __table_args__ = (UniqueConstraint("channel", "address", name="uq_opt_out_channel_address"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=8)
+    address: str = Field(max_length=320)
+    source: str = Field(max_length=16)  # sms | email | planner | web | provider
+    reason: str | None = Field(default=None, max_length=200)
+    created_at: datetime = _created()
+
+
+class AuditEvent(SQLModel, table=True):
+    __tablename__ = "audit_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _created()
+    actor: str = Field(max_length=64)
+    action: str = Field(max_length=64, index=True)  # e.g. outage.reschedule, customer.opt_out
+    entity: str = Field(max_length=32)
+    entity_id: str = Field(max_length=64, index=True)
+    before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+
+
+class InboundMessage(SQLModel, table=True):
+    """Every inbound SMS, kept whatever it says (STOP/HELP counts come from here)."""
+
+    __tablename__ = "inbound_message"
+
+    id: int | None = Field(default=None, primary_key=True)
+    provider_sid: str | None = Field(default=None, max_length=64, unique=True)
+    from_address: str = Field(max_length=32, index=True)
+    body: str = Field(default="", max_length=1600)
+    keyword: str | None = Field(default=None, max_length=16)  # stop | start | help | status | sub
+    received_at: datetime = _created()
