@@ -1,1 +1,1 @@
-"""Benchmarks. Not tests: each prints its figure next to a bare baseline measured in the same run."""
+"""Benchmarks, not tests: each prints its figure next to a bare baseline from the same run."""

@@ -1,4 +1,4 @@
-"""Run every benchmark module in bench/ (``make bench``), or the ones named: ``python -m bench sms``."""
+"""Run every benchmark in bench/ (``make bench``), or those named: ``python -m bench sms``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from pathlib import Path
 
 def main(argv: list[str]) -> int:
     names = sorted(
-        info.name for info in pkgutil.iter_modules([str(Path(__file__).parent))
+        info.name
+        for info in pkgutil.iter_modules([str(Path(__file__).parent)])
         if info.name.startswith("bench_")
     )
     wanted = [n if n.startswith("bench_") else f"bench_{n}" for n in argv] or names
