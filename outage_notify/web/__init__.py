@@ -1,0 +1,1 @@
+"""The one ASGI app: public pages, feeds, banner, subscription, Twilio webhooks, REST API."""

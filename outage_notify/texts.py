@@ -1,0 +1,178 @@
+"""What a notice says: the facts of one outage revision, localised, and the Jinja2 templates.
+
+Templates live in ``outage_notify/templates/<channel>/<kind>.<language>.<ext>``: ``sms/*.txt``
+(plain text), ``email/*.txt``, ``email/*.html`` (autoescaped) and ``email/*.subject.txt``. All
+of them render a :class:`NoticeContext`, so every channel tells the same facts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from sqlmodel import Session, col, select
+
+from outage_notify.models import Outage, OutageRevision, ServiceArea
+from outage_notify.settings import Settings
+
+UTILITY_NAMES = {
+    "zh-CN": {"water": "城市供水", "gas": "城市燃气"},
+    "en": {"water": "City Water", "gas": "City Gas"},
+}
+WEEKDAYS = {
+    "zh-CN": ["周一", "周二", "周三", "周四", "周五", "周六", "周日"],
+    "en": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
+}
+MONTHS_EN = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+
+@dataclass(frozen=True)
+class NoticeContext:
+    """The facts a notice tells, in one language, with times already in local time."""
+
+    kind: str  # a NoticeKind value
+    language: str  # "zh-CN" or "en"
+    outage_id: int
+    revision: int
+    utility: str  # "water" or "gas"
+    utility_name: str  # localised, e.g. "City Water"
+    title: str
+    description: str
+    area_codes: list[str]
+    area_names: list[str]  # localised where the area has a name in that language
+    start: datetime  # local, aware
+    end: datetime
+    hotline: str
+    outage_url: str
+    previous_start: datetime | None = None  # for "changed" and "extended"
+    previous_end: datetime | None = None
+    reason: str | None = None  # why it was cancelled
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def format_datetime(value: datetime, language: str) -> str:
+    """``12月1日(周二) 08:00`` or ``Tue 1 Dec 08:00``."""
+    weekday = WEEKDAYS[language][value.weekday()]
+    if language == "zh-CN":
+        return f"{value.month}月{value.day}日({weekday}) {value:%H:%M}"
+    return f"{weekday} {value.day} {MONTHS_EN[value.month - 1]} {value:%H:%M}"
+
+
+def format_range(start: datetime, end: datetime, language: str) -> str:
+    """One day: ``Tue 1 Dec 08:00-12:00``; across days both ends in full."""
+    if start.date() == end.date():
+        return f"{format_datetime(start, language)}-{end:%H:%M}"
+    return f"{format_datetime(start, language)} - {format_datetime(end, language)}"
+
+
+def join_names(names: list[str], language: str) -> str:
+    return "、".join(names) if language == "zh-CN" else ", ".join(names)
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("outage_notify", "templates"),
+        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+    env.filters["when"] = format_datetime
+    env.globals["format_range"] = format_range
+    env.globals["join_names"] = join_names
+    return env
+
+
+TEMPLATES = _environment()
+
+
+def render(template: str, context: NoticeContext, **extra: object) -> str:
+    """Render ``templates/<template>`` (e.g. ``sms/advance.en.txt``) with the context."""
+    text = TEMPLATES.get_template(template).render(n=context, **extra)
+    return text.strip()
+
+
+def outage_url(settings: Settings, outage_id: int) -> str:
+    return f"{settings.public_url}/outages/{outage_id}"
+
+
+def build_context(
+    session: Session,
+    outage: Outage,
+    *,
+    kind: str,
+    language: str,
+    settings: Settings,
+    revision: int | None = None,
+    areas: dict[str, ServiceArea] | None = None,
+) -> NoticeContext:
+    """The context of ``outage`` at ``revision`` (default: current) for one language.
+
+    ``areas`` may be passed in by callers that render many notices, to read them once.
+    """
+    assert outage.id is not None
+    zone = ZoneInfo(settings.timezone)
+    revision = revision or outage.revision
+    current = _revision(session, outage, revision)
+    previous = _revision(session, outage, revision - 1) if revision > 1 else None
+    if areas is None:
+        rows = session.exec(
+            select(ServiceArea).where(col(ServiceArea.code).in_(current.area_codes))
+        ).all()
+        areas = {a.code: a for a in rows}
+    names = [_area_name(areas.get(code), code, language) for code in current.area_codes]
+    return NoticeContext(
+        kind=kind,
+        language=language,
+        outage_id=outage.id,
+        revision=revision,
+        utility=outage.utility,
+        utility_name=UTILITY_NAMES[language][outage.utility],
+        title=current.title,
+        description=current.description,
+        area_codes=list(current.area_codes),
+        area_names=names,
+        start=current.start_at.astimezone(zone),
+        end=current.end_at.astimezone(zone),
+        hotline=settings.hotline,
+        outage_url=outage_url(settings, outage.id),
+        previous_start=previous.start_at.astimezone(zone) if previous else None,
+        previous_end=previous.end_at.astimezone(zone) if previous else None,
+        reason=current.reason,
+    )
+
+
+def _area_name(area: ServiceArea | None, code: str, language: str) -> str:
+    if area is None:
+        return code
+    if language == "en" and area.name_en:
+        return area.name_en
+    return area.name
+
+
+def _revision(session: Session, outage: Outage, revision: int) -> OutageRevision:
+    """The stored revision; the outage row itself stands in for its current revision."""
+    row = session.exec(
+        select(OutageRevision).where(
+            OutageRevision.outage_id == outage.id, OutageRevision.revision == revision
+        )
+    ).first()
+    if row is not None:
+        return row
+    if revision != outage.revision:
+        raise LookupError(f"outage {outage.id} has no revision {revision}")
+    return OutageRevision(
+        outage_id=outage.id or 0,
+        revision=outage.revision,
+        change="created",
+        title=outage.title,
+        description=outage.description,
+        start_at=outage.start_at,
+        end_at=outage.end_at,
+        area_codes=list(outage.area_codes),
+        status=outage.status,
+        reason=outage.cancel_reason,
+    )
