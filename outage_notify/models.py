@@ -97,6 +97,8 @@ class ServiceArea(SQLModel, table=True):
 
 class Customer(SQLModel, table=True):
     __tablename__ = "customer"
+    # Targeting looks customers up by each area's bounding box.
+    __table_args__ = (Index("ix_customer_lon_lat", "longitude", "latitude"),)
 
     id: int | None = Field(default=None, primary_key=True)
     account_id: str = Field(max_length=64, unique=True, index=True)
