@@ -146,9 +146,7 @@ def match_customers(
             for a in areas
         )
     )
-    in_box = select(*_COLUMNS, col(Customer.longitude), col(Customer.latitude)).where(
-        boxes, *extra
-    )
+    in_box = select(*_COLUMNS, col(Customer.longitude), col(Customer.latitude)).where(boxes, *extra)
     candidates = connection.execute(in_box).all()
     if not candidates:
         return matched
