@@ -129,7 +129,7 @@ def match_customers(
     connection = session.connection()
     by_code = select(*_COLUMNS).where(col(area_column).in_(outage.area_codes), *extra)
     for row in connection.execute(by_code):
-        matched[row[0]] = (row, "area_code")
+        matched[int(row[0])] = (row, "area_code")
 
     areas = _area_rows(session, outage)
     union = area_union(areas)
@@ -147,7 +147,7 @@ def match_customers(
         )
     )
     in_box = select(*_COLUMNS, col(Customer.longitude), col(Customer.latitude)).where(boxes, *extra)
-    candidates = connection.execute(in_box).all()
+    candidates: list[Any] = list(connection.execute(in_box))
     if not candidates:
         return matched
     lons = np.fromiter((r[-2] for r in candidates), dtype=float, count=len(candidates))
@@ -156,7 +156,7 @@ def match_customers(
     inside = shapely.intersects_xy(union, lons, lats)
     for index in np.flatnonzero(inside):
         row = candidates[int(index)]
-        customer_id = row[0]
+        customer_id = int(row[0])
         if customer_id in matched:
             matched[customer_id] = (matched[customer_id][0], "both")
         else:
