@@ -128,8 +128,9 @@ def match_customers(
     # Core rows through the connection: the ORM's per-row bookkeeping costs seconds here.
     connection = session.connection()
     by_code = select(*_COLUMNS).where(col(area_column).in_(outage.area_codes), *extra)
-    for row in connection.execute(by_code):
-        matched[int(row[0])] = (row, "area_code")
+    code_rows: list[Any] = list(connection.execute(by_code))
+    for row in code_rows:
+        matched[row[0]] = (row, "area_code")
 
     areas = _area_rows(session, outage)
     union = area_union(areas)
