@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 import threading
 
 import pytest
@@ -25,7 +26,7 @@ def test_tokens_are_spaced_at_the_rate() -> None:
     for _ in range(100):
         assert bucket.acquire()
         times.append(clock.now)
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert min(gaps) == pytest.approx(0.05)
     assert times[-1] - times[0] == pytest.approx(99 * 0.05)
 
