@@ -17,6 +17,7 @@ import os
 import random
 import socket
 import threading
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -104,6 +105,7 @@ class DispatchSummary:
     expansion: ExpansionSummary = field(default_factory=ExpansionSummary)
     expired: int = 0
     results: Counter[str] = field(default_factory=Counter)  # "sms/sent", "email/retry", ...
+    more: bool = False  # the pass ended on its time budget with work left
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -154,17 +156,23 @@ class Dispatcher:
         self.clock = clock
         self.stop = stop or threading.Event()
         self._results_lock = threading.Lock()
+        self._budget_end: float | None = None
 
     # -- one pass -------------------------------------------------------------------------
 
-    def run_once(self, now: datetime | None = None, *, expand: bool = True) -> DispatchSummary:
+    def run_once(
+        self, now: datetime | None = None, *, expand: bool = True, budget: float | None = None
+    ) -> DispatchSummary:
         """Expand what is due and send every delivery that can go now.
 
         With ``now`` given (``dispatch --once --now T``) the whole pass runs at that instant;
         otherwise each claim reads the clock, so a long fan-out never sends past a deadline.
+        ``budget`` (seconds) ends the pass early so the daemon can expand newly due notices
+        during a long, rate-limited fan-out; ``summary.more`` then says work remains.
         """
         current: Callable[[], datetime] = (lambda: now) if now is not None else self.clock
         summary = DispatchSummary()
+        self._budget_end = None if budget is None else time.monotonic() + budget
         if expand:
             summary.expansion = expand_due(self.database, current(), enabled_channels=self.channels)
             summary.expired = expire_overdue(self.database, current())
@@ -188,6 +196,9 @@ class Dispatcher:
     ) -> None:
         try:
             while not self.stop.is_set():
+                if self._budget_end is not None and time.monotonic() > self._budget_end:
+                    summary.more = True
+                    return
                 if not self.buckets[name].acquire(self.stop):
                     return
                 claimed = self.claim(name, current())
