@@ -22,6 +22,9 @@ from outage_notify import migrations
 from outage_notify.db import Database
 from outage_notify.settings import Settings, load_settings
 
+# The local SMTP server fixtures (smtp_server, smtp_server_factory, tls_certificates).
+pytest_plugins = ["tests.smtp_server"]
+
 POSTGRES_ENV = "OUTAGE_NOTIFY_TEST_POSTGRES_URL"
 DATA = Path(__file__).parent / "data"
 
