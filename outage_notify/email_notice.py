@@ -7,9 +7,10 @@ affected areas, the link to the outage page and a one-click unsubscribe link.
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, timedelta
 
-from channels.base import Attachment, Message, PushChannel
+from channels.base import Attachment, DeliveryResult, Message, PushChannel
 from channels.calendar import calendar_document, outage_uid, outage_vevent
 from channels.email import BACKENDS
 from channels.email_message import addr_spec
@@ -17,7 +18,7 @@ from outage_notify import unsubscribe
 from outage_notify.db import utcnow
 from outage_notify.models import Channel, NoticeKind
 from outage_notify.settings import Settings
-from outage_notify.texts import NoticeContext, join_names, render
+from outage_notify.texts import UTILITY_NAMES, NoticeContext, join_names, render
 
 _SHUTOFF = {
     "zh-CN": {"water": "停水", "gas": "停气"},
@@ -111,3 +112,54 @@ def email_channel(settings: Settings) -> PushChannel:
     if email.backend == "file":
         return BACKENDS["file"](email.file_dir, email.from_address)
     return BACKENDS["disabled"]()
+
+
+def sample_context(settings: Settings, *, language: str, now: datetime) -> NoticeContext:
+    """A made-up advance notice for tomorrow, for ``outage-notify email test``."""
+    zone = settings.zone
+    start = (now.astimezone(zone) + timedelta(days=1)).replace(
+        hour=9, minute=0, second=0, microsecond=0
+    )
+    zh = language == "zh-CN"
+    return NoticeContext(
+        kind=NoticeKind.ADVANCE,
+        language=language,
+        outage_id=0,
+        revision=1,
+        utility="water",
+        utility_name=UTILITY_NAMES[language]["water"],
+        title="测试通知（无实际停水）" if zh else "Test notice (no real shutoff)",
+        description=(
+            "这是一封测试邮件，用于检查邮件发送设置。"
+            if zh
+            else "This is a test email, sent to check the email set-up."
+        ),
+        area_codes=["TEST"],
+        area_names=["测试片区" if zh else "Test area"],
+        start=start,
+        end=start + timedelta(hours=3),
+        hotline=settings.hotline,
+        outage_url=f"{settings.public_url}/",
+    )
+
+
+def send_test_email(
+    settings: Settings, address: str, *, language: str, now: datetime
+) -> DeliveryResult:
+    """Send :func:`sample_context` to ``address`` through the configured backend.
+
+    Raises ChannelError as the backend does, so the caller can show the code.
+    """
+    message = compose_email(
+        sample_context(settings, language=language, now=now),
+        delivery_id=0,
+        recipient_id="test",
+        address=address,
+        settings=settings,
+        now=now,
+    )
+    channel = email_channel(settings)
+    try:
+        return channel.send(replace(message, subject=f"[TEST] {message.subject}"))
+    finally:
+        channel.close()
