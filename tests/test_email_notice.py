@@ -261,6 +261,9 @@ def test_the_notice_arrives_over_smtp_and_parses_back(
     assert received["Auto-Submitted"] == "auto-generated"
     assert received["List-Unsubscribe"] == message.headers["List-Unsubscribe"]
     assert received["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    head = smtp_server.messages[0].data.split(b"\r\n\r\n", 1)[0].decode("ascii")
+    https = message.headers["List-Unsubscribe"].split(",")[0]
+    assert f"List-Unsubscribe: {https}," in head  # verbatim: no encoded-words
     alternative, attachment = received.iter_parts()
     plain, html = alternative.iter_parts()
     assert (plain.get_content_type(), html.get_content_type()) == ("text/plain", "text/html")
