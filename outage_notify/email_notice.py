@@ -55,7 +55,7 @@ def compose_email(
         text=render(f"{base}.txt", ctx, unsubscribe_url=link) + "\n",
         html=render(f"{base}.html", ctx, unsubscribe_url=link) + "\n",
         attachments=(notice_calendar(ctx, settings=settings, now=now or utcnow()),),
-        headers=unsubscribe.list_unsubscribe_headers(settings, address=address),
+        headers=unsubscribe.list_unsubscribe_headers(settings, token),
         valid_until=valid_until,
     )
 

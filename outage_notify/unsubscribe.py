@@ -86,9 +86,8 @@ def unsubscribe_mailto(settings: Settings, token: str) -> str:
     return f"mailto:{address}?subject={quote('unsubscribe ' + token)}"
 
 
-def list_unsubscribe_headers(settings: Settings, *, address: str) -> dict[str, str]:
-    """RFC 2369 and RFC 8058 headers for an email to ``address``: https first, then mailto."""
-    token = make_token(settings, channel=Channel.EMAIL, address=address)
+def list_unsubscribe_headers(settings: Settings, token: str) -> dict[str, str]:
+    """RFC 2369 and RFC 8058 headers for ``token``'s address: the https link first, then mailto."""
     return {
         "List-Unsubscribe": (
             f"<{unsubscribe_url(settings, token)}>, <{unsubscribe_mailto(settings, token)}>"
