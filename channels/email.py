@@ -60,6 +60,7 @@ class SMTPEmail:
         implicit_tls: bool | None = None,
         ssl_context: ssl.SSLContext | None = None,
         local_hostname: str | None = None,
+        max_idle: float = 60.0,
         clock: Clock = _utcnow,
     ) -> None:
         self.host = host
@@ -72,6 +73,7 @@ class SMTPEmail:
         self.timeout = timeout
         self._ssl_context = ssl_context
         self._local_hostname = local_hostname
+        self.max_idle = max_idle
         self._clock = clock
         self._sender = envelope_address(from_address)
         self._local = threading.local()
@@ -136,11 +138,20 @@ class SMTPEmail:
             raise
 
     def _connection(self) -> tuple[smtplib.SMTP, bool]:
+        """This thread's connection (and whether it was kept from an earlier send)."""
+        now = self._clock()
         smtp: smtplib.SMTP | None = getattr(self._local, "smtp", None)
         if smtp is not None and smtp.sock is not None and smtp in self._open:
-            return smtp, True
+            idle = (now - self._local.used_at).total_seconds()
+            if idle <= self.max_idle:
+                self._local.used_at = now
+                return smtp, True
+            # An idle connection may have died without a word (a NAT or firewall forgot it):
+            # finding out costs a whole timeout. A fresh one costs a round trip or two.
+            self._discard(smtp)
         smtp = self._connect()
         self._local.smtp = smtp
+        self._local.used_at = now
         with self._lock:
             self._open.add(smtp)
         return smtp, False

@@ -6,6 +6,7 @@ import socket
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
 
@@ -42,6 +43,21 @@ def test_a_connection_the_server_dropped_is_reopened(
     assert result.state == "sent"
     assert len(smtp_server.messages) == 2
     assert smtp_server.connections == 2
+
+
+@pytest.mark.parametrize(("idle", "connections"), [(30, 1), (60, 1), (61, 2)])
+def test_a_connection_idle_too_long_is_replaced(
+    smtp_server: LocalSMTPServer,
+    channel_for: Callable[..., SMTPEmail],
+    idle: int,
+    connections: int,
+) -> None:
+    times = iter([NOW, NOW, NOW + timedelta(seconds=idle), NOW + timedelta(seconds=idle)])
+    channel = channel_for(smtp_server, clock=lambda: next(times), max_idle=60.0)
+    channel.send(message(1))
+    channel.send(message(2))
+    assert len(smtp_server.messages) == 2
+    assert smtp_server.connections == connections
 
 
 def test_a_421_fails_the_message_and_the_next_send_succeeds(
