@@ -24,6 +24,10 @@ from outage_notify import migrations
 from outage_notify.db import Database
 from outage_notify.settings import Settings, load_settings
 
+# The local SMTP server fixtures (smtp_server, smtp_server_factory, tls_certificates) and the
+# email channel's (channel_for).
+pytest_plugins = ["tests.smtp_server", "tests.channels.email_samples"]
+
 POSTGRES_ENV = "OUTAGE_NOTIFY_TEST_POSTGRES_URL"
 DATA = Path(__file__).parent / "data"
 

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from outage_notify.cli.base import AppGroup, cli
 from outage_notify.cli.demo import demo
+from outage_notify.cli.email_cmd import email_group
 from outage_notify.cli.init_cmd import init
 
 __all__ = ["AppGroup", "cli", "main"]
 
 cli.add_command(init)
 cli.add_command(demo)
+cli.add_command(email_group)
 
 
 def main() -> None:
