@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 from outage_notify import migrations
 from outage_notify.db import Database
 from outage_notify.settings import Settings, load_settings
+from tests.fake_twilio import FakeTwilio, running
 
 POSTGRES_ENV = "OUTAGE_NOTIFY_TEST_POSTGRES_URL"
 DATA = Path(__file__).parent / "data"
@@ -212,3 +213,10 @@ def run_cli(config_file: Callable[[], Path]) -> Callable[..., Result]:
         )
 
     return invoke
+
+
+@pytest.fixture
+def fake_twilio() -> Iterator[FakeTwilio]:
+    """A fake Twilio Messages API on a free port of 127.0.0.1 (see tests/fake_twilio.py)."""
+    with running() as fake:
+        yield fake
