@@ -135,10 +135,11 @@ class FakeTwilio:
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
+        if self._thread is not None:  # shutdown() waits for a serve_forever that never ran
+            self._server.shutdown()
             self._thread.join(timeout=5)
+            self._thread = None
+        self._server.server_close()
 
     def __enter__(self) -> FakeTwilio:
         return self.start()
@@ -486,6 +487,9 @@ def _parse_date(value: str, *, end_of_day: bool = False) -> datetime:
 def _handler_for(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as the real API
+        # Headers and body go out in two writes: without TCP_NODELAY the second waits for
+        # the client's delayed ACK, 40 ms a request.
+        disable_nagle_algorithm = True
 
         def _serve(self, method: str) -> None:
             length = int(self.headers.get("Content-Length") or 0)
