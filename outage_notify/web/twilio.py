@@ -1,0 +1,134 @@
+"""Twilio's webhooks: inbound SMS (``POST /twilio/inbound``) and delivery status callbacks
+(``POST /twilio/status``).
+
+Every request must carry a valid ``X-Twilio-Signature``, computed by Twilio over the URL it
+called, which is our *public* URL: behind a TLS proxy the request reaches us as
+``http://127.0.0.1/...``, so the URL is rebuilt from ``public_url`` and the request path.
+A bad or missing signature gets 403 and changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import PlainTextResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from twilio.request_validator import (
+    SIGNATURE_HEADER,
+    SIGNATURE_SETTINGS_HEADER,
+    RequestValidator,
+    get_signature_algorithm,
+)
+from twilio.twiml.messaging_response import MessagingResponse
+
+from outage_notify.db import Database
+from outage_notify.delivery_reports import StatusReport, apply_status_report
+from outage_notify.inbound import InboundResult, handle_inbound
+from outage_notify.settings import Settings
+from outage_notify.web import deps
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/twilio", tags=["twilio"])
+
+SettingsDep = Annotated[Settings, Depends(deps.settings)]
+DatabaseDep = Annotated[Database, Depends(deps.database)]
+NowDep = Annotated[datetime, Depends(deps.now)]
+
+
+def public_request_url(settings: Settings, request: Request) -> str:
+    """The URL Twilio called: ``public_url`` + the path inside the app + the query."""
+    path = request.scope["path"]
+    root = request.scope.get("root_path", "")
+    if root and path.startswith(root):
+        path = path[len(root) :]
+    query = request.url.query
+    return f"{settings.public_url}{path}" + (f"?{query}" if query else "")
+
+
+async def signed_form(request: Request, settings: Settings) -> FormData | None:
+    """The POSTed form when Twilio's signature over it is valid, else None."""
+    form = await request.form()
+    path = request.url.path
+    signature = request.headers.get(SIGNATURE_HEADER)
+    token = settings.sms.auth_token.get_secret_value()
+    if not token:
+        log.warning(
+            "%s refused: sms.auth_token is empty, no signature can be checked", request.url.path
+        )
+        return None
+    if not signature:
+        log.warning("%s refused: no %s header", path, SIGNATURE_HEADER)
+        return None
+    algorithm = get_signature_algorithm(request.headers.get(SIGNATURE_SETTINGS_HEADER))
+    url = public_request_url(settings, request)
+    if not RequestValidator(token).validate(url, form, signature, algorithm):
+        log.warning("%s refused: bad signature for %s", path, url)
+        return None
+    return form
+
+
+def _field(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value if isinstance(value, str) else ""
+
+
+def _forbidden() -> PlainTextResponse:
+    return PlainTextResponse("invalid Twilio signature", status_code=403)
+
+
+@router.post("/inbound", summary="Inbound SMS (Twilio webhook)")
+async def inbound(
+    request: Request, settings: SettingsDep, database: DatabaseDep, now: NowDep
+) -> Response:
+    form = await signed_form(request, settings)
+    if form is None:
+        return _forbidden()
+    sender = _field(form, "From").strip()
+    if not sender:
+        return PlainTextResponse("From is required", status_code=400)
+    sid = _field(form, "MessageSid") or _field(form, "SmsSid") or None
+    body = _field(form, "Body")
+
+    def handle() -> InboundResult:
+        with database.session() as session:
+            return handle_inbound(
+                session, settings, sid=sid, from_address=sender, body=body, now=now
+            )
+
+    result = await run_in_threadpool(handle)
+    twiml = MessagingResponse()
+    if result.reply:
+        twiml.message(result.reply)
+    return Response(str(twiml), media_type="application/xml")
+
+
+@router.post("/status", summary="Delivery status callback (Twilio webhook)", status_code=204)
+async def status(
+    request: Request, settings: SettingsDep, database: DatabaseDep, now: NowDep
+) -> Response:
+    form = await signed_form(request, settings)
+    if form is None:
+        return _forbidden()
+    sid = _field(form, "MessageSid") or _field(form, "SmsSid")
+    state = _field(form, "MessageStatus") or _field(form, "SmsStatus")
+    if not sid or not state:
+        return PlainTextResponse("MessageSid and MessageStatus are required", status_code=400)
+    hint = request.query_params.get("delivery", "")
+    report = StatusReport(
+        sid=sid,
+        status=state,
+        error_code=_field(form, "ErrorCode") or None,
+        delivery_id=int(hint) if hint.isdigit() and len(hint) < 10 else None,
+    )
+
+    def apply() -> None:
+        with database.session() as session:
+            apply_status_report(session, report, now=now)
+
+    await run_in_threadpool(apply)
+    return Response(status_code=204)
