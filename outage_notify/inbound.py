@@ -58,6 +58,7 @@ KEYWORDS: dict[str, Keyword] = {
 }
 # Keywords that say the sender reads Chinese (TD and T abbreviate 退订 on Chinese networks).
 CHINESE_KEYWORDS = frozenset({"退订", "TD", "T", "帮助", "状态", "订阅"})
+PROVIDER_KEYWORDS = {"STOP": Keyword.STOP, "START": Keyword.START, "HELP": Keyword.HELP}
 UNKNOWN_REPLY_INTERVAL = timedelta(days=1)
 _TRAILING = ".!?。"
 _MAX_CODE = 64
@@ -74,8 +75,14 @@ def normalise(body: str) -> str:
     return unicodedata.normalize("NFKC", body).strip().rstrip(_TRAILING).strip().upper()
 
 
-def parse(body: str) -> Parsed:
+def parse(body: str, opt_out_type: str | None = None) -> Parsed:
+    """The keyword of a message. ``opt_out_type`` is Twilio's ``OptOutType`` (STOP, START or
+    HELP), sent when its Advanced Opt-Out matched a keyword, possibly one configured only in
+    the Twilio console: Twilio has acted on it, so we follow."""
     text = normalise(body)
+    provider = PROVIDER_KEYWORDS.get((opt_out_type or "").strip().upper())
+    if provider is not None:
+        return Parsed(provider, text[:16], "")
     if text in KEYWORDS:
         return Parsed(KEYWORDS[text], text, "")
     first, _, rest = text.partition(" ")
@@ -140,9 +147,15 @@ def handle_inbound(
     from_address: str,
     body: str,
     now: datetime,
+    opt_out_type: str | None = None,
 ) -> InboundResult:
-    """Store one inbound SMS, act on its keyword and return the reply, in one transaction."""
-    parsed = parse(body)
+    """Store one inbound SMS, act on its keyword and return the reply, in one transaction.
+
+    When Twilio says it handled the keyword (``opt_out_type``), it has already answered with
+    the reply configured in its console, so there is no reply of ours: one is enough, and
+    Twilio would refuse ours to a number that just opted out anyway.
+    """
+    parsed = parse(body, opt_out_type)
     sender = find_sender(session, from_address)
     language = reply_language(sender, parsed, settings)
     message_id, duplicate = _store(session, sid, from_address, body, parsed.keyword, now)
@@ -177,6 +190,8 @@ def handle_inbound(
         reply = _status(session, settings, sender, language, now)
     else:
         reply = _subscribe(session, settings, sender, parsed.argument, language, now, actor)
+    if opt_out_type and parsed.keyword in PROVIDER_KEYWORDS.values():
+        reply = None
     return InboundResult(parsed.keyword, language, reply, message_id, duplicate)
 
 

@@ -336,3 +336,47 @@ def test_every_inbound_message_is_stored_with_its_keyword(db: Database, settings
     assert sorted(keywords, key=str) == sorted(
         ["help", "status", "sub", "start", "stop", None], key=str
     )
+
+
+@pytest.mark.parametrize(
+    ("body", "opt_out_type", "keyword"),
+    [
+        ("ARRET", "STOP", Keyword.STOP),  # a keyword configured only in the Twilio console
+        ("STOP", "STOP", Keyword.STOP),
+        ("START", "START", Keyword.START),
+        ("帮助", "HELP", Keyword.HELP),
+    ],
+)
+def test_keywords_twilio_answered_are_acted_on_without_a_second_reply(
+    db: Database, settings: Settings, body: str, opt_out_type: str, keyword: Keyword
+) -> None:
+    with db.session() as session:
+        result = handle_inbound(
+            session,
+            settings,
+            sid="SM1",
+            from_address=PHONE,
+            body=body,
+            now=NOW,
+            opt_out_type=opt_out_type,
+        )
+    assert (result.keyword, result.reply) == (keyword, None)
+    with db.read() as session:
+        assert optouts.is_opted_out(session, "sms", PHONE) is (keyword == Keyword.STOP)
+        assert session.exec(select(InboundMessage.keyword)).one() == keyword.value
+
+
+def test_status_is_answered_even_when_twilio_sends_an_opt_out_type(
+    db: Database, settings: Settings
+) -> None:
+    with db.session() as session:
+        result = handle_inbound(
+            session,
+            settings,
+            sid="SM1",
+            from_address=PHONE,
+            body="状态",
+            now=NOW,
+            opt_out_type="",
+        )
+    assert result.reply is not None

@@ -97,7 +97,13 @@ async def inbound(
     def handle() -> InboundResult:
         with database.session() as session:
             return handle_inbound(
-                session, settings, sid=sid, from_address=sender, body=body, now=now
+                session,
+                settings,
+                sid=sid,
+                from_address=sender,
+                body=body,
+                now=now,
+                opt_out_type=_field(form, "OptOutType") or None,
             )
 
     result = await run_in_threadpool(handle)

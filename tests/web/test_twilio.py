@@ -241,3 +241,13 @@ def test_callbacks_signed_by_the_fake_server_are_accepted(client: TestClient, db
         row = session.get(Delivery, delivery_id)
         assert row is not None
         assert (row.state, row.provider_id) == ("delivered", result.provider_id)
+
+
+def test_a_keyword_twilio_already_answered_gets_an_empty_twiml(
+    client: TestClient, db: Database
+) -> None:
+    form = {**inbound_form("退订"), "OptOutType": "STOP"}
+    response = post_inbound(client, form, sign(f"{PUBLIC}/twilio/inbound", form))
+    assert response.status_code == 200
+    assert twiml_messages(response.text) == []
+    assert stored(db) == (1, 1)
