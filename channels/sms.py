@@ -43,11 +43,13 @@ ERROR_DESCRIPTIONS = {
     21211: "not a valid phone number",
     21610: "the recipient has opted out (replied STOP)",
     21614: "not a mobile number",
+    30001: "queue overflow",
     30003: "handset unreachable",
     30005: "unknown or inactive number",
     30006: "landline or unreachable carrier",
     30007: "filtered by the carrier",
     30008: "unknown delivery error",
+    30036: "validity period expired (the work had started)",
 }
 
 # Twilio drops a message still queued after ValidityPeriod seconds: 1 to 36,000 (10 hours).
