@@ -10,11 +10,14 @@ A bad or missing signature gets 403 and changes nothing.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse, Response
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from twilio.request_validator import (
@@ -32,6 +35,7 @@ from outage_notify.settings import Settings
 from outage_notify.web import deps
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 router = APIRouter(prefix="/twilio", tags=["twilio"])
 
@@ -57,9 +61,7 @@ async def signed_form(request: Request, settings: Settings) -> FormData | None:
     signature = request.headers.get(SIGNATURE_HEADER)
     token = settings.sms.auth_token.get_secret_value()
     if not token:
-        log.warning(
-            "%s refused: sms.auth_token is empty, no signature can be checked", request.url.path
-        )
+        log.warning("%s refused: sms.auth_token is empty, so no signature can be checked", path)
         return None
     if not signature:
         log.warning("%s refused: no %s header", path, SIGNATURE_HEADER)
@@ -75,6 +77,19 @@ async def signed_form(request: Request, settings: Settings) -> FormData | None:
 def _field(form: FormData, name: str) -> str:
     value = form.get(name)
     return value if isinstance(value, str) else ""
+
+
+def _in_transaction(database: Database, work: Callable[[Session], T]) -> T:
+    """Run ``work`` in a write transaction, once more if a concurrent request won a race
+    for the same row (two STOPs from one phone at once on PostgreSQL): the second attempt
+    sees that row and has nothing left to insert."""
+    try:
+        with database.session() as session:
+            return work(session)
+    except IntegrityError:
+        log.info("write conflict with a concurrent webhook: trying again")
+        with database.session() as session:
+            return work(session)
 
 
 def _forbidden() -> PlainTextResponse:
@@ -94,19 +109,18 @@ async def inbound(
     sid = _field(form, "MessageSid") or _field(form, "SmsSid") or None
     body = _field(form, "Body")
 
-    def handle() -> InboundResult:
-        with database.session() as session:
-            return handle_inbound(
-                session,
-                settings,
-                sid=sid,
-                from_address=sender,
-                body=body,
-                now=now,
-                opt_out_type=_field(form, "OptOutType") or None,
-            )
+    def handle(session: Session) -> InboundResult:
+        return handle_inbound(
+            session,
+            settings,
+            sid=sid,
+            from_address=sender,
+            body=body,
+            now=now,
+            opt_out_type=_field(form, "OptOutType") or None,
+        )
 
-    result = await run_in_threadpool(handle)
+    result = await run_in_threadpool(_in_transaction, database, handle)
     twiml = MessagingResponse()
     if result.reply:
         twiml.message(result.reply)
@@ -132,9 +146,8 @@ async def status(
         delivery_id=int(hint) if hint.isdigit() and len(hint) < 10 else None,
     )
 
-    def apply() -> None:
-        with database.session() as session:
-            apply_status_report(session, report, now=now)
+    def apply(session: Session) -> None:
+        apply_status_report(session, report, now=now)
 
-    await run_in_threadpool(apply)
+    await run_in_threadpool(_in_transaction, database, apply)
     return Response(status_code=204)

@@ -251,3 +251,27 @@ def test_a_keyword_twilio_already_answered_gets_an_empty_twiml(
     assert response.status_code == 200
     assert twiml_messages(response.text) == []
     assert stored(db) == (1, 1)
+
+
+def test_a_write_conflict_with_a_concurrent_webhook_is_tried_again(
+    client: TestClient, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    from outage_notify.web import twilio as webhooks
+
+    real = webhooks.handle_inbound
+    calls: list[int] = []
+
+    def racing(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:  # another request inserted the same opt-out first
+            raise IntegrityError("INSERT", {}, Exception("duplicate key"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(webhooks, "handle_inbound", racing)
+    form = inbound_form("STOP")
+    response = post_inbound(client, form, sign(f"{PUBLIC}/twilio/inbound", form))
+    assert response.status_code == 200
+    assert len(calls) == 2
+    assert stored(db) == (1, 1)
