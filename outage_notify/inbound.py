@@ -1,8 +1,8 @@
 """Inbound SMS: what residents text us, what it changes and what we text back.
 
 Keywords are matched on the whole message, case- and width-insensitively (NFKC folds
-full-width ``ＳＴＯＰ`` to ``STOP``), with surrounding spaces and a final full stop,
-exclamation or question mark ignored. Every message is stored, keyword or not. A message that is no
+full-width ``ＳＴＯＰ`` to ``STOP``), ignoring surrounding spaces and a final full stop,
+exclamation or question mark. Every message is stored, keyword or not. A message that is no
 keyword changes nothing; it gets the HELP text, but at most once a day per number, so two
 auto-responders cannot text each other forever.
 """

@@ -217,6 +217,6 @@ def run_cli(config_file: Callable[[], Path]) -> Callable[..., Result]:
 
 @pytest.fixture
 def fake_twilio() -> Iterator[FakeTwilio]:
-    """A fake Twilio Messages API on a free port of 127.0.0.1 (see tests/fake_twilio.py)."""
+    """A fake Twilio Messages API on a free port of 127.0.0.1 (see tests/fake_twilio/)."""
     with running() as fake:
         yield fake
