@@ -275,3 +275,30 @@ def test_a_write_conflict_with_a_concurrent_webhook_is_tried_again(
     assert response.status_code == 200
     assert len(calls) == 2
     assert stored(db) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    "internal", ["http://127.0.0.1:8080", "http://10.0.0.7:9000", "https://outages.example.org"]
+)
+def test_behind_a_proxy_only_the_public_url_counts(
+    twilio_settings: Settings, db: Database, internal: str
+) -> None:
+    form = inbound_form("HELP")
+    headers = sign(f"{PUBLIC}/twilio/inbound", form)
+    with TestClient(create_app(twilio_settings, db, clock=lambda: NOW), base_url=internal) as c:
+        assert post_inbound(c, form, headers).status_code == 200
+
+
+def test_a_public_url_with_a_path_prefix(
+    config_values: dict[str, Any], config_file: Callable[[], Path], db: Database
+) -> None:
+    config_values["sms"]["auth_token"] = TOKEN
+    config_values["public_url"] = "https://city.example.org/outages"
+    settings = load_settings(config_file(), environ={})
+    app = create_app(settings, db, clock=lambda: NOW)
+    form = inbound_form("HELP")
+    headers = sign("https://city.example.org/outages/twilio/inbound", form)
+    # The proxy strips /outages and the server is told so (uvicorn --root-path /outages).
+    with TestClient(app, root_path="/outages") as c:
+        assert post_inbound(c, form, headers).status_code == 200
+        assert c.post("/outages/twilio/inbound", data=form, headers=headers).status_code == 200
