@@ -115,6 +115,7 @@ class SentMessage:
     sid: str
     status: str
     date_created: datetime | None
+    body: str = ""  # tells two notices to one number apart ("" when Twilio redacted it)
 
 
 class SessionPerThread(HttpClient):
@@ -265,7 +266,12 @@ class TwilioSMS:
         except Exception as exc:
             raise self._error(exc) from exc
         found = [
-            SentMessage(sid=r.sid or "", status=str(r.status or ""), date_created=r.date_created)
+            SentMessage(
+                sid=r.sid or "",
+                status=str(r.status or ""),
+                date_created=r.date_created,
+                body=r.body or "",
+            )
             for r in records
             if r.date_created is None or r.date_created >= since
         ]

@@ -322,8 +322,14 @@ def test_lookup_lists_messages_to_the_number_since_a_time() -> None:
                 "sid": "SM1",
                 "status": "delivered",
                 "date_created": "Tue, 01 Dec 2026 09:00:00 +0000",
+                "body": "notice two",
             },
-            {"sid": "SM2", "status": "sent", "date_created": "Tue, 01 Dec 2026 08:30:05 +0000"},
+            {
+                "sid": "SM2",
+                "status": "sent",
+                "date_created": "Tue, 01 Dec 2026 08:30:05 +0000",
+                "body": "notice one",
+            },
             {
                 "sid": "SM3",
                 "status": "delivered",
@@ -337,8 +343,8 @@ def test_lookup_lists_messages_to_the_number_since_a_time() -> None:
     responses.get(MESSAGES_URL, json=page)
     found = twilio().lookup(TO, since)
     assert found == [
-        SentMessage("SM1", "delivered", datetime(2026, 12, 1, 9, 0, tzinfo=UTC)),
-        SentMessage("SM2", "sent", datetime(2026, 12, 1, 8, 30, 5, tzinfo=UTC)),
+        SentMessage("SM1", "delivered", datetime(2026, 12, 1, 9, 0, tzinfo=UTC), "notice two"),
+        SentMessage("SM2", "sent", datetime(2026, 12, 1, 8, 30, 5, tzinfo=UTC), "notice one"),
     ]
     query = parse_qs(urlsplit(responses.calls[0].request.url or "").query)
     assert query["To"] == [TO]
@@ -537,6 +543,7 @@ def test_integration_lookup_finds_what_was_sent(fake_twilio: FakeTwilio) -> None
     channel.send(message(to="+8613900000001"))
     found = channel.lookup(TO, before)
     assert {m.sid for m in found} == set(sent)
+    assert {m.body for m in found} == {message().text}
     assert channel.lookup(TO, datetime.now(UTC) + timedelta(minutes=1)) == []
 
 
