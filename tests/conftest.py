@@ -17,7 +17,9 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlmodel import SQLModel
 
+import outage_notify.models  # noqa: F401  (registers the tables)
 from outage_notify import migrations
 from outage_notify.db import Database
 from outage_notify.settings import Settings, load_settings
@@ -97,19 +99,16 @@ def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _truncate_all(database: Database) -> None:
+def _empty_all(database: Database) -> None:
+    """Delete every row and restart the id sequences (much faster than TRUNCATE here)."""
     with database.engine.begin() as conn:
-        tables = [
-            row[0]
-            for row in conn.execute(
-                text(
-                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-                    "AND tablename <> 'alembic_version'"
-                )
-            )
-        ]
-        if tables:
-            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        for table in reversed(SQLModel.metadata.sorted_tables):
+            conn.execute(table.delete())
+        sequences = conn.execute(
+            text("SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'")
+        ).scalars()
+        for sequence in list(sequences):
+            conn.execute(text(f'ALTER SEQUENCE "{sequence}" RESTART'))
 
 
 @pytest.fixture
@@ -124,7 +123,7 @@ def sqlite_url(_sqlite_template: Path, tmp_path: Path) -> str:
 def postgres_url(_postgres_migrated: str) -> str:
     """The session's migrated PostgreSQL database, emptied before the test."""
     database = Database(_postgres_migrated)
-    _truncate_all(database)
+    _empty_all(database)
     database.dispose()
     return _postgres_migrated
 
