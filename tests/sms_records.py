@@ -1,4 +1,5 @@
-"""Rows for the SMS tests: areas, customers, outages, notices and deliveries."""
+"""Rows for the SMS tests, on top of ``tests/factories.py``: areas with names in both
+languages, customers with a phone, subscribers, and SMS deliveries."""
 
 from __future__ import annotations
 
@@ -7,27 +8,10 @@ from typing import Any
 
 from sqlmodel import Session
 
-from outage_notify.models import (
-    Customer,
-    Delivery,
-    Notice,
-    Outage,
-    ServiceArea,
-    Subscriber,
-)
+from outage_notify.models import Customer, Delivery, Outage, ServiceArea, Subscriber
+from tests import factories
 
 NOW = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)  # 10:00 in Asia/Shanghai
-
-
-def square(lon: float, lat: float, size: float = 0.01) -> dict[str, Any]:
-    ring = [
-        [lon, lat],
-        [lon + size, lat],
-        [lon + size, lat + size],
-        [lon, lat + size],
-        [lon, lat],
-    ]
-    return {"type": "Polygon", "coordinates": [ring]}
 
 
 def add_area(
@@ -39,22 +23,9 @@ def add_area(
     utility: str = "water",
     lon: float = 120.0,
     lat: float = 30.0,
-    size: float = 0.01,
 ) -> ServiceArea:
-    area = ServiceArea(
-        code=code,
-        name=name,
-        name_en=name_en,
-        utility=utility,
-        geometry=square(lon, lat, size),
-        min_lon=lon,
-        min_lat=lat,
-        max_lon=lon + size,
-        max_lat=lat + size,
-    )
-    session.add(area)
-    session.flush()
-    return area
+    """An area with a name in each language (a 0.1 degree square at lon, lat)."""
+    return factories.add_area(session, code, utility, lon, lat, name=name, name_en=name_en)
 
 
 def add_customer(session: Session, account_id: str, phone: str, **fields: Any) -> Customer:
@@ -88,19 +59,13 @@ def add_outage(
     *,
     utility: str = "water",
     start: datetime | None = None,
-    hours: float = 4,
+    hours: int = 4,
     status: str = "planned",
-    title: str = "Main replacement",
 ) -> Outage:
-    start = start or NOW + timedelta(days=1)
-    outage = Outage(
-        utility=utility,
-        title=title,
-        start_at=start,
-        end_at=start + timedelta(hours=hours),
-        area_codes=areas,
-        status=status,
+    outage = factories.add_outage(
+        session, codes=areas, utility=utility, start=start or NOW + timedelta(days=1), hours=hours
     )
+    outage.status = status
     session.add(outage)
     session.flush()
     return outage
@@ -115,16 +80,7 @@ def add_delivery(
     customer_id: int | None = None,
 ) -> Delivery:
     outage = add_outage(session, ["A1"])
-    notice = Notice(
-        outage_id=outage.id or 0,
-        revision=1,
-        kind="advance",
-        due_at=NOW,
-        sms_due_at=NOW,
-        deadline=outage.start_at,
-    )
-    session.add(notice)
-    session.flush()
+    notice = factories.add_notice(session, outage, due=NOW)
     delivery = Delivery(
         notice_id=notice.id or 0,
         channel="sms",
