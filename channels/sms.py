@@ -248,7 +248,11 @@ class TwilioSMS:
         sid = created.sid
         if not sid:
             raise ChannelError("Twilio accepted the message without a SID", permanent=False)
-        log.info("sms %s to %s accepted as %s", message.delivery_id, message.recipient_id, sid)
+        log.debug(
+            "twilio accepted the message",
+            extra={"delivery_id": message.delivery_id, "recipient": message.recipient_id,
+                   "provider_id": sid},
+        )  # fmt: skip
         return DeliveryResult(provider_id=sid, state="sent", detail=str(created.status or ""))
 
     def lookup(self, address: str, since: datetime) -> list[SentMessage]:

@@ -87,10 +87,16 @@ def apply_status_report(
     news = state is not None and state != DeliveryState.SENDING
     delivery = _find(session, report, adopt=news)
     if delivery is None:
-        log.info("status %r for unknown message %s: ignored", report.status, report.sid)
+        log.info(
+            "status callback for an unknown message: ignored",
+            extra={"provider_id": report.sid, "status": report.status},
+        )
         return Outcome.UNKNOWN
     if state is None or not news:
-        log.info("delivery %s: status %r ignored", delivery.id, report.status)
+        log.info(
+            "status callback with nothing to learn",
+            extra={"delivery_id": delivery.id, "status": report.status},
+        )
         return Outcome.UNCHANGED
     before = delivery.state
     changed = advance(delivery, state, now=now)
@@ -114,7 +120,16 @@ def apply_status_report(
         )
     if changed:
         session.add(delivery)
-        log.info("delivery %s: %s -> %s (%s)", delivery.id, before, delivery.state, report.sid)
+        log.info(
+            "delivery status updated",
+            extra={
+                "delivery_id": delivery.id,
+                "from_state": before,
+                "state": delivery.state,
+                "provider_id": report.sid,
+                "error_code": delivery.error_code,
+            },
+        )
         return Outcome.UPDATED
     return Outcome.UNCHANGED
 
@@ -158,7 +173,8 @@ def apply_contact_flag(
             before={attribute: False},
             after={attribute: True, "reason": reason},
         )
-        log.info("customer %s: %s (%s)", customer.id, attribute, reason)
+        details = {"customer_id": customer.id, "flag": attribute, "reason": reason}
+        log.info("contact flagged", extra=details)
         learned = True
     return learned
 
@@ -175,7 +191,10 @@ def _find(session: Session, report: StatusReport, *, adopt: bool) -> Delivery | 
     if candidate.provider_id is not None:
         # The row already belongs to another message: this callback is about an earlier
         # attempt (sent, then retried after a lost answer). Do not let it move the row.
-        log.info("delivery %s: status for an earlier attempt %s ignored", candidate.id, report.sid)
+        log.info(
+            "status callback for an earlier attempt: ignored",
+            extra={"delivery_id": candidate.id, "provider_id": report.sid},
+        )
         return None
     candidate.provider_id = report.sid
     return candidate

@@ -161,11 +161,13 @@ def handle_inbound(
     message_id, duplicate = _store(session, sid, from_address, body, parsed.keyword, now)
     actor = f"sms:{sender.recipient_id}"
     log.info(
-        "inbound sms %s from %s: %s%s",
-        message_id,
-        sender.recipient_id,
-        parsed.keyword or "no keyword",
-        " (repeated)" if duplicate else "",
+        "inbound sms",
+        extra={
+            "inbound_id": message_id,
+            "recipient": sender.recipient_id,
+            "keyword": parsed.keyword.value if parsed.keyword else None,
+            "repeated": duplicate,
+        },
     )
     if parsed.keyword is None:
         reply = _unknown(session, settings, from_address, language, now, message_id)

@@ -61,15 +61,18 @@ async def signed_form(request: Request, settings: Settings) -> FormData | None:
     signature = request.headers.get(SIGNATURE_HEADER)
     token = settings.sms.auth_token.get_secret_value()
     if not token:
-        log.warning("%s refused: sms.auth_token is empty, so no signature can be checked", path)
+        log.warning(
+            "webhook refused: sms.auth_token is empty, so no signature can be checked",
+            extra={"path": path},
+        )
         return None
     if not signature:
-        log.warning("%s refused: no %s header", path, SIGNATURE_HEADER)
+        log.warning("webhook refused: no X-Twilio-Signature", extra={"path": path})
         return None
     algorithm = get_signature_algorithm(request.headers.get(SIGNATURE_SETTINGS_HEADER))
     url = public_request_url(settings, request)
     if not RequestValidator(token).validate(url, form, signature, algorithm):
-        log.warning("%s refused: bad signature for %s", path, url)
+        log.warning("webhook refused: bad signature", extra={"path": path, "signed_url": url})
         return None
     return form
 

@@ -302,3 +302,26 @@ def test_a_public_url_with_a_path_prefix(
     with TestClient(app, root_path="/outages") as c:
         assert post_inbound(c, form, headers).status_code == 200
         assert c.post("/outages/twilio/inbound", data=form, headers=headers).status_code == 200
+
+
+def test_logs_never_name_the_phone_number(
+    client: TestClient, db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    delivery_id = make_delivery(db, provider_id="SMabc", address=PHONE)
+    with db.session() as session:
+        from tests.sms_records import add_customer
+
+        add_customer(session, "ACC-1", PHONE)
+    for body in ["STOP", "START", "状态", "SUB NOPE", "hello"]:
+        form = inbound_form(body, sid=f"SM{body}")
+        post_inbound(client, form, sign(f"{PUBLIC}/twilio/inbound", form))
+    post_status(client, status_form("SMabc", "undelivered", "30005"))
+    post_inbound(client, inbound_form("STOP"), {"X-Twilio-Signature": "forged"})
+    assert delivery(db, delivery_id) == ("undelivered", "30005")
+    assert caplog.records
+    digits = PHONE.lstrip("+")
+    for record in caplog.records:
+        assert digits not in str(vars(record)), record.getMessage()
