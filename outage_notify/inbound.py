@@ -331,7 +331,8 @@ def _subscribe(
     actor: str,
 ) -> str:
     if not code:
-        return render_reply("sub_usage", language, settings)
+        first = session.exec(select(ServiceArea.code).order_by(col(ServiceArea.code))).first()
+        return render_reply("sub_usage", language, settings, example=first or "A12")
     area = find_area(session, code[:_MAX_CODE])
     if area is None:
         return render_reply("sub_unknown", language, settings, area_code=code[:20])

@@ -282,9 +282,13 @@ def test_sub_with_an_unknown_area_says_so(db: Database, settings: Settings) -> N
     assert "NOPE-9" in text_of(result)
 
 
-def test_sub_without_a_code_explains_how(db: Database, settings: Settings) -> None:
+def test_sub_without_a_code_explains_how_with_a_real_code(db: Database, settings: Settings) -> None:
+    with db.session() as session:
+        add_area(session, "W02", "二区")
+        add_area(session, "W01", "一区")
     result = handle(db, settings, "订阅", sender=STRANGER)
     assert "订阅 区域代码" in text_of(result)
+    assert "例如：订阅 W01。" in text_of(result)
 
 
 def test_sub_from_an_opted_out_number_says_start_is_needed(

@@ -21,8 +21,16 @@ ZONE = ZoneInfo("Asia/Shanghai")
 START = datetime(2026, 12, 1, 8, 0, tzinfo=ZONE)
 # Long but realistic values: a real area name, the longest area codes we accept in a reply.
 VALUES = {
-    "zh-CN": {"area_name": "西湖区翠苑街道第一社区", "area_code": "XH-CUIYUAN-0012"},
-    "en": {"area_name": "Cuiyuan Subdistrict, Community 1", "area_code": "XH-CUIYUAN-0012"},
+    "zh-CN": {
+        "area_name": "西湖区翠苑街道第一社区",
+        "area_code": "XH-CUIYUAN-0012",
+        "example": "XH-CUIYUAN-0001",
+    },
+    "en": {
+        "area_name": "Cuiyuan Subdistrict, Community 1",
+        "area_code": "XH-CUIYUAN-0012",
+        "example": "XH-CUIYUAN-0001",
+    },
 }
 
 
@@ -91,7 +99,7 @@ def test_a_very_long_public_url_is_cut_not_sent_longer() -> None:
     long = load_settings(environ={"OUTAGE_NOTIFY_PUBLIC_URL": long_url})
     for language in SHIPPED_LANGUAGES:
         for text in (
-            render_reply("sub_usage", language, long),
+            render_reply("sub_usage", language, long, example="W01"),
             status_reply(items(8, language), language, long),
         ):
             assert count_segments(text).segments <= 2
