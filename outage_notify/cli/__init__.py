@@ -5,7 +5,9 @@ Each command group lives in its own module and is registered here.
 
 from __future__ import annotations
 
+from outage_notify.cli.areas import areas_group
 from outage_notify.cli.base import AppGroup, cli
+from outage_notify.cli.customers import customers_group
 from outage_notify.cli.demo import demo
 from outage_notify.cli.init_cmd import init
 
@@ -13,6 +15,8 @@ __all__ = ["AppGroup", "cli", "main"]
 
 cli.add_command(init)
 cli.add_command(demo)
+cli.add_command(areas_group)
+cli.add_command(customers_group)
 
 
 def main() -> None:
