@@ -116,9 +116,9 @@ def _targets(
             else normalise_phone(text, settings.default_region)
         )
     except ContactError as exc:
-        column = "email" if kind == "email" else "phone"
+        what = "an email address" if kind == "email" else "a phone number"
         raise NotFoundError(
-            f"{target!r} is no customer's account_id, and as a {column} it is {exc}"
+            f"{target!r} is no customer's account_id, and as {what} it is {exc}"
         ) from None
     if channels and channels != [kind]:
         raise InputError(

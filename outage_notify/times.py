@@ -6,10 +6,12 @@ times in an outages CSV; the result is always an aware UTC datetime.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 EXAMPLE = "2026-12-01T08:00"
+_DATE_ONLY = re.compile(r"\d{4}-?\d{2}-?\d{2}")
 
 
 def parse_time(value: str, zone: ZoneInfo, *, name: str = "time") -> datetime:
@@ -20,7 +22,7 @@ def parse_time(value: str, zone: ZoneInfo, *, name: str = "time") -> datetime:
     text = value.strip()
     if not text:
         raise ValueError(f"{name} is empty; expected a time such as {EXAMPLE}")
-    if len(text) <= 10 and "T" not in text and " " not in text:
+    if _DATE_ONLY.fullmatch(text):
         # fromisoformat would read a bare date as midnight, which is rarely what was meant.
         raise ValueError(f"{name} {value!r} has no time of day; write it as {text}T08:00")
     try:
