@@ -10,6 +10,7 @@ from outage_notify.cli.base import AppGroup, cli
 from outage_notify.cli.customers import customers_group
 from outage_notify.cli.demo import demo
 from outage_notify.cli.init_cmd import init
+from outage_notify.cli.outage_lifecycle import outages_group  # with the lifecycle commands
 
 __all__ = ["AppGroup", "cli", "main"]
 
@@ -17,6 +18,7 @@ cli.add_command(init)
 cli.add_command(demo)
 cli.add_command(areas_group)
 cli.add_command(customers_group)
+cli.add_command(outages_group)
 
 
 def main() -> None:
