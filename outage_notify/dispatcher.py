@@ -145,6 +145,7 @@ class Dispatcher:
         backoff: Backoff | None = None,
         clock: Callable[[], datetime] = utcnow,
         stop: threading.Event | None = None,
+        on_result: Callable[[str, str], None] | None = None,
     ) -> None:
         self.database = database
         self.channels = dict(channels)
@@ -157,6 +158,7 @@ class Dispatcher:
         self.stop = stop or threading.Event()
         self._results_lock = threading.Lock()
         self._budget_end: float | None = None
+        self.on_result = on_result  # (channel, outcome) after each delivery: progress bars
 
     # -- one pass -------------------------------------------------------------------------
 
@@ -216,6 +218,9 @@ class Dispatcher:
     def _count(self, summary: DispatchSummary, key: str) -> None:
         with self._results_lock:
             summary.results[key] += 1
+            if self.on_result is not None:
+                channel, _, outcome = key.partition("/")
+                self.on_result(channel, outcome)
 
     # -- claim ----------------------------------------------------------------------------
 
