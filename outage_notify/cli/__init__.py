@@ -8,11 +8,13 @@ from __future__ import annotations
 from outage_notify.cli.base import AppGroup, cli
 from outage_notify.cli.demo import demo
 from outage_notify.cli.init_cmd import init
+from outage_notify.cli.report import report
 
 __all__ = ["AppGroup", "cli", "main"]
 
 cli.add_command(init)
 cli.add_command(demo)
+cli.add_command(report)
 
 
 def main() -> None:
