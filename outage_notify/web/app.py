@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from outage_notify import __version__
 from outage_notify.db import Database, utcnow
 from outage_notify.settings import Settings
-from outage_notify.web import health
+from outage_notify.web import health, reports
 
 Clock = Callable[[], datetime]
 
@@ -26,4 +26,5 @@ def create_app(settings: Settings, database: Database, *, clock: Clock = utcnow)
     app.state.database = database
     app.state.clock = clock
     app.include_router(health.router)
+    app.include_router(reports.router)
     return app

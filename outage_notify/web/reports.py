@@ -1,0 +1,140 @@
+"""The public annual reports: ``GET /reports`` (the years) and ``GET /reports/{year}``.
+
+Aggregates only, never personal data: the page renders ``AnnualReport.as_dict()``, which holds
+counts, hours and rates and nothing that names a resident. zh-CN or en by ``?lang=``, else
+Accept-Language, else ``default_language``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from urllib.parse import quote, urlsplit
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from outage_notify.db import Database
+from outage_notify.errors import InputError, NotFoundError
+from outage_notify.reports_annual import MAX_YEAR, MIN_YEAR, annual_report, report_years
+from outage_notify.settings import SHIPPED_LANGUAGES, Settings
+from outage_notify.web import deps
+from outage_notify.web.report_words import REPORT_WORDS
+
+router = APIRouter(tags=["reports"], include_in_schema=False)
+
+SettingsDep = Annotated[Settings, Depends(deps.settings)]
+DatabaseDep = Annotated[Database, Depends(deps.database)]
+NowDep = Annotated[datetime, Depends(deps.now)]
+
+HEADERS = {
+    # The page is static HTML with its own inline styles: nothing else may load or run.
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Vary": "Accept-Language",
+}
+
+TEMPLATES = Environment(
+    loader=PackageLoader("outage_notify", "web/templates"),
+    autoescape=True,
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def _number(value: float | None, digits: int = 0) -> str:
+    return "" if value is None else f"{value:,.{digits}f}"
+
+
+def _percent(value: float | None, missing: str) -> str:
+    return missing if value is None else f"{value:.1%}"
+
+
+TEMPLATES.filters["number"] = _number
+TEMPLATES.filters["percent"] = _percent
+
+
+def _shipped(tag: str) -> str | None:
+    tag = tag.strip().lower().replace("_", "-")
+    if tag == "zh" or tag.startswith("zh-"):
+        return "zh-CN"
+    if tag == "en" or tag.startswith("en-"):
+        return "en"
+    return None
+
+
+def page_language(request: Request, settings: Settings) -> str:
+    explicit = _shipped(request.query_params.get("lang", ""))
+    if explicit:
+        return explicit
+    for part in request.headers.get("accept-language", "").split(","):
+        tag, _, quality = part.partition(";")
+        if quality.strip().replace(" ", "") in ("q=0", "q=0.0"):
+            continue
+        found = _shipped(tag)
+        if found:
+            return found
+    return settings.default_language
+
+
+def _words(language: str) -> Any:
+    words = REPORT_WORDS[language]
+
+    def t(key: str, **values: object) -> str:
+        return words[key].format(**values) if values else words[key]
+
+    return t
+
+
+def _render(
+    template: str, status: int, language: str, settings: Settings, **context: Any
+) -> HTMLResponse:
+    # Links keep the public URL's own path, for a site served under a prefix.
+    context["base"] = urlsplit(settings.public_url).path.rstrip("/")
+    context.setdefault("languages", [(c, REPORT_WORDS[c]["report_language_name"])
+                                     for c in SHIPPED_LANGUAGES])  # fmt: skip
+    html = TEMPLATES.get_template(template).render(language=language, t=_words(language), **context)
+    headers = dict(HEADERS)
+    if status == 200:
+        headers["Cache-Control"] = "public, max-age=300"
+    return HTMLResponse(html, status_code=status, headers=headers)
+
+
+@router.get("/reports", response_class=HTMLResponse)
+def reports_index(request: Request, settings: SettingsDep, database: DatabaseDep) -> HTMLResponse:
+    language = page_language(request, settings)
+    with database.read() as session:
+        years = report_years(session, settings.zone)
+    return _render(
+        "reports.html", 200, language, settings, years=years, message=None, path="/reports"
+    )
+
+
+@router.get("/reports/{year}", response_class=HTMLResponse)
+def report_page(
+    year: str, request: Request, settings: SettingsDep, database: DatabaseDep, now: NowDep
+) -> HTMLResponse:
+    language = page_language(request, settings)
+    t = _words(language)
+    path = f"/reports/{quote(year, safe='')}"
+    with database.read() as session:
+        years = report_years(session, settings.zone)
+        try:
+            report = annual_report(session, year, settings=settings, now=now)
+        except InputError:
+            message = t("report_bad_year", year=year, first=MIN_YEAR, last=MAX_YEAR)
+            return _render("reports.html", 400, language, settings, years=years, message=message,
+                           path=path)  # fmt: skip
+        except NotFoundError:
+            message = t("report_no_year", year=year)
+            return _render("reports.html", 404, language, settings, years=years, message=message,
+                           path=path)  # fmt: skip
+    local_now = now.astimezone(settings.zone)
+    return _render(
+        "report_year.html", 200, language, settings, r=report.as_dict(), years=years, path=path,
+        generated=f"{local_now:%Y-%m-%d %H:%M}",
+    )  # fmt: skip
