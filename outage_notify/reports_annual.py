@@ -276,13 +276,13 @@ def _first_notices(
     affected: dict[int, int],
     now: datetime,
 ) -> None:
-    ids = [o.id for o in outages]
     first_sent = dict(
         session.execute(
             select(col(Notice.outage_id), func.min(col(Delivery.sent_at)))
             .join(Delivery, col(Delivery.notice_id) == col(Notice.id))
+            .join(Outage, col(Outage.id) == col(Notice.outage_id))
             .where(
-                col(Notice.outage_id).in_(ids),
+                _in(Outage.start_at, report.start, report.end),
                 col(Notice.kind).in_(list(UPCOMING_KINDS)),
                 col(Delivery.state).in_(SENT_STATES),
                 col(Delivery.sent_at).is_not(None),

@@ -7,7 +7,9 @@ Accept-Language, else ``default_language``.
 
 from __future__ import annotations
 
-from datetime import datetime
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
@@ -17,7 +19,14 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from outage_notify.db import Database
 from outage_notify.errors import InputError, NotFoundError
-from outage_notify.reports_annual import MAX_YEAR, MIN_YEAR, annual_report, report_years
+from outage_notify.reports_annual import (
+    MAX_YEAR,
+    MIN_YEAR,
+    AnnualReport,
+    annual_report,
+    check_year,
+    report_years,
+)
 from outage_notify.settings import SHIPPED_LANGUAGES, Settings
 from outage_notify.web import deps
 from outage_notify.web.report_words import REPORT_WORDS
@@ -28,6 +37,7 @@ SettingsDep = Annotated[Settings, Depends(deps.settings)]
 DatabaseDep = Annotated[Database, Depends(deps.database)]
 NowDep = Annotated[datetime, Depends(deps.now)]
 
+CACHE_FOR = timedelta(minutes=10)
 HEADERS = {
     # The page is static HTML with its own inline styles: nothing else may load or run.
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
@@ -104,6 +114,36 @@ def _render(
     return HTMLResponse(html, status_code=status, headers=headers)
 
 
+class AnnualReportCache:
+    """Annual reports by year, kept a few minutes: one costs a targeting pass per outage of
+    the year (seconds for a large city), and the page is public."""
+
+    def __init__(self, ttl: timedelta = CACHE_FOR) -> None:
+        self.ttl = ttl
+        self._entries: dict[int, AnnualReport] = {}
+        # One computation at a time: a burst of requests waits for the first, not N passes.
+        self._lock = threading.Lock()
+
+    def get(self, year: int, now: datetime, compute: Callable[[], AnnualReport]) -> AnnualReport:
+        with self._lock:
+            cached = self._entries.get(year)
+            if cached is not None and now - cached.generated_at < self.ttl:
+                return cached
+            report = compute()
+            self._entries[year] = report
+            return report
+
+
+def report_cache(request: Request) -> AnnualReportCache:
+    cache: AnnualReportCache | None = getattr(request.app.state, "annual_reports", None)
+    if cache is None:
+        cache = request.app.state.annual_reports = AnnualReportCache()
+    return cache
+
+
+CacheDep = Annotated[AnnualReportCache, Depends(report_cache)]
+
+
 @router.get("/reports", response_class=HTMLResponse)
 def reports_index(request: Request, settings: SettingsDep, database: DatabaseDep) -> HTMLResponse:
     language = page_language(request, settings)
@@ -116,25 +156,36 @@ def reports_index(request: Request, settings: SettingsDep, database: DatabaseDep
 
 @router.get("/reports/{year}", response_class=HTMLResponse)
 def report_page(
-    year: str, request: Request, settings: SettingsDep, database: DatabaseDep, now: NowDep
+    year: str,
+    request: Request,
+    settings: SettingsDep,
+    database: DatabaseDep,
+    now: NowDep,
+    cache: CacheDep,
 ) -> HTMLResponse:
     language = page_language(request, settings)
     t = _words(language)
     path = f"/reports/{quote(year, safe='')}"
+
+    def compute() -> AnnualReport:
+        with database.read() as session:
+            return annual_report(session, number, settings=settings, now=now)
+
     with database.read() as session:
         years = report_years(session, settings.zone)
-        try:
-            report = annual_report(session, year, settings=settings, now=now)
-        except InputError:
-            message = t("report_bad_year", year=year, first=MIN_YEAR, last=MAX_YEAR)
-            return _render("reports.html", 400, language, settings, years=years, message=message,
-                           path=path)  # fmt: skip
-        except NotFoundError:
-            message = t("report_no_year", year=year)
-            return _render("reports.html", 404, language, settings, years=years, message=message,
-                           path=path)  # fmt: skip
-    local_now = now.astimezone(settings.zone)
+    try:
+        number = check_year(year)
+        report = cache.get(number, now, compute)
+    except InputError:
+        message = t("report_bad_year", year=year, first=MIN_YEAR, last=MAX_YEAR)
+        return _render("reports.html", 400, language, settings, years=years, message=message,
+                       path=path)  # fmt: skip
+    except NotFoundError:
+        message = t("report_no_year", year=year)
+        return _render("reports.html", 404, language, settings, years=years, message=message,
+                       path=path)  # fmt: skip
+    generated = report.generated_at.astimezone(settings.zone)
     return _render(
         "report_year.html", 200, language, settings, r=report.as_dict(), years=years, path=path,
-        generated=f"{local_now:%Y-%m-%d %H:%M}",
+        generated=f"{generated:%Y-%m-%d %H:%M}",
     )  # fmt: skip

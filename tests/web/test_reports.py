@@ -117,3 +117,28 @@ def test_links_keep_the_public_urls_path(db: Database) -> None:
     client = TestClient(create_app(settings, db, clock=lambda: utc(2027, 2, 1)))
     html = client.get("/reports?lang=en").text
     assert 'href="/outages/reports?lang=zh-CN"' in html
+
+
+def test_a_years_figures_are_kept_ten_minutes(db: Database) -> None:
+    from datetime import timedelta
+
+    from outage_notify.models import InboundMessage
+
+    seed_year(db)
+    clock = [utc(2027, 2, 1)]
+    client = TestClient(create_app(Settings(), db, clock=lambda: clock[0]))
+    stops = re.compile(r"<th>STOP</th><td class=\"n\">(\d+)</td>")
+
+    def shown() -> str:
+        match = stops.search(client.get("/reports/2026?lang=en").text)
+        assert match is not None
+        return match.group(1)
+
+    assert shown() == "2"
+    with db.session() as s:
+        s.add(InboundMessage(from_address="+8613600000009", body="STOP", keyword="stop",
+                             received_at=utc(2026, 6, 6)))  # fmt: skip
+    clock[0] += timedelta(minutes=9)
+    assert shown() == "2"  # computed once, shown for ten minutes
+    clock[0] += timedelta(minutes=2)
+    assert shown() == "3"
