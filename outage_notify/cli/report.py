@@ -5,13 +5,15 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import click
+from rich.console import Console
 
-from outage_notify.cli.base import AppContext, echo_json, pass_app
+from outage_notify.cli.base import AppContext, echo_json, pass_app, stderr_is_terminal
 from outage_notify.cli.report_tables import print_annual, print_outage
 from outage_notify.coverage import DoorHanger, write_door_hangers
 from outage_notify.db import utcnow
@@ -86,7 +88,7 @@ def report(
     settings = app.settings
     zone = settings.zone
     at = utcnow() if now is None else _parse_time(now, zone)
-    with app.database.read() as session:
+    with _working(), app.database.read() as session:
         if outage_id is not None:
             result = outage_report(session, outage_id, now=at)
         else:
@@ -109,6 +111,13 @@ def report(
         write_csv(sys.stdout, ("figure", "breakdown", "value"), csv_rows(annual))
     else:
         print_annual(annual)
+
+
+def _working() -> AbstractContextManager[object]:
+    """A spinner on a terminal's stderr: a big outage or a year takes seconds to count."""
+    if not stderr_is_terminal():
+        return nullcontext()
+    return Console(stderr=True).status("Counting deliveries and matching premises…")
 
 
 def _write_file(path: Path, hangers: list[DoorHanger]) -> None:

@@ -84,7 +84,7 @@ def print_outage(report: OutageReport, zone: ZoneInfo, written: Path | None) -> 
         )
         notices.add_row(str(n.id), n.kind, n.audience, str(n.revision), _short(n.due_at, zone),
                         n.state, "late" if n.late else "", sent or "-")  # fmt: skip
-    out.print(notices)
+    out.print(notices if report.notices else "Notices: none planned.")
 
     if report.failures:
         failures = Table(title="Failures", title_justify="left")
