@@ -95,7 +95,10 @@ def _words(language: str) -> Any:
     words = REPORT_WORDS[language]
 
     def t(key: str, **values: object) -> str:
-        return words[key].format(**values) if values else words[key]
+        # A value the words do not know yet (a new opt-out source, say) shows as itself
+        # rather than failing the page.
+        text = words.get(key, key.split("_", 2)[-1])
+        return text.format(**values) if values else text
 
     return t
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -23,6 +24,10 @@ PHONE = re.compile(r"\+?\d{7,}")  # an E.164 or national number: no figure on th
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 
 
+def _settings(**values: Any) -> Settings:
+    return Settings(web={"secret_key": "test-secret-key"}, **values)
+
+
 @pytest.fixture(scope="module", params=BACKENDS)
 def client(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -33,7 +38,7 @@ def client(
                 add_customer(s, account, name=name, address=address, phone=phone, email=email,
                              water_area="W1")  # fmt: skip
         seed_year(db)
-        yield TestClient(create_app(Settings(), db, clock=lambda: utc(2027, 2, 1)))
+        yield TestClient(create_app(_settings(), db, clock=lambda: utc(2027, 2, 1)))
 
 
 def test_the_page_shows_the_years_figures(client: TestClient) -> None:
@@ -106,14 +111,21 @@ def test_the_index_lists_the_years_with_a_report(client: TestClient) -> None:
     assert links == ["2027", "2026", "2025"]
 
 
+def test_an_unknown_word_shows_as_itself() -> None:
+    from outage_notify.web.reports import _words
+
+    assert _words("en")("report_source_carrier_portal") == "carrier_portal"
+    assert _words("en")("report_source_sms") == "SMS reply"
+
+
 def test_no_report_yet(db: Database) -> None:
-    client = TestClient(create_app(Settings(), db, clock=lambda: utc(2027, 2, 1)))
+    client = TestClient(create_app(_settings(), db, clock=lambda: utc(2027, 2, 1)))
     assert "No reports yet." in client.get("/reports?lang=en").text
     assert client.get("/reports/2026").status_code == 404
 
 
 def test_links_keep_the_public_urls_path(db: Database) -> None:
-    settings = Settings(public_url="https://city.example/outages")
+    settings = _settings(public_url="https://city.example/outages")
     client = TestClient(create_app(settings, db, clock=lambda: utc(2027, 2, 1)))
     html = client.get("/reports?lang=en").text
     assert 'href="/outages/reports?lang=zh-CN"' in html
@@ -126,7 +138,7 @@ def test_a_years_figures_are_kept_ten_minutes(db: Database) -> None:
 
     seed_year(db)
     clock = [utc(2027, 2, 1)]
-    client = TestClient(create_app(Settings(), db, clock=lambda: clock[0]))
+    client = TestClient(create_app(_settings(), db, clock=lambda: clock[0]))
     stops = re.compile(r"<th>STOP</th><td class=\"n\">(\d+)</td>")
 
     def shown() -> str:
