@@ -141,7 +141,9 @@ def _histories(
         if state == DeliveryState.SKIPPED:
             history.skipped.add(error or "")
         elif state in (DeliveryState.FAILED, DeliveryState.UNDELIVERED):
-            history.failure = " ".join(part for part in (code, error) if part)
+            # Provider messages often name their code already ("Twilio 30007: ...").
+            named = code and error and code in error
+            history.failure = error if named else " ".join(p for p in (code, error) if p)
         elif state == DeliveryState.PENDING and error:
             history.retry_error = error
     return reached, histories

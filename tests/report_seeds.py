@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 from channels.base import ChannelError, DeliveryResult, Message
 from outage_notify import migrations
 from outage_notify.db import Database
+from outage_notify.delivery_reports import Outcome, StatusReport, apply_status_report
 from outage_notify.models import Customer, Delivery, InboundMessage, Notice, OptOut, Outage
 from tests.conftest import create_postgres_database, drop_postgres_database
 from tests.engine import ScriptedChannel, make_dispatcher
@@ -101,6 +102,25 @@ def set_delivery(
             .values(**values)
         )
         assert result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def status_callback(
+    db: Database, notice_id: int, address: str, status: str, *, code: str | None = None,
+    at: datetime,
+) -> None:  # fmt: skip
+    """A Twilio status callback for the SMS of ``notice_id`` to ``address``, through the real
+    handler (which may also flag the contact)."""
+    with db.session() as session:
+        delivery = session.exec(
+            select(Delivery).where(
+                col(Delivery.notice_id) == notice_id,
+                col(Delivery.channel) == "sms",
+                col(Delivery.address) == address,
+            )
+        ).one()
+        assert delivery.provider_id is not None
+        report = StatusReport(sid=delivery.provider_id, status=status, error_code=code)
+        assert apply_status_report(session, report, now=at) == Outcome.UPDATED
 
 
 def customer_ids(db: Database) -> dict[str, int]:
@@ -241,8 +261,7 @@ def seed_outage(db: Database) -> OutageSeed:
     assert reminder.id is not None
     assert last_call.id is not None
     # A Twilio status callback said the advance reached A007's phone.
-    set_delivery(db, advance.id, "sms", "+8613900000007", state="delivered",
-                 delivered_at=T0 + timedelta(minutes=1))  # fmt: skip
+    status_callback(db, advance.id, "+8613900000007", "delivered", at=T0 + timedelta(minutes=1))
     # Crash recovery resent A011's advance without a provider lookup.
     set_delivery(db, advance.id, "email", "a011@example.org", duplicate=True)
     with db.session() as s:

@@ -11,11 +11,12 @@ from typing import Any
 
 import pytest
 from sqlalchemy import update
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 from channels.base import ChannelError
 from outage_notify.coverage import DOOR_HANGER_COLUMNS, REASONS, Coverage, coverage
 from outage_notify.db import Database
+from outage_notify.delivery_reports import StatusReport, apply_status_report
 from outage_notify.models import Delivery, OptOut, Outage
 from outage_notify.outbox import expand_due
 from tests.factories import (
@@ -53,9 +54,14 @@ class Case:
     joins_after_the_runs: bool = False
 
 
-def _set_state(state: str, **values: Any) -> Callable[[Session, Outage], None]:
+def _callback(status: str, code: str | None = None) -> Callable[[Session, Outage], None]:
+    """A Twilio status callback for the one SMS, through the real handler."""
+
     def apply(session: Session, _outage: Outage) -> None:
-        session.execute(update(Delivery).values(state=state, **values))
+        delivery = session.exec(select(Delivery).where(col(Delivery.channel) == "sms")).one()
+        assert delivery.provider_id is not None
+        report = StatusReport(sid=delivery.provider_id, status=status, error_code=code)
+        assert apply_status_report(session, report, now=T0 + timedelta(minutes=5)) == "updated"
 
     return apply
 
@@ -74,7 +80,7 @@ CASES = [
     Case("reached by sms and email", BOTH, None),
     Case("reached by one channel while the other failed", BOTH, None, email={EMAIL: PERMANENT}),
     Case("delivered, by a status callback", {"phone": PHONE}, None,
-         after=_set_state("delivered", delivered_at=T0)),
+         after=_callback("delivered")),
     Case("no contact at all", {}, "no_contact", "no phone number or email address"),
     Case("wants sms, has only email", {"email": EMAIL, "channels": "sms"}, "no_contact",
          "sms: no phone number"),
@@ -88,8 +94,15 @@ CASES = [
          "sms: failed: 30007 carrier filtered; email: failed: 30007 carrier filtered",
          sms={PHONE: PERMANENT}, email={EMAIL: PERMANENT}),
     Case("undelivered, by a status callback", {"phone": PHONE}, "failed",
-         "sms: failed: 30003 unreachable handset",
-         after=_set_state("undelivered", error_code="30003", error="unreachable handset")),
+         "sms: failed: Twilio 30003: handset unreachable",
+         after=_callback("undelivered", "30003")),
+    Case("undelivered, and the callback flagged the number", {"phone": PHONE},
+         "invalid_contact", "sms: phone number flagged invalid by the provider",
+         after=_callback("undelivered", "30005")),
+    Case("failed at the provider, with the code in its message", {"phone": PHONE}, "failed",
+         "sms: failed: Twilio 30007: filtered by the carrier",
+         sms={PHONE: ChannelError("Twilio 30007: filtered by the carrier", permanent=True,
+                                  code="30007")}),
     Case("failed, though a later notice is still ahead", {"phone": PHONE}, "failed",
          "sms: failed: 30007 carrier filtered", sms={PHONE: PERMANENT},
          notices=[{"due": T0}, {"due": START - timedelta(hours=2), "kind": "reminder"}]),
