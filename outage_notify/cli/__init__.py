@@ -9,12 +9,14 @@ from outage_notify.cli.base import AppGroup, cli
 from outage_notify.cli.demo import demo
 from outage_notify.cli.email_cmd import email_group
 from outage_notify.cli.init_cmd import init
+from outage_notify.cli.report import report
 
 __all__ = ["AppGroup", "cli", "main"]
 
 cli.add_command(init)
 cli.add_command(demo)
 cli.add_command(email_group)
+cli.add_command(report)
 
 
 def main() -> None:
