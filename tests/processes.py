@@ -25,7 +25,9 @@ def cli_process(config: Path, *args: str, **popen: Any) -> subprocess.Popen[str]
     )  # fmt: skip
 
 
-def run_cli_process(config: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:  # fmt: skip
+def run_cli_process(
+    config: Path, *args: str, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
     process = cli_process(config, *args)
     stdout, stderr = process.communicate(timeout=timeout)
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
@@ -48,16 +50,16 @@ def fake_twilio_process() -> Iterator[str]:
 
 
 def fake_stats(url: str) -> dict[str, Any]:
-    with urllib.request.urlopen(f"{url}/_fake/stats", timeout=5) as response:  # noqa: S310
+    with urllib.request.urlopen(f"{url}/_fake/stats", timeout=5) as response:
         return dict(json.load(response))
 
 
 def fake_script(url: str, **faults: Any) -> None:
-    request = urllib.request.Request(  # noqa: S310
+    request = urllib.request.Request(
         f"{url}/_fake/script", data=json.dumps(faults).encode(), method="POST",
         headers={"Content-Type": "application/json"},
     )  # fmt: skip
-    with urllib.request.urlopen(request, timeout=5):  # noqa: S310
+    with urllib.request.urlopen(request, timeout=5):
         pass
 
 

@@ -28,7 +28,7 @@ from outage_notify.reports import outage_report
 from outage_notify.settings import Settings, load_settings
 from tests.conftest import base_config, write_config
 from tests.factories import add_area, add_customers, add_notice, add_outage
-from tests.fake_twilio import FakeTwilio
+from tests.fake_twilio import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, FakeTwilio
 from tests.processes import (
     cli_process,
     fake_stats,
@@ -54,6 +54,18 @@ def _plan(db: Database, customers: int, *, email: bool = False) -> int:
         return outage.id
 
 
+def _twilio_config(tmp_path: Path, database_url: str, url: str, *, concurrency: int) -> Path:
+    """SMS through the fake Twilio at ``url``, uncapped; email off."""
+    values = base_config(tmp_path, database_url)
+    values["sms"] = {
+        "backend": "twilio", "account_sid": DEFAULT_ACCOUNT_SID, "auth_token": DEFAULT_AUTH_TOKEN,
+        "from_number": FROM, "api_base_url": url, "max_per_second": 10_000.0,
+        "concurrency": concurrency,
+    }  # fmt: skip
+    values["email"] = {"backend": "disabled"}
+    return write_config(tmp_path / "outage-notify.toml", values)
+
+
 def _count(db: Database, **where: Any) -> int:
     with db.read() as session:
         query = select(func.count()).select_from(Delivery)
@@ -71,19 +83,10 @@ def _kill_at(process: Any, reached: Any, timeout: float = 120) -> None:
 def test_kill_9_at_40_percent_then_restart_misses_nobody_and_doubles_at_most_the_window(
     tmp_path: Path, sqlite_db: Database, sqlite_url: str
 ) -> None:
-    from tests.fake_twilio import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
-
     recipients, concurrency = 5000, 4
     _plan(sqlite_db, recipients)
     with fake_twilio_process() as url:
-        values = base_config(tmp_path, sqlite_url)
-        values["sms"] = {
-            "backend": "twilio", "account_sid": DEFAULT_ACCOUNT_SID, "auth_token": DEFAULT_AUTH_TOKEN,
-            "from_number": FROM, "api_base_url": url, "max_per_second": 10_000.0,
-            "concurrency": concurrency,
-        }  # fmt: skip
-        values["email"] = {"backend": "disabled"}
-        config = write_config(tmp_path / "outage-notify.toml", values)
+        config = _twilio_config(tmp_path, sqlite_url, url, concurrency=concurrency)
 
         first = cli_process(config, "dispatch", "--once")
         _kill_at(first, lambda: fake_stats(url)["messages"] >= recipients * 0.4)
@@ -137,19 +140,11 @@ def test_kill_9_with_email_resends_the_window_and_the_report_counts_it(
 def test_two_dispatch_processes_on_postgresql_never_send_twice(
     tmp_path: Path, postgres_url: str
 ) -> None:
-    from tests.fake_twilio import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
-
     db = Database(postgres_url)
     recipients = 2000
     _plan(db, recipients)
     with fake_twilio_process() as url:
-        values = base_config(tmp_path, postgres_url)
-        values["sms"] = {
-            "backend": "twilio", "account_sid": DEFAULT_ACCOUNT_SID, "auth_token": DEFAULT_AUTH_TOKEN,
-            "from_number": FROM, "api_base_url": url, "max_per_second": 10_000.0, "concurrency": 4,
-        }  # fmt: skip
-        values["email"] = {"backend": "disabled"}
-        config = write_config(tmp_path / "outage-notify.toml", values)
+        config = _twilio_config(tmp_path, postgres_url, url, concurrency=4)
         processes = [cli_process(config, "dispatch", "--once", "--json") for _ in range(2)]
         outputs = [p.communicate(timeout=300) for p in processes]
         assert [p.returncode for p in processes] == [0, 0], outputs

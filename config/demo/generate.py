@@ -181,7 +181,8 @@ def people(
         water_area = "" if coords_only else _zone(point, water, "W")
         gas_area = "" if coords_only or rng.random() < 0.35 else _zone(point, gas, "G")
         channels = rng.choice(["", "", "", "sms", "email", "sms;email"])
-        if (channels == "sms" and not phone) or (channels == "email" and not email):
+        contacts = {"sms": phone, "email": email}
+        if any(not contacts[c] for c in channels.split(";") if c):
             channels = ""
         rows.append(
             [
