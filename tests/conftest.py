@@ -23,6 +23,11 @@ import outage_notify.models  # noqa: F401  (registers the tables)
 from outage_notify import migrations
 from outage_notify.db import Database
 from outage_notify.settings import Settings, load_settings
+from tests.fake_twilio import FakeTwilio, running
+
+# The local SMTP server fixtures (smtp_server, smtp_server_factory, tls_certificates) and the
+# email channel's (channel_for).
+pytest_plugins = ["tests.smtp_server", "tests.channels.email_samples"]
 
 POSTGRES_ENV = "OUTAGE_NOTIFY_TEST_POSTGRES_URL"
 DATA = Path(__file__).parent / "data"
@@ -211,3 +216,10 @@ def run_cli(config_file: Callable[[], Path]) -> Callable[..., Result]:
         )
 
     return invoke
+
+
+@pytest.fixture
+def fake_twilio() -> Iterator[FakeTwilio]:
+    """A fake Twilio Messages API on a free port of 127.0.0.1 (see tests/fake_twilio/)."""
+    with running() as fake:
+        yield fake

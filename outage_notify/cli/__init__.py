@@ -9,6 +9,7 @@ from outage_notify.cli.areas import areas_group
 from outage_notify.cli.base import AppGroup, cli
 from outage_notify.cli.customers import customers_group
 from outage_notify.cli.demo import demo
+from outage_notify.cli.email_cmd import email_group
 from outage_notify.cli.init_cmd import init
 from outage_notify.cli.outage_lifecycle import outages_group  # with the lifecycle commands
 
@@ -19,6 +20,7 @@ cli.add_command(demo)
 cli.add_command(areas_group)
 cli.add_command(customers_group)
 cli.add_command(outages_group)
+cli.add_command(email_group)
 
 
 def main() -> None:

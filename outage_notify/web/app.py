@@ -9,14 +9,23 @@ from fastapi import FastAPI
 
 from outage_notify import __version__
 from outage_notify.db import Database, utcnow
+from outage_notify.errors import SettingsError
 from outage_notify.settings import Settings
-from outage_notify.web import health
+from outage_notify.web import health, twilio, unsubscribe
 
 Clock = Callable[[], datetime]
 
 
 def create_app(settings: Settings, database: Database, *, clock: Clock = utcnow) -> FastAPI:
-    """Build the app. ``clock`` is injected so tests can fix "now"."""
+    """Build the app. ``clock`` is injected so tests can fix "now".
+
+    Refuses to build without ``web.secret_key``: unsubscribe links could not be checked.
+    """
+    if not settings.web.secret_key.get_secret_value():
+        raise SettingsError(
+            "config key web.secret_key is empty: the web app needs it to check the signed "
+            "unsubscribe links (set it, for example with OUTAGE_NOTIFY_WEB__SECRET_KEY_FILE)"
+        )
     app = FastAPI(
         title="outage-notify",
         version=__version__,
@@ -26,4 +35,6 @@ def create_app(settings: Settings, database: Database, *, clock: Clock = utcnow)
     app.state.database = database
     app.state.clock = clock
     app.include_router(health.router)
+    app.include_router(unsubscribe.router)
+    app.include_router(twilio.router)
     return app
