@@ -90,14 +90,14 @@ def import_customers(
     (up to ``MAX_PROBLEMS_SHOWN``) and nothing is written. With it, the valid rows are
     imported and the bad ones written, with a ``reason`` column, to ``NAME.rejected.csv``.
     """
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
     rules = _rules(database, settings)
     result = CustomerImport(file=path)
     report = progress or (lambda _phase, _done, _total: None)
     with tempfile.TemporaryDirectory(prefix="outage-notify-import-") as scratch:
         staging = _Staging(Path(scratch) / "staging.db")
-        rejects = (
-            _Rejects(rejects_path(path), Path(scratch) / "rejects.csv") if skip_invalid else None
-        )
+        rejects = _Rejects(rejects_path(path)) if skip_invalid else None
         try:
             problems = _check(path, rules, staging, rejects, result, report)
             if problems and rejects is None:
@@ -278,11 +278,23 @@ class _Staging:
 
 
 class _Rejects:
-    """The rejected rows, as they were, with line and reason first; published on success."""
+    """The rejected rows, as they were, with line and reason first; published on success.
 
-    def __init__(self, target: Path, scratch: Path) -> None:
+    Written to a hidden file beside the target, so publishing is one rename on the same
+    file system (the system's temporary directory may be another)."""
+
+    def __init__(self, target: Path) -> None:
         self.target = target
-        self.handle = scratch.open("w", encoding="utf-8", newline="")
+        try:
+            self.handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed by publish/close)
+                "w", encoding="utf-8", newline="", dir=target.parent,
+                prefix=f".{target.name}.", suffix=".tmp", delete=False,
+            )  # fmt: skip
+        except OSError as exc:
+            raise InputError(
+                f"cannot write the rejected rows next to the input ({target.parent}): "
+                f"{exc.strerror}"
+            ) from None
         self.writer = csv.writer(self.handle)
         self.keep: list[int] = []
         self.width = 0
@@ -303,6 +315,7 @@ class _Rejects:
 
     def close(self) -> None:
         self.handle.close()
+        Path(self.handle.name).unlink(missing_ok=True)  # gone already when published
 
 
 class _Writer:
