@@ -7,7 +7,14 @@ from typing import Any
 
 from sqlmodel import Session
 
-from outage_notify.models import Customer, Notice, Outage, OutageRevision, ServiceArea
+from outage_notify.models import (
+    Customer,
+    Notice,
+    Outage,
+    OutageRevision,
+    ServiceArea,
+    Subscriber,
+)
 
 T0 = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)  # 08:00 in Asia/Shanghai
 
@@ -74,12 +81,71 @@ def add_outage(
 def add_notice(
     session: Session, outage: Outage, *, due: datetime = T0, kind: str = "advance",
     audience: str = "all", sms_due: datetime | None = None, deadline: datetime | None = None,
+    revision: int | None = None,
 ) -> Notice:  # fmt: skip
     assert outage.id is not None
     notice = Notice(
-        outage_id=outage.id, revision=outage.revision, kind=kind, audience=audience, due_at=due,
-        sms_due_at=sms_due or due, deadline=deadline or outage.start_at,
+        outage_id=outage.id, revision=revision or outage.revision, kind=kind, audience=audience,
+        due_at=due, sms_due_at=sms_due or due, deadline=deadline or outage.start_at,
     )  # fmt: skip
     session.add(notice)
     session.flush()
     return notice
+
+
+def add_customer(session: Session, account_id: str, **values: Any) -> Customer:
+    """One customer, by hand: ``add_customer(s, "A1", phone=..., water_area="W1")``."""
+    values.setdefault("language", "zh-CN")
+    row = Customer(account_id=account_id, **values)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def add_revision(
+    session: Session, outage: Outage, *, change: str, start: datetime | None = None,
+    end: datetime | None = None, status: str | None = None, reason: str | None = None,
+) -> Outage:  # fmt: skip
+    """A later revision of ``outage``, as the planning code writes one (rescheduled, ...)."""
+    assert outage.id is not None
+    outage.revision += 1
+    outage.start_at = start or outage.start_at
+    outage.end_at = end or outage.end_at
+    outage.status = status or outage.status
+    if status == "cancelled":
+        outage.cancel_reason = reason
+    session.add(outage)
+    session.add(
+        OutageRevision(
+            outage_id=outage.id, revision=outage.revision, change=change, title=outage.title,
+            description=outage.description, start_at=outage.start_at, end_at=outage.end_at,
+            area_codes=outage.area_codes, status=outage.status, reason=reason, actor="test",
+        )
+    )  # fmt: skip
+    session.flush()
+    return outage
+
+
+def cancel_outage(session: Session, outage: Outage, reason: str = "plan changed") -> Outage:
+    return add_revision(session, outage, change="cancelled", status="cancelled", reason=reason)
+
+
+def restore_outage(session: Session, outage: Outage, at: datetime) -> Outage:
+    add_revision(session, outage, change="restored", status="restored")
+    outage.restored_at = at
+    session.add(outage)
+    session.flush()
+    return outage
+
+
+def add_subscriber(
+    session: Session, channel: str, address: str, *, area: str = "W1",
+    consent_at: datetime | None = T0, source: str = "web", status: str = "active",
+) -> Subscriber:  # fmt: skip
+    row = Subscriber(
+        channel=channel, address=address, area_code=area, language="zh-CN", status=status,
+        consent_source=source, consent_at=consent_at,
+    )  # fmt: skip
+    session.add(row)
+    session.flush()
+    return row

@@ -12,6 +12,7 @@ from outage_notify.cli.demo import demo
 from outage_notify.cli.email_cmd import email_group
 from outage_notify.cli.init_cmd import init
 from outage_notify.cli.outage_lifecycle import outages_group  # with the lifecycle commands
+from outage_notify.cli.report import report
 
 __all__ = ["AppGroup", "cli", "main"]
 
@@ -21,6 +22,7 @@ cli.add_command(areas_group)
 cli.add_command(customers_group)
 cli.add_command(outages_group)
 cli.add_command(email_group)
+cli.add_command(report)
 
 
 def main() -> None:

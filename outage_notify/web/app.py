@@ -11,7 +11,7 @@ from outage_notify import __version__
 from outage_notify.db import Database, utcnow
 from outage_notify.errors import SettingsError
 from outage_notify.settings import Settings
-from outage_notify.web import health, twilio, unsubscribe
+from outage_notify.web import health, reports, twilio, unsubscribe
 
 Clock = Callable[[], datetime]
 
@@ -37,4 +37,5 @@ def create_app(settings: Settings, database: Database, *, clock: Clock = utcnow)
     app.include_router(health.router)
     app.include_router(unsubscribe.router)
     app.include_router(twilio.router)
+    app.include_router(reports.router)
     return app
