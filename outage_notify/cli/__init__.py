@@ -5,16 +5,22 @@ Each command group lives in its own module and is registered here.
 
 from __future__ import annotations
 
+from outage_notify.cli.areas import areas_group
 from outage_notify.cli.base import AppGroup, cli
+from outage_notify.cli.customers import customers_group
 from outage_notify.cli.demo import demo
 from outage_notify.cli.email_cmd import email_group
 from outage_notify.cli.init_cmd import init
+from outage_notify.cli.outage_lifecycle import outages_group  # with the lifecycle commands
 from outage_notify.cli.report import report
 
 __all__ = ["AppGroup", "cli", "main"]
 
 cli.add_command(init)
 cli.add_command(demo)
+cli.add_command(areas_group)
+cli.add_command(customers_group)
+cli.add_command(outages_group)
 cli.add_command(email_group)
 cli.add_command(report)
 

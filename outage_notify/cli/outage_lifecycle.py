@@ -1,0 +1,139 @@
+"""``outage-notify outages reschedule|extend|cancel|restore``: each a new revision, audited,
+with the notices it supersedes and adds."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+from sqlmodel import Session
+
+from outage_notify import outages
+from outage_notify.cli.base import AppContext, actor_option, echo_json, pass_app
+from outage_notify.cli.outages import (
+    JSON_OPTION,
+    notice_line,
+    outage_line,
+    outages_group,
+    transaction,
+)
+from outage_notify.cli.times import now_of, now_option, to_utc
+from outage_notify.models import NoticeState, Outage
+from outage_notify.outage_views import describe_notice, describe_outage, notices
+
+
+def _report(app: AppContext, as_json: bool, change: Callable[[Session], Outage], verb: str) -> None:
+    zone = app.settings.zone
+    with transaction(app) as session:
+        outage = change(session)
+        data: dict[str, Any] = describe_outage(outage, zone)
+        rows = notices(session, outage.id or 0)
+        data["notices_added"] = [
+            describe_notice(n, zone) for n in rows if n.revision == outage.revision
+        ]
+        data["notices_pending"] = sum(1 for n in rows if n.state == NoticeState.PENDING)
+    if as_json:
+        echo_json(data)
+        return
+    click.echo(f"{verb} {outage_line(data)}")
+    click.echo("Notices of this revision:")
+    for notice in data["notices_added"]:
+        click.echo(notice_line(notice))
+
+
+def _common(command: Callable[..., Any]) -> Callable[..., Any]:
+    for decorator in (pass_app, actor_option(), now_option(), JSON_OPTION):
+        command = decorator(command)
+    return click.argument("outage_id", metavar="ID", type=int)(command)
+
+
+@outages_group.command("reschedule")
+@click.option("--start", "start_text", metavar="T", required=True, help="The new start.")
+@click.option("--end", "end_text", metavar="T", required=True, help="The new end.")
+@click.option("--short-notice", is_flag=True, help="Allow moving the start closer than min_notice.")
+@_common
+def reschedule_cmd(
+    app: AppContext,
+    outage_id: int,
+    start_text: str,
+    end_text: str,
+    short_notice: bool,
+    as_json: bool,
+    now_text: str | None,
+    actor: str,
+) -> None:
+    """Move work that has not started. Pending notices are superseded and recomputed, and a
+    "changed" notice ("now 09:00-13:00, was 08:00-12:00") goes out to those already
+    notified (or to everyone, when their first notice would be due now anyway).
+
+    Example:
+
+    \b
+        outage-notify outages reschedule 12 --start 2026-12-02T09:00 --end 2026-12-02T13:00
+    """
+    start, end = to_utc(app, start_text, "--start"), to_utc(app, end_text, "--end")
+    now = now_of(app, now_text)
+    _report(app, as_json, lambda s: outages.reschedule(
+        s, outage_id, start=start, end=end, settings=app.settings, now=now, actor=actor,
+        short_notice=short_notice,
+    ), "Rescheduled")  # fmt: skip
+
+
+@outages_group.command("extend")
+@click.option("--end", "end_text", metavar="T", required=True, help="The new, later end.")
+@_common
+def extend_cmd(
+    app: AppContext, outage_id: int, end_text: str, as_json: bool, now_text: str | None, actor: str
+) -> None:
+    """The work takes longer: an "extended" notice goes to those already notified.
+
+    Example:
+
+        outage-notify outages extend 12 --end 2026-12-01T15:00
+    """
+    end, now = to_utc(app, end_text, "--end"), now_of(app, now_text)
+    _report(app, as_json, lambda s: outages.extend(
+        s, outage_id, end=end, settings=app.settings, now=now, actor=actor
+    ), "Extended")  # fmt: skip
+
+
+@outages_group.command("cancel")
+@click.option("--reason", help="Why, for the audit log, the web page and email.")
+@_common
+def cancel_cmd(
+    app: AppContext,
+    outage_id: int,
+    reason: str | None,
+    as_json: bool,
+    now_text: str | None,
+    actor: str,
+) -> None:
+    """Call off work that has not started. Pending notices are superseded and a
+    "cancelled" notice goes to those already notified.
+
+    Example:
+
+        outage-notify outages cancel 12 --reason "crew reassigned to a burst main"
+    """
+    now = now_of(app, now_text)
+    _report(app, as_json, lambda s: outages.cancel(
+        s, outage_id, reason=reason, settings=app.settings, now=now, actor=actor
+    ), "Cancelled")  # fmt: skip
+
+
+@outages_group.command("restore")
+@_common
+def restore_cmd(
+    app: AppContext, outage_id: int, as_json: bool, now_text: str | None, actor: str
+) -> None:
+    """Service is back: a "restored" notice goes to those notified.
+
+    Example:
+
+        outage-notify outages restore 12
+    """
+    now = now_of(app, now_text)
+    _report(app, as_json, lambda s: outages.restore(
+        s, outage_id, settings=app.settings, now=now, actor=actor
+    ), "Restored")  # fmt: skip

@@ -1,0 +1,309 @@
+"""``outage-notify outages``: plan, import, list, show and preview outages.
+
+The lifecycle commands (reschedule, extend, cancel, restore) are in ``outage_lifecycle.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from sqlmodel import Session
+
+from outage_notify import outage_import, outages
+from outage_notify.cli.base import AppContext, AppGroup, actor_option, echo_json, pass_app
+from outage_notify.cli.times import now_of, now_option, to_utc
+from outage_notify.outage_views import (
+    describe_notice,
+    describe_outage,
+    describe_revision,
+    list_outages,
+    notices,
+    revisions,
+)
+from outage_notify.preview import preview
+
+JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+
+
+@click.group("outages", cls=AppGroup)
+def outages_group() -> None:
+    """Planned shutoffs: plan them, check who hears about them, change them.
+
+    Example:
+
+    \b
+        outage-notify outages add --utility water --start 2026-12-01T08:00 \\
+            --end 2026-12-01T12:00 --area W01 --title "Main replacement"
+    """
+
+
+@contextmanager
+def transaction(app: AppContext, *, dry_run: bool = False) -> Iterator[Session]:
+    """A write transaction; with ``dry_run`` it runs the same checks and rolls back."""
+    with app.database.session() as session:
+        yield session
+        if dry_run:
+            session.rollback()
+
+
+def short(iso: str | None) -> str:
+    """``2026-12-01T08:00:00+08:00`` -> ``2026-12-01 08:00`` for tables."""
+    return "-" if iso is None else iso[:16].replace("T", " ")
+
+
+def outage_line(data: dict[str, Any]) -> str:
+    number = f"#{data['id']}" if data["id"] is not None else "(new)"
+    return (
+        f"{number} {data['utility']} {', '.join(data['areas'])}  "
+        f"{short(data['start'])} - {short(data['end'])}  {data['status']} "
+        f"(revision {data['revision']})  {data['title']}"
+    )
+
+
+def notice_line(data: dict[str, Any]) -> str:
+    notes = []
+    if data["shifted_for_quiet_hours"]:
+        notes.append("SMS moved for quiet hours")
+    if data["urgent"]:
+        notes.append("urgent: during quiet hours")
+    tail = f"  ({'; '.join(notes)})" if notes else ""
+    return (
+        f"  r{data['revision']} {data['kind']:<9} to {data['audience']:<8} "
+        f"due {short(data['due_at'])}  SMS {short(data['sms_due_at'])}  {data['state']}{tail}"
+    )
+
+
+def echo_preview(data: dict[str, Any]) -> None:
+    recipients = data["recipients"]
+    for channel in ("sms", "email"):
+        counts = recipients[channel]
+        languages = ", ".join(f"{k} {v}" for k, v in counts["by_language"].items())
+        click.echo(
+            f"Recipients by {channel}: {counts['total']}" + (f" ({languages})" if languages else "")
+        )
+    matched = ", ".join(f"{k} {v}" for k, v in data["by_match"].items()) or "nobody"
+    click.echo(f"Matched: {matched}")
+    for channel, reasons in data["skipped"].items():
+        click.echo(f"Left out by {channel}: " + ", ".join(f"{k} {v}" for k, v in reasons.items()))
+    click.echo("Notices:")
+    for notice in data["notices"]:
+        click.echo(notice_line(notice))
+    segments = ", ".join(f"{k} {v}" for k, v in data["sms_segments"].items())
+    click.echo(
+        f"SMS: {segments} segment(s); {data['sms_messages']} messages planned, cost up to "
+        f"{data['sms_cost']:.2f}; one notice to everyone takes {data['sms_eta_seconds']:g} s"
+    )
+    for language, by_kind in data["texts"].items():
+        for kind, text in by_kind.items():
+            click.echo(f"[{language} {kind}, {text['segments']} segment(s)] {text['sms']}")
+    for warning in data["warnings"]:
+        click.echo(f"Warning: {warning}", err=True)
+
+
+@outages_group.command("add")
+@click.option("--utility", type=click.Choice(outages.UTILITIES), required=True)
+@click.option(
+    "--start", "start_text", metavar="T", required=True, help="ISO 8601; local if no offset."
+)
+@click.option("--end", "end_text", metavar="T", required=True, help="ISO 8601; local if no offset.")
+@click.option("--area", "areas", metavar="CODE", multiple=True, required=True, help="Repeatable.")
+@click.option("--title", required=True, help="1-120 characters.")
+@click.option("--description", default="", help="More detail, for email and the web page.")
+@click.option("--ref", metavar="WORK_ORDER", help="The work order number (unique).")
+@click.option("--short-notice", is_flag=True, help="Allow a start closer than schedule.min_notice.")
+@click.option("--dry-run", is_flag=True, help="Check and preview; write nothing.")
+@JSON_OPTION
+@now_option()
+@actor_option()
+@pass_app
+def add_cmd(
+    app: AppContext,
+    utility: str,
+    start_text: str,
+    end_text: str,
+    areas: tuple[str, ...],
+    title: str,
+    description: str,
+    ref: str | None,
+    short_notice: bool,
+    dry_run: bool,
+    as_json: bool,
+    now_text: str | None,
+    actor: str,
+) -> None:
+    """Plan an outage; its notices are scheduled at once.
+
+    Checks: start before end, start in the future and at least schedule.min_notice away
+    (else --short-notice), every area exists and belongs to the utility, title 1-120
+    characters. Every problem is listed and nothing is written.
+
+    Example:
+
+    \b
+        outage-notify outages add --utility water --start 2026-12-01T08:00 \\
+            --end 2026-12-01T12:00 --area W01 --area W02 --title "Main replacement" \\
+            --ref WO-2291
+    """
+    settings, now = app.settings, now_of(app, now_text)
+    draft = outages.OutageDraft(
+        utility=utility, title=title, description=description, ref=ref, areas=areas,
+        start=to_utc(app, start_text, "--start"), end=to_utc(app, end_text, "--end"),
+    )  # fmt: skip
+    with transaction(app, dry_run=dry_run) as session:
+        outage = outages.plan_outage(session, draft, settings=settings, now=now, actor=actor,
+                                     short_notice=short_notice)  # fmt: skip
+        data = describe_outage(outage, settings.zone)
+        shown = preview(session, outage, settings=settings, now=now) if dry_run else None
+        planned = [describe_notice(n, settings.zone) for n in notices(session, outage.id or 0)]
+    if dry_run:
+        data["id"] = None  # nothing was written
+    if as_json:
+        echo_json({**data, "notices": planned, "dry_run": dry_run, "preview": shown})
+        return
+    click.echo(
+        ("Dry run, nothing written: would plan " if dry_run else "Planned ") + outage_line(data)
+    )
+    if shown is not None:
+        echo_preview(shown)
+    else:
+        click.echo("Notices:")
+        for notice in planned:
+            click.echo(notice_line(notice))
+
+
+@outages_group.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check the file and show what would change.")
+@click.option("--short-notice", is_flag=True, help="Allow starts closer than schedule.min_notice.")
+@JSON_OPTION
+@now_option()
+@actor_option()
+@pass_app
+def import_cmd(
+    app: AppContext,
+    file: Path,
+    dry_run: bool,
+    short_notice: bool,
+    as_json: bool,
+    now_text: str | None,
+    actor: str,
+) -> None:
+    """Plan or update outages from a CSV file, idempotent by ref.
+
+    Columns: ref,utility,title,description,start,end,areas (areas separated by ";").
+    A new ref plans an outage; a row equal to its outage changes nothing; a changed row
+    becomes an extension (only the end moved later) or a reschedule. One bad row rejects
+    the whole file.
+
+    Example:
+
+        outage-notify outages import work-orders.csv --dry-run
+    """
+    settings, now = app.settings, now_of(app, now_text)
+    with transaction(app, dry_run=dry_run) as session:
+        actions = outage_import.import_outages(session, file, settings=settings, now=now,
+                                               actor=actor, short_notice=short_notice)  # fmt: skip
+        rows = [a.describe() for a in actions]
+    if dry_run:
+        for row in rows:
+            row["outage_id"] = row["outage_id"] if row["action"] != "create" else None
+    counts = {a: sum(1 for r in rows if r["action"] == a) for a in
+              ("create", "reschedule", "extend", "edit", "unchanged")}  # fmt: skip
+    if as_json:
+        echo_json({"file": str(file), "dry_run": dry_run, "counts": counts, "rows": rows})
+        return
+    for row in rows:
+        target = f"outage #{row['outage_id']}" if row["outage_id"] else "new outage"
+        click.echo(f"line {row['line']} {row['ref']}: {row['action']} ({target})")
+    summary = ", ".join(f"{n} {a}" for a, n in counts.items() if n) or "no rows"
+    click.echo(f"{'Dry run, nothing written: ' if dry_run else ''}{file}: {summary}.")
+
+
+@outages_group.command("list")
+@click.option("--status", type=click.Choice(outages.STATUSES), help="Only outages in this state.")
+@click.option("--utility", type=click.Choice(outages.UTILITIES))
+@JSON_OPTION
+@pass_app
+def list_cmd(app: AppContext, status: str | None, utility: str | None, as_json: bool) -> None:
+    """List outages by start time.
+
+    Example:
+
+        outage-notify outages list --status planned
+    """
+    with app.database.read() as session:
+        rows = [
+            describe_outage(o, app.settings.zone)
+            for o in list_outages(session, status=status, utility=utility)
+        ]
+    if as_json:
+        echo_json(rows)
+        return
+    if not rows:
+        click.echo("No outages.")
+    for row in rows:
+        click.echo(outage_line(row))
+
+
+@outages_group.command("show")
+@click.argument("outage_id", metavar="ID", type=int)
+@JSON_OPTION
+@pass_app
+def show_cmd(app: AppContext, outage_id: int, as_json: bool) -> None:
+    """Show an outage with its revision history and notices.
+
+    Example:
+
+        outage-notify outages show 12
+    """
+    zone = app.settings.zone
+    with app.database.read() as session:
+        data = describe_outage(outages.get_outage(session, outage_id), zone)
+        data["revisions"] = [describe_revision(r, zone) for r in revisions(session, outage_id)]
+        data["notices"] = [describe_notice(n, zone) for n in notices(session, outage_id)]
+    if as_json:
+        echo_json(data)
+        return
+    click.echo(outage_line(data))
+    if data["description"]:
+        click.echo(data["description"])
+    click.echo("History:")
+    for rev in data["revisions"]:
+        reason = f" ({rev['reason']})" if rev["reason"] else ""
+        click.echo(
+            f"  r{rev['revision']} {rev['change']:<11} {short(rev['start'])} - "
+            f"{short(rev['end'])}  by {rev['actor']} at {short(rev['at'])}{reason}"
+        )
+    click.echo("Notices:")
+    for notice in data["notices"]:
+        click.echo(notice_line(notice))
+
+
+@outages_group.command("preview")
+@click.argument("outage_id", metavar="ID", type=int)
+@JSON_OPTION
+@now_option()
+@pass_app
+def preview_cmd(app: AppContext, outage_id: int, as_json: bool, now_text: str | None) -> None:
+    """Who would hear about an outage now, when, with which texts and at what SMS cost.
+
+    Recipients are matched as of now; the daemon matches again when each notice falls due.
+    Warns when an SMS needs more than 2 segments.
+
+    Example:
+
+        outage-notify outages preview 12 --json
+    """
+    settings, now = app.settings, now_of(app, now_text)
+    with app.database.read() as session:
+        outage = outages.get_outage(session, outage_id)
+        data = preview(session, outage, settings=settings, now=now)
+    if as_json:
+        echo_json(data)
+        return
+    click.echo(outage_line(data["outage"]))
+    echo_preview(data)

@@ -1,0 +1,35 @@
+"""Time options shared by commands: ``--start``, ``--end`` and ``--now`` as ISO 8601."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import click
+
+from outage_notify.cli.base import AppContext
+from outage_notify.db import utcnow
+from outage_notify.errors import InputError
+from outage_notify.times import parse_time
+
+
+def to_utc(app: AppContext, value: str, flag: str) -> datetime:
+    """A time from the command line, local to ``timezone`` unless it has an offset."""
+    try:
+        return parse_time(value, app.settings.zone, name=flag)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+
+
+def now_of(app: AppContext, value: str | None) -> datetime:
+    return utcnow() if value is None else to_utc(app, value, "--now")
+
+
+def now_option() -> Callable[[Any], Any]:
+    return click.option(
+        "--now",
+        "now_text",
+        metavar="T",
+        help="Act as if it were T (ISO 8601; for rehearsals and tests). Default: the clock.",
+    )

@@ -1,0 +1,172 @@
+"""The outages commands end to end through the CLI (``--now`` fixes the clock)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+from outage_notify.db import Database
+from outage_notify.models import AuditEvent, Customer, Notice, Outage
+from tests.builders import make_city
+
+NOW = ("--now", "2026-12-01T09:00")
+ADD = (
+    *("outages", "add", "--utility", "water", "--start", "2026-12-10T10:00"),
+    *("--end", "2026-12-10T14:00", "--area", "W01", "--area", "W02", "--title", "Main replacement"),
+)
+
+
+@pytest.fixture
+def city(db: Database) -> Database:
+    make_city(db)
+    with db.session() as session:
+        session.add(Customer(account_id="c1", phone="+8613800000001", language="zh-CN",
+                             water_area="W01"))  # fmt: skip
+    return db
+
+
+def run_json(run_cli, *args: str) -> Any:  # type: ignore[no-untyped-def]
+    result = run_cli(*args, "--json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def count(db: Database, model: type) -> int:
+    with db.read() as session:
+        return len(session.exec(select(model)).all())
+
+
+def test_add_prints_the_created_outage_with_its_id(run_cli, city: Database) -> None:
+    data = run_json(run_cli, *ADD, "--ref", "WO-1", "--actor", "alice", *NOW)
+    assert data["id"] == 1
+    assert data["start"] == "2026-12-10T10:00:00+08:00"
+    assert data["areas"] == ["W01", "W02"]
+    assert [n["kind"] for n in data["notices"]] == ["advance", "advance", "reminder", "reminder"]
+    with city.read() as session:
+        assert session.exec(select(Outage.created_by)).one() == "alice"
+
+
+def test_add_text_output_lists_the_notices(run_cli, city: Database) -> None:
+    result = run_cli(*ADD, *NOW)
+    assert result.exit_code == 0
+    assert "Planned #1 water W01, W02  2026-12-10 10:00 - 2026-12-10 14:00" in result.output
+    assert "advance   to critical due 2026-12-03 10:00" in result.output
+
+
+BAD_ADDS = [
+    ("start after end", {"--end": "2026-12-10T09:00"}, "is not before end"),
+    ("start in the past", {"--start": "2026-11-30T10:00", "--end": "2026-11-30T12:00"},
+     "is in the past"),
+    ("inside min_notice", {"--start": "2026-12-01T18:00", "--end": "2026-12-01T20:00"},
+     "less than schedule.min_notice (24h): plan earlier, or pass --short-notice"),
+    ("unknown area", {"--area": "W99"}, "area W99 does not exist"),
+    ("other utility's area", {"--utility": "gas"}, "area W01 is a water area, not gas"),
+    ("empty title", {"--title": ""}, "title is empty"),
+    ("long title", {"--title": "x" * 121}, "title is 121 characters; at most 120"),
+    ("not a time", {"--start": "tomorrow"}, "--start 'tomorrow' is not an ISO 8601 time"),
+    ("a date only", {"--end": "2026-12-10"}, "--end '2026-12-10' has no time of day"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("case", "change", "message"), BAD_ADDS, ids=[c[0] for c in BAD_ADDS])
+def test_bad_add_exits_1_with_the_reason_and_writes_nothing(
+    run_cli, city: Database, case: str, change: dict[str, str], message: str
+) -> None:
+    args = list(ADD)
+    for flag, value in change.items():
+        if flag == "--area":
+            args = [a for a in args if a not in ("W01", "W02", "--area")] + ["--area", value]
+        else:
+            args[args.index(flag) + 1] = value
+    result = run_cli(*args, *NOW)
+    assert result.exit_code == 1, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert count(city, Outage) == count(city, Notice) == 0
+
+
+def test_short_notice_flag_allows_late_planning(run_cli, city: Database) -> None:
+    args = [*ADD, "--short-notice", *NOW]
+    args[args.index("--start") + 1], args[args.index("--end") + 1] = (
+        "2026-12-01T18:00", "2026-12-01T20:00"
+    )  # fmt: skip
+    data = run_json(run_cli, *args)
+    assert data["short_notice"] is True
+
+
+def test_dry_run_previews_and_writes_nothing(run_cli, city: Database) -> None:
+    data = run_json(run_cli, *ADD, "--dry-run", *NOW)
+    assert data["dry_run"] is True
+    assert data["id"] is None
+    assert data["preview"]["recipients"]["sms"]["total"] == 1
+    assert count(city, Outage) == count(city, Notice) == count(city, AuditEvent) - 4 == 0
+    text = run_cli(*ADD, "--dry-run", *NOW)
+    assert "Dry run, nothing written: would plan (new) water" in text.output
+    assert "Recipients by sms: 1 (zh-CN 1)" in text.output
+
+
+def test_list_show_and_preview(run_cli, city: Database) -> None:
+    run_json(run_cli, *ADD, "--ref", "WO-1", *NOW)
+    run_json(run_cli, *ADD, "--ref", "WO-2", *NOW)
+    assert run_cli("outages", "cancel", "2", *NOW).exit_code == 0
+
+    planned = run_json(run_cli, "outages", "list", "--status", "planned")
+    assert [o["ref"] for o in planned] == ["WO-1"]
+    assert len(run_json(run_cli, "outages", "list")) == 2
+    assert "#2 water W01, W02" in run_cli("outages", "list", "--status", "cancelled").output
+
+    shown = run_json(run_cli, "outages", "show", "2")
+    assert [r["change"] for r in shown["revisions"]] == ["created", "cancelled"]
+    assert shown["notices"][-1]["kind"] == "cancelled"
+    assert "History:" in run_cli("outages", "show", "2").output
+
+    preview = run_json(run_cli, "outages", "preview", "1", *NOW)
+    for key in ("recipients", "by_match", "sms_segments", "sms_cost", "sms_eta_seconds",
+                "notices", "texts", "warnings"):  # fmt: skip
+        assert key in preview
+    assert preview["notices"][0]["shifted_for_quiet_hours"] is False
+    text = run_cli("outages", "preview", "1", *NOW).output
+    assert "[zh-CN advance, 2 segment(s)] 【城市供水】" in text
+
+
+def test_lifecycle_through_the_cli(run_cli, city: Database) -> None:
+    run_json(run_cli, *ADD, *NOW)
+    moved = run_json(run_cli, "outages", "reschedule", "1", "--start", "2026-12-11T09:00",
+                     "--end", "2026-12-11T13:00", "--actor", "bob", *NOW)  # fmt: skip
+    assert moved["revision"] == 2
+    assert moved["notices_added"][0]["kind"] == "changed"
+    extended = run_json(run_cli, "outages", "extend", "1", "--end", "2026-12-11T15:00", *NOW)
+    assert extended["end"] == "2026-12-11T15:00:00+08:00"
+    restored = run_cli("outages", "restore", "1", "--now", "2026-12-11T15:30")
+    assert restored.exit_code == 0
+    assert "Restored #1" in restored.output
+    assert "restored  to notified" in restored.output
+    with city.read() as session:
+        actions = session.exec(select(AuditEvent.action).where(AuditEvent.entity == "outage")).all()
+    assert actions == ["outage.created", "outage.rescheduled", "outage.extended", "outage.restored"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("outages", "show", "9"), "there is no outage #9"),
+        (("outages", "preview", "9"), "there is no outage #9"),
+        (("outages", "cancel", "9"), "there is no outage #9"),
+        (("outages", "extend", "1", "--end", "2026-12-10T12:00"), "is not after the current end"),
+        (("outages", "restore", "1", *NOW), "has not started"),
+        (("outages", "cancel", "1", "--now", "2026-12-10T11:00"), "started at"),
+        (("outages", "reschedule", "1", "--start", "x", "--end", "y"), "not an ISO 8601 time"),
+    ],
+)
+def test_lifecycle_errors_exit_1(
+    run_cli, city: Database, args: tuple[str, ...], message: str
+) -> None:
+    run_json(run_cli, *ADD, *NOW)
+    result = run_cli(*args)
+    assert result.exit_code == 1
+    assert message in result.output
+    with city.read() as session:
+        assert session.exec(select(Outage.revision)).one() == 1
