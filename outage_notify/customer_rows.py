@@ -74,9 +74,10 @@ def check_row(values: dict[str, str], rules: RowRules) -> CustomerRow | list[str
     """The normalised row, or every reason it is rejected (never raises on bad input)."""
     problems: list[str] = []
     text = {column: (values.get(column) or "").strip() for column in COLUMNS}
-    for column, value in text.items():
-        if _CONTROL.search(value):
-            problems.append(f"{column} contains a control character")
+    if _CONTROL.search("\t".join(text.values())):  # one search for the row, then which column
+        problems += [
+            f"{c} contains a control character" for c, v in text.items() if _CONTROL.search(v)
+        ]
     for column, limit in LIMITS.items():
         if len(text[column]) > limit:
             problems.append(f"{column} is longer than {limit} characters")
@@ -103,7 +104,7 @@ def check_row(values: dict[str, str], rules: RowRules) -> CustomerRow | list[str
 
 def row_digest(fields: tuple[object, ...]) -> str:
     """A digest of the normalised values: the same customer written differently is unchanged."""
-    joined = "\x1f".join("" if v is None else repr(v) for v in fields)
+    joined = "\x1f".join("" if v is None else str(v) for v in fields)
     return hashlib.blake2b(joined.encode("utf-8"), digest_size=16).hexdigest()
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from outage_notify import audit, timeline
@@ -169,7 +170,11 @@ def plan_outage(
         created_by=actor[:64],
     )
     session.add(outage)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:
+        # Another planner took the ref between the check and the insert.
+        raise InputError(f"ref {outage.ref} is already used by another outage") from None
     _revise(session, outage, change="created", actor=actor, before=None)
     timeline.add_notices(session, outage, timeline.plan_created(outage, settings=settings, now=now))
     return outage

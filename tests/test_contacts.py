@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 import pytest
+from email_validator import validate_email
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from outage_notify.contacts import ContactError, normalise_email, normalise_phone
+from outage_notify.contacts import ContactError, is_plain_email, normalise_email, normalise_phone
 
 
 @pytest.mark.parametrize(
@@ -44,3 +47,39 @@ def test_emails_are_checked_without_dns_and_lower_cased() -> None:
 def test_bad_emails_are_refused(raw: str) -> None:
     with pytest.raises(ContactError, match="not a valid email address"):
         normalise_email(raw)
+
+
+PLAIN = (
+    r"[a-zA-Z0-9_+-]{1,20}(\.[a-zA-Z0-9_+-]{1,10}){0,2}@([a-zA-Z0-9]{1,20}(-[a-zA-Z0-9]{1,5})?\.)"
+    r"{1,3}(com|org|cn|TEST|local|arpa|xn|[a-zA-Z]{2,8})"
+)
+
+
+@given(st.from_regex(PLAIN, fullmatch=True) | st.text(max_size=40) | st.emails())
+@settings(max_examples=500)
+def test_the_plain_address_shortcut_agrees_with_email_validator(address: str) -> None:
+    """Whatever the shortcut accepts, the validator accepts with the same normal form."""
+    if not is_plain_email(address):
+        return
+    assert validate_email(address, check_deliverability=False).normalized.lower() == (
+        address.lower()
+    )
+
+
+@pytest.mark.parametrize(
+    ("address", "plain"),
+    [
+        ("li.wei+water@mail.example.com", True),
+        ("a@b.cn", True),
+        ("a@host.local", False),  # special use: the validator refuses it
+        ("a@x.test", False),
+        ("a..b@example.org", False),
+        ("a@xn--fiqs8s.cn", False),  # punycode: the validator decides
+        ("a@ab--cd.cn", False),
+        ("李@example.org", False),
+        ("a@example.123", False),
+        ("a" * 65 + "@example.org", False),
+    ],
+)
+def test_which_addresses_take_the_shortcut(address: str, plain: bool) -> None:
+    assert is_plain_email(address) is plain

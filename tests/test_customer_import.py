@@ -123,6 +123,7 @@ def test_unreadable_file_is_rejected_whole(
         assert message in result.output
     assert customers_in(city) == {}
     assert not rejects_path(path).exists()
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # no scratch left
 
 
 def test_missing_file(run_cli, city: Database, tmp_path: Path) -> None:

@@ -21,10 +21,10 @@ cli.add_command(init)
 cli.add_command(demo)
 cli.add_command(dispatch)
 cli.add_command(run)
-cli.add_command(email_group)
 cli.add_command(areas_group)
 cli.add_command(customers_group)
 cli.add_command(outages_group)
+cli.add_command(email_group)
 cli.add_command(report)
 
 

@@ -112,3 +112,16 @@ def test_opt_out_errors_exit_1_and_change_nothing(
     assert result.exit_code == 1
     assert message in result.output
     assert opt_outs(people) == set()
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_import_shows_a_progress_bar_only_on_a_terminal(
+    run_cli, db: Database, tmp_path: Any, monkeypatch: pytest.MonkeyPatch, terminal: bool
+) -> None:
+    monkeypatch.setattr("outage_notify.cli.progress.stderr_is_terminal", lambda: terminal)
+    path = tmp_path / "c.csv"
+    path.write_text("account_id,phone\n" + "".join(f"A{i},138{i:08d}\n" for i in range(50)))
+    result = run_cli("customers", "import", str(path))
+    assert result.exit_code == 0
+    assert "50 inserted" in result.stdout
+    assert ("Checking rows" in result.stderr and "Writing" in result.stderr) is terminal
