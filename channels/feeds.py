@@ -282,7 +282,7 @@ def outage_vevent(outage: FeedOutage, *, language: str, authority: str) -> icale
     event.add("dtend", outage.end)
     event.add("summary", text.title)
     event.add("description", text.summary)
-    event.add("location", ", ".join(text.area_names))
+    event.add("location", ("、" if text.language == "zh-CN" else ", ").join(text.area_names))
     point = centroid(outage)
     if point is not None:
         event.add("geo", (point[1], point[0]))

@@ -6,11 +6,13 @@ from collections.abc import Callable
 from datetime import datetime
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from outage_notify import __version__
 from outage_notify.db import Database, utcnow
 from outage_notify.settings import Settings
-from outage_notify.web import health
+from outage_notify.web import banner, feeds, health, pages
+from outage_notify.web.published import Published
 
 Clock = Callable[[], datetime]
 
@@ -25,5 +27,14 @@ def create_app(settings: Settings, database: Database, *, clock: Clock = utcnow)
     app.state.settings = settings
     app.state.database = database
     app.state.clock = clock
+    app.state.published = Published(settings, database, clock)
     app.include_router(health.router)
+    app.include_router(feeds.router)
+    app.include_router(banner.router)
+    app.include_router(pages.router)
+    app.mount(
+        "/static",
+        StaticFiles(packages=[("outage_notify", "web/static")]),
+        name="static",
+    )
     return app
