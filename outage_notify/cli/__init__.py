@@ -7,12 +7,16 @@ from __future__ import annotations
 
 from outage_notify.cli.base import AppGroup, cli
 from outage_notify.cli.demo import demo
+from outage_notify.cli.feeds import feeds
 from outage_notify.cli.init_cmd import init
+from outage_notify.cli.web import serve
 
 __all__ = ["AppGroup", "cli", "main"]
 
 cli.add_command(init)
 cli.add_command(demo)
+cli.add_command(serve)
+cli.add_command(feeds)
 
 
 def main() -> None:
