@@ -26,6 +26,8 @@ from outage_notify.web.templating import render_page
 router = APIRouter(tags=["banner"])
 
 CORS = {"Access-Control-Allow-Origin": "*"}
+# The script reads the server's Date to decide what is due: a wrong PC clock must not hide it.
+CORS_DATA = {**CORS, "Access-Control-Expose-Headers": "Date"}
 SCRIPT = Rendered(
     body=BANNER_JS,
     media_type=JS_TYPE,
@@ -58,7 +60,7 @@ def banner_json(request: Request, site: PublishedDep, area: Area = None) -> Resp
         return body, view.snapshot.valid_until
 
     rendered = site.rendered(view, ("banner", area), JSON_TYPE, build)
-    return conditional_response(request, rendered, headers=CORS)
+    return conditional_response(request, rendered, headers=CORS_DATA)
 
 
 @router.api_route("/banner.js", methods=["GET", "HEAD"], response_class=Response)

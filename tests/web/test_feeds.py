@@ -296,6 +296,8 @@ def first_response(client: TestClient, city: City, url: str):  # type: ignore[no
     return url, response
 
 
+# Conditional GET does not depend on the database: SQLite only, to keep the table cheap.
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 @pytest.mark.parametrize("url", CONDITIONAL_URLS)
 @pytest.mark.parametrize(
     ("headers", "status"),
