@@ -19,8 +19,6 @@ from fastapi.responses import PlainTextResponse, Response
 from outage_notify.documents import ATOM_TYPE, CAP_TYPE, ICS_TYPE, RSS_TYPE, Publisher
 from outage_notify.errors import InputError, NotFoundError
 from outage_notify.publication import OutageFilter, Snapshot, next_change, parse_filter, read_outage
-from outage_notify.settings import Settings
-from outage_notify.web import deps
 from outage_notify.web.language import requested_language
 from outage_notify.web.published import Published, conditional_response, published
 
@@ -47,7 +45,6 @@ def bad_request(error: InputError) -> PlainTextResponse:
 def _feed(
     request: Request,
     kind: str,
-    settings: Settings,
     site: Published,
     utility: list[str] | None,
     area: list[str] | None,
@@ -56,7 +53,7 @@ def _feed(
     view = site.view()
     try:
         outage_filter = parse_filter(utility or [], area or [], view.snapshot.areas)
-        language = requested_language(lang, settings)
+        language = requested_language(lang, site.settings)
     except InputError as error:
         return bad_request(error)
     media_type, render = FEEDS[kind]
@@ -69,64 +66,59 @@ def _feed(
     return conditional_response(request, rendered)
 
 
-SettingsDep = Annotated[Settings, Depends(deps.settings)]
 PublishedDep = Annotated[Published, Depends(published)]
 
 
 @router.api_route("/feeds/outages.rss", methods=["GET", "HEAD"], response_class=Response)
 def outages_rss(
     request: Request,
-    settings: SettingsDep,
     site: PublishedDep,
     utility: Utilities = None,
     area: Areas = None,
     lang: Language = None,
 ) -> Response:
     """RSS 2.0 with GeoRSS polygons."""
-    return _feed(request, "rss", settings, site, utility, area, lang)
+    return _feed(request, "rss", site, utility, area, lang)
 
 
 @router.api_route("/feeds/outages.atom", methods=["GET", "HEAD"], response_class=Response)
 def outages_atom(
     request: Request,
-    settings: SettingsDep,
     site: PublishedDep,
     utility: Utilities = None,
     area: Areas = None,
     lang: Language = None,
 ) -> Response:
     """Atom 1.0 with GeoRSS polygons."""
-    return _feed(request, "atom", settings, site, utility, area, lang)
+    return _feed(request, "atom", site, utility, area, lang)
 
 
 @router.api_route("/feeds/outages.ics", methods=["GET", "HEAD"], response_class=Response)
 def outages_ics(
     request: Request,
-    settings: SettingsDep,
     site: PublishedDep,
     utility: Utilities = None,
     area: Areas = None,
     lang: Language = None,
 ) -> Response:
     """iCalendar: one event per outage (subscribe with webcal://)."""
-    return _feed(request, "ics", settings, site, utility, area, lang)
+    return _feed(request, "ics", site, utility, area, lang)
 
 
 @router.api_route("/feeds/cap.atom", methods=["GET", "HEAD"], response_class=Response)
 def cap_atom(
     request: Request,
-    settings: SettingsDep,
     site: PublishedDep,
     utility: Utilities = None,
     area: Areas = None,
     lang: Language = None,
 ) -> Response:
     """The CAP 1.2 index: each outage's latest alert."""
-    return _feed(request, "cap", settings, site, utility, area, lang)
+    return _feed(request, "cap", site, utility, area, lang)
 
 
 @router.api_route("/cap/{name}", methods=["GET", "HEAD"], response_class=Response)
-def cap_alert(request: Request, name: str, settings: SettingsDep, site: PublishedDep) -> Response:
+def cap_alert(request: Request, name: str, site: PublishedDep) -> Response:
     """One CAP 1.2 alert: ``/cap/{outage id}-{revision}.xml``."""
     match = ALERT_NAME.fullmatch(name)
     if match is None:
@@ -136,7 +128,7 @@ def cap_alert(request: Request, name: str, settings: SettingsDep, site: Publishe
 
     def build() -> tuple[bytes, datetime | None]:
         with site.database.read() as session:
-            outage = read_outage(session, settings, outage_id, revision=revision)
+            outage = read_outage(session, site.settings, outage_id, revision=revision)
         return site.publisher.cap_alert(outage, view.now), next_change([outage], view.now)
 
     try:

@@ -423,3 +423,27 @@ def test_an_rss_channel_links_to_the_list_page(client: TestClient, city: City) -
     assert root.findtext("channel/link") == "https://outages.example.org/?area=A1"
     feed = parsed(client, "/feeds/outages.rss?area=A1&lang=en")
     assert feed.feed.title == "Planned water and gas shutoffs (Zhongshan Rd)"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_client_that_takes_gzip_gets_it_with_its_own_validator(
+    client: TestClient, city: City
+) -> None:
+    plain = client.get("/feeds/outages.rss", headers={"Accept-Encoding": "identity"})
+    packed = client.get("/feeds/outages.rss", headers={"Accept-Encoding": "gzip, br"})
+    refused = client.get("/feeds/outages.rss", headers={"Accept-Encoding": "gzip;q=0"})
+    assert "content-encoding" not in plain.headers
+    assert "content-encoding" not in refused.headers
+    assert packed.headers["content-encoding"] == "gzip"
+    assert packed.content == plain.content  # decoded by the client
+    assert int(packed.headers["content-length"]) < len(plain.content) / 3
+    assert packed.headers["etag"] != plain.headers["etag"]
+    assert plain.headers["vary"] == packed.headers["vary"] == "Accept-Encoding"
+    again = client.get(
+        "/feeds/outages.rss",
+        headers={"Accept-Encoding": "gzip", "If-None-Match": packed.headers["etag"]},
+    )
+    assert again.status_code == 304
+    assert "content-encoding" not in again.headers
+    tiny = client.get("/banner.json?area=G1", headers={"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in tiny.headers  # too small to be worth it
