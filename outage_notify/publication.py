@@ -19,33 +19,13 @@ from sqlmodel import Session, col, select
 
 from channels.banner import SHOWN_AHEAD, shown_until
 from channels.cap import EXPECTED_WITHIN
-from channels.feeds import FeedArea, FeedOutage, FeedRevision, FeedText, Shape
+from channels.feeds import FeedArea, FeedOutage, FeedRevision, Shape
 from outage_notify.errors import InputError, NotFoundError
 from outage_notify.models import Outage, OutageRevision, OutageStatus, ServiceArea, Utility
+from outage_notify.public_texts import public_text
 from outage_notify.settings import SHIPPED_LANGUAGES, Settings
-from outage_notify.texts import (
-    UTILITY_NAMES,
-    NoticeContext,
-    format_datetime,
-    format_range,
-    render,
-)
 
 LOOKBACK = timedelta(days=7)
-STATES = ("PLANNED", "CHANGED", "CANCELLED", "RESTORED")
-EVENTS = {
-    "zh-CN": {"water": "计划停水", "gas": "计划停气"},
-    "en": {"water": "Planned water shutoff", "gas": "Planned gas shutoff"},
-}
-WORK = {
-    "zh-CN": {"water": "停水", "gas": "停气"},
-    "en": {"water": "water shutoff", "gas": "gas shutoff"},
-}
-STATE_WORDS = {
-    "zh-CN": {"CHANGED": "已变更", "CANCELLED": "已取消", "RESTORED": "已恢复"},
-    "en": {"CHANGED": "changed", "CANCELLED": "cancelled", "RESTORED": "restored"},
-}
-HEADLINE_MAX = 160
 
 
 def outage_state(status: str, revision: int) -> str:
@@ -306,74 +286,19 @@ class _Builder:
             restored_at=restored_at.astimezone(local) if restored_at else None,
         )
         previous = history[-2] if len(history) > 1 else None
-        texts = tuple(self._text(result, current, previous, lang) for lang in self.languages)
+        texts = tuple(
+            public_text(
+                result,
+                language=language,
+                area_names=tuple(self._area_label(a.code, language) for a in result.areas),
+                change=current.change,
+                reason=current.reason,
+                previous=(previous.start_at, previous.end_at) if previous else None,
+                hotline=self.settings.hotline,
+            )
+            for language in self.languages
+        )
         return replace(result, texts=texts)
-
-    def _text(
-        self,
-        outage: FeedOutage,
-        current: OutageRevision,
-        previous: OutageRevision | None,
-        language: str,
-    ) -> FeedText:
-        names = tuple(self._area_label(a.code, language) for a in outage.areas)
-        kind = {
-            "PLANNED": "advance",
-            "CANCELLED": "cancelled",
-            "RESTORED": "restored",
-        }.get(outage.state, "extended" if current.change == "extended" else "changed")
-        offset = outage.start.strftime("%z")
-        context = NoticeContext(
-            kind=kind,
-            language=language,
-            outage_id=outage.id,
-            revision=outage.revision,
-            utility=outage.utility,
-            utility_name=UTILITY_NAMES[language][outage.utility],
-            title=outage.title,
-            description=outage.description,
-            area_codes=[a.code for a in outage.areas],
-            area_names=list(names),
-            start=outage.start,
-            end=outage.end,
-            hotline=self.settings.hotline,
-            outage_url=outage.url,
-            previous_start=previous.start_at.astimezone(self.zone) if previous else None,
-            previous_end=previous.end_at.astimezone(self.zone) if previous else None,
-            reason=current.reason,
-            extra={
-                "event": EVENTS[language][outage.utility],
-                "work": WORK[language][outage.utility],
-                "offset": f"UTC{offset[:3]}:{offset[3:]}",
-                "restored": format_datetime(outage.restored_at, language)
-                if outage.restored_at
-                else "",
-            },
-        )
-        event = EVENTS[language][outage.utility]
-        word = STATE_WORDS[language].get(outage.state)
-        if word:
-            event_state = f"{event}（{word}）" if language == "zh-CN" else f"{event} ({word})"
-        else:
-            event_state = event
-        separator = "：" if language == "zh-CN" else ": "
-        headline = f"{event_state}{separator}{outage.title}"
-        if len(headline) > HEADLINE_MAX:
-            headline = headline[: HEADLINE_MAX - 1] + "…"
-        return FeedText(
-            language=language,
-            title=f"{outage.state}: {outage.title}",
-            summary=render(f"feed/summary.{language}.txt", context),
-            line=("" if language == "zh-CN" else " ").join(
-                render(f"feed/line.{language}.txt", context).split("\n")
-            ),
-            event=event,
-            headline=headline,
-            instruction=render(f"feed/instruction.{language}.txt", context),
-            sender_name=UTILITY_NAMES[language][outage.utility],
-            when=format_range(outage.start, outage.end, language),
-            area_names=names,
-        )
 
     def _area_label(self, code: str, language: str) -> str:
         area = self.areas.get(code)

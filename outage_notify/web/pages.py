@@ -14,6 +14,7 @@ from channels.feeds import FeedOutage
 from outage_notify.db import Database
 from outage_notify.documents import feed_query
 from outage_notify.errors import InputError, NotFoundError
+from outage_notify.public_texts import utc_offset
 from outage_notify.publication import OutageFilter, parse_filter, read_outage
 from outage_notify.settings import Settings
 from outage_notify.web import deps
@@ -52,11 +53,6 @@ def feed_links(settings: Settings, outage_filter: OutageFilter, language: str) -
         "webcal": f"{webcal}/feeds/outages.ics{suffix}",
         "cap": f"{base}/feeds/cap.atom{suffix}",
     }
-
-
-def utc_offset(value: datetime) -> str:
-    offset = value.strftime("%z")
-    return f"UTC{offset[:3]}:{offset[3:]}"
 
 
 def index_context(
