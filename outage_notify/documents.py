@@ -61,9 +61,6 @@ class Publisher:
     def alert_url(self, outage: FeedOutage) -> str:
         return self.url(f"/cap/{outage.id}-{outage.revision}.xml")
 
-    def language(self, language: str | None) -> str:
-        return language or self.settings.default_language
-
     def title(self, snapshot: Snapshot, outage_filter: OutageFilter, language: str) -> str:
         title = TITLES[language].get(outage_filter.utilities, TITLES[language][()])
         if outage_filter.areas:
@@ -71,10 +68,7 @@ class Publisher:
                 snapshot.areas[c].label(language) if c in snapshot.areas else c
                 for c in outage_filter.areas
             ]
-            joiner = "、" if language == "zh-CN" else ", "
-            title += (
-                f"（{joiner.join(names)}）" if language == "zh-CN" else f" ({', '.join(names)})"
-            )
+            title += f"（{'、'.join(names)}）" if language == "zh-CN" else f" ({', '.join(names)})"
         return title
 
     def info(

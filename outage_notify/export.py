@@ -71,7 +71,7 @@ def render_site(settings: Settings, database: Database, *, now: datetime) -> dic
             language=language,
             settings=settings,
             static=True,
-            **outage_context(settings, outage, language, now),
+            **outage_context(settings, outage, language, now, snapshot.areas),
         )
         files[f"outages/{outage.id}/index.html"] = page.encode()
     static = resources.files("outage_notify").joinpath("web/static")

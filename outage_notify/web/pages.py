@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -74,16 +74,19 @@ def index_context(
 
 
 def outage_context(
-    settings: Settings, outage: FeedOutage, language: str, now: datetime
+    settings: Settings,
+    outage: FeedOutage,
+    language: str,
+    now: datetime,
+    known_areas: Collection[str],
 ) -> dict[str, Any]:
-    current = outage.history[-1]
+    # Feeds of this outage's areas (an area since removed would make the link a 400).
+    areas = tuple(a.code for a in outage.areas if a.code in known_areas)
     return {
         "outage": outage,
-        "reason": current.reason,
+        "reason": outage.history[-1].reason,
         "area_map": area_map(outage.areas, outage.text(language).area_names),
-        "feed_links": feed_links(
-            settings, OutageFilter(areas=tuple(a.code for a in outage.areas)), language
-        ),
+        "feed_links": feed_links(settings, OutageFilter(areas=areas), language),
         "cap_url": f"{settings.public_url}/cap/{outage.id}-{outage.revision}.xml",
         "offset": utc_offset(outage.start),
         "now": now,
@@ -131,7 +134,8 @@ def outage_page(
             outage = read_outage(session, settings, int(outage_id))
     except NotFoundError:
         return _error(request, settings, language, 404, "not_found", None)
-    context = outage_context(settings, outage, language, site.clock())
+    view = site.view()
+    context = outage_context(settings, outage, language, view.now, view.snapshot.areas)
     return render_page(request, "outage.html", language=language, settings=settings, **context)
 
 

@@ -155,6 +155,8 @@ def test_an_outage_without_geometry_says_so(client: TestClient, db: Database) ->
     root = page(client, f"/outages/{outage.id}?lang=en")
     assert not root.xpath("//svg")
     assert "No map is available" in root.xpath("//figure")[0].text_content()
+    # the area is gone from the service areas: no feed link that would answer 400
+    assert "https://outages.example.org/feeds/outages.rss?lang=en" in root.xpath("//a/@href")
 
 
 def test_cancelled_outage_shows_its_reason(client: TestClient, city: City) -> None:
