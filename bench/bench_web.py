@@ -180,6 +180,23 @@ def measure(url: str) -> dict[str, Any]:
     return result
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process (Linux): contention-proof, unlike latency."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure_server(url: str, pid: int) -> dict[str, Any]:
+    before = cpu_seconds(pid)
+    row = measure(url)
+    after = cpu_seconds(pid)
+    cpu = None if before is None or after is None else (after - before) * 1000 / row["requests"]
+    return {**row, "cpu_ms": cpu}
+
+
 def first_render_ms(url: str) -> float:
     import httpx2 as httpx
 
@@ -205,25 +222,29 @@ def main() -> None:
                 f"window; open-loop {RATE:.0f} requests/s for {SECONDS:.0f} s per URL; "
                 f"first (uncached) RSS render {cold:.0f} ms"
             )
-            rows = [
-                ("static file (baseline)", measure(f"{base}/static/site.css")),
-                ("/feeds/outages.rss", measure(f"{base}/feeds/outages.rss")),
-                ("/banner.json?area=Z00", measure(f"{base}/banner.json?area=Z00")),
-                ("/banner.json (all areas)", measure(f"{base}/banner.json")),
+            paths = [
+                ("static file (baseline)", "/static/site.css"),
+                ("/feeds/outages.rss", "/feeds/outages.rss"),
+                ("/banner.json?area=Z00", "/banner.json?area=Z00"),
+                ("/banner.json (all areas)", "/banner.json"),
             ]
+            rows = [(name, measure_server(f"{base}{path}", process.pid)) for name, path in paths]
         finally:
             process.terminate()
             process.wait(timeout=20)
     baseline = rows[0][1]["p99"]
     print(
-        f"{'':26} {'bytes':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'p99/static':>10}  errors"
+        f"{'':26} {'wire B':>7} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'p99/static':>10} "
+        f"{'server CPU ms/req':>17}  errors"
     )
     for name, row in rows:
+        cpu = "n/a" if row["cpu_ms"] is None else f"{row['cpu_ms']:.2f}"
         print(
-            f"{name:26} {row['bytes']:8d} {row['p50']:8.2f} {row['p99']:8.2f} {row['max']:8.2f} "
-            f"{row['p99'] / baseline:10.2f}  {row['errors'] or '-'}"
+            f"{name:26} {row['bytes']:7d} {row['p50']:7.2f} {row['p99']:7.2f} {row['max']:7.2f} "
+            f"{row['p99'] / baseline:10.2f} {cpu:>17}  {row['errors'] or '-'}"
         )
     print(f"aim: p99 <= {AIM_P99_MS:.0f} ms and <= {AIM_RATIO:.0f}x the static file's p99")
+    print(f"load average at the end: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
 
 
 if __name__ == "__main__":
