@@ -63,10 +63,6 @@ class OutageFilter:
     def apply(self, outages: Iterable[FeedOutage]) -> list[FeedOutage]:
         return [o for o in outages if self.matches(o)]
 
-    @property
-    def is_empty(self) -> bool:
-        return not self.utilities and not self.areas
-
 
 def parse_filter(
     utilities: Iterable[str], areas: Iterable[str], known_areas: Iterable[str]

@@ -6,7 +6,6 @@ banner is meant to be embedded on other sites, and carries nothing private.
 from __future__ import annotations
 
 import hashlib
-import json
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -96,9 +95,3 @@ def banner_page(
         headers={**FRAMEABLE, "Cache-Control": "public, max-age=60"},
         items=document["outages"],
     )
-
-
-def banner_items(body: bytes) -> list[dict[str, object]]:
-    """The outages of a rendered ``banner.json`` (for tests and the export's summary)."""
-    items: list[dict[str, object]] = json.loads(body)["outages"]
-    return items
