@@ -293,6 +293,8 @@ def first_response(client: TestClient, city: City, url: str):  # type: ignore[no
     url = url.format(**city.ids)
     response = client.get(url)
     assert response.status_code == 200
+    if url.startswith("/cap/"):
+        valid_alert(response.content)  # every alert a test produces is checked
     return url, response
 
 
