@@ -4,7 +4,8 @@
 a load generator in another process sends requests at a fixed rate (200/s for 20 s by default)
 whatever the answers' pace, and measures each latency from the moment the request was due, so
 a server falling behind shows in the figures instead of slowing the load (no coordinated
-omission). The baseline is a static file served by the same server in the same run.
+omission). The URLs take turns in 2-second slices, so bursts of other work on the machine fall
+on all of them alike. The baseline is a static file served by the same server in the same run.
 
     python -m bench web                 # the full run (about a minute and a half)
     BENCH_WEB_SECONDS=5 python -m bench web
@@ -30,6 +31,7 @@ RATE = float(os.environ.get("BENCH_WEB_RATE", "200"))
 SECONDS = float(os.environ.get("BENCH_WEB_SECONDS", "20"))
 OUTAGES = 500
 AREAS = 40
+SLICE_SECONDS = 2.0
 AIM_P99_MS = 50.0
 AIM_RATIO = 3.0
 
@@ -123,63 +125,6 @@ def wait_until_up(base: str, process: subprocess.Popen[bytes]) -> None:
     raise SystemExit("the server did not start")
 
 
-async def _load(url: str, rate: float, seconds: float) -> dict[str, Any]:
-    import httpx2 as httpx
-
-    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
-    latencies: list[float] = []
-    errors: dict[str, int] = {}
-    size = 0
-    async with httpx.AsyncClient(limits=limits, timeout=10) as client:
-        for _ in range(20):  # warm the connections and the server's cache
-            await client.get(url)
-        loop = asyncio.get_running_loop()
-        start = loop.time() + 0.05
-        total = int(rate * seconds)
-
-        async def one(due: float) -> None:
-            nonlocal size
-            await asyncio.sleep(max(0.0, due - loop.time()))
-            try:
-                # Raw bytes as they came over the wire (gzip when the server sent it): the
-                # client does not spend its time decompressing.
-                async with client.stream("GET", url) as response:
-                    received = 0
-                    async for chunk in response.aiter_raw():
-                        received += len(chunk)
-                if response.status_code != 200:
-                    errors[str(response.status_code)] = errors.get(str(response.status_code), 0) + 1
-                size = received
-            except httpx.HTTPError as error:
-                errors[type(error).__name__] = errors.get(type(error).__name__, 0) + 1
-            latencies.append((loop.time() - due) * 1000)
-
-        await asyncio.gather(*(one(start + i / rate) for i in range(total)))
-    latencies.sort()
-    return {
-        "url": url,
-        "requests": len(latencies),
-        "bytes": size,
-        "p50": statistics.median(latencies),
-        "p99": latencies[int(len(latencies) * 0.99) - 1],
-        "max": latencies[-1],
-        "errors": errors,
-    }
-
-
-def measure(url: str) -> dict[str, Any]:
-    """Run the load from a separate process, so the client does not share the server's CPU
-    budget with its own event loop."""
-    output = subprocess.run(
-        [sys.executable, "-m", "bench.bench_web", "load", url, str(RATE), str(SECONDS)],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    result: dict[str, Any] = json.loads(output)
-    return result
-
-
 def cpu_seconds(pid: int) -> float | None:
     """User + system CPU time of a process (Linux): contention-proof, unlike latency."""
     try:
@@ -189,12 +134,84 @@ def cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def measure_server(url: str, pid: int) -> dict[str, Any]:
-    before = cpu_seconds(pid)
-    row = measure(url)
-    after = cpu_seconds(pid)
-    cpu = None if before is None or after is None else (after - before) * 1000 / row["requests"]
-    return {**row, "cpu_ms": cpu}
+async def _slice(client: Any, url: str, rate: float, seconds: float, into: dict[str, Any]) -> None:
+    """``rate`` requests a second for ``seconds``, each sent when due whatever came back."""
+    import httpx2 as httpx
+
+    loop = asyncio.get_running_loop()
+    start = loop.time() + 0.01
+
+    async def one(due: float) -> None:
+        await asyncio.sleep(max(0.0, due - loop.time()))
+        try:
+            # Raw bytes as they came over the wire (gzip when the server sent it): the client
+            # does not spend its time decompressing.
+            async with client.stream("GET", url) as response:
+                received = 0
+                async for chunk in response.aiter_raw():
+                    received += len(chunk)
+            if response.status_code != 200:
+                into["errors"][str(response.status_code)] = (
+                    into["errors"].get(str(response.status_code), 0) + 1
+                )
+            into["bytes"] = received
+        except httpx.HTTPError as error:
+            into["errors"][type(error).__name__] = into["errors"].get(type(error).__name__, 0) + 1
+        into["latencies"].append((loop.time() - due) * 1000)
+
+    await asyncio.gather(*(one(start + i / rate) for i in range(int(rate * seconds))))
+
+
+async def _load(urls: list[str], pid: int, rate: float, seconds: float) -> list[dict[str, Any]]:
+    """Round-robin slices of every URL, so that whatever else the machine is doing falls on
+    all of them alike (2 cores shared with other work: a burst would otherwise land on one)."""
+    import httpx2 as httpx
+
+    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
+    rows = {u: {"latencies": [], "errors": {}, "bytes": 0, "cpu": 0.0} for u in urls}
+    async with httpx.AsyncClient(limits=limits, timeout=10) as client:
+        for url in urls:
+            for _ in range(20):  # warm the connections and the server's cache
+                await client.get(url)
+        rounds = max(1, round(seconds / SLICE_SECONDS))
+        for _ in range(rounds):
+            for url in urls:
+                before = cpu_seconds(pid)
+                await _slice(client, url, rate, seconds / rounds, rows[url])
+                after = cpu_seconds(pid)
+                if before is None or after is None:
+                    rows[url]["cpu"] = None
+                elif rows[url]["cpu"] is not None:
+                    rows[url]["cpu"] += after - before
+    results = []
+    for url, row in rows.items():
+        latencies = sorted(row["latencies"])
+        results.append(
+            {
+                "url": url,
+                "requests": len(latencies),
+                "bytes": row["bytes"],
+                "p50": statistics.median(latencies),
+                "p99": latencies[int(len(latencies) * 0.99) - 1],
+                "max": latencies[-1],
+                "errors": row["errors"],
+                "cpu_ms": None if row["cpu"] is None else row["cpu"] * 1000 / len(latencies),
+            }
+        )
+    return results
+
+
+def measure(urls: list[str], pid: int) -> list[dict[str, Any]]:
+    """Run the load from a separate process, so the client does not share the server's
+    event loop."""
+    output = subprocess.run(
+        [sys.executable, "-m", "bench.bench_web", "load", str(pid), str(RATE), str(SECONDS), *urls],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    result: list[dict[str, Any]] = json.loads(output)
+    return result
 
 
 def first_render_ms(url: str) -> float:
@@ -228,7 +245,8 @@ def main() -> None:
                 ("/banner.json?area=Z00", "/banner.json?area=Z00"),
                 ("/banner.json (all areas)", "/banner.json"),
             ]
-            rows = [(name, measure_server(f"{base}{path}", process.pid)) for name, path in paths]
+            measured = measure([f"{base}{path}" for _, path in paths], process.pid)
+            rows = [(name, row) for (name, _), row in zip(paths, measured, strict=True)]
         finally:
             process.terminate()
             process.wait(timeout=20)
@@ -248,8 +266,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 5 and sys.argv[1] == "load":
-        result = asyncio.run(_load(sys.argv[2], float(sys.argv[3]), float(sys.argv[4])))
-        print(json.dumps(result))
+    if len(sys.argv) > 5 and sys.argv[1] == "load":
+        pid, rate, seconds = int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
+        print(json.dumps(asyncio.run(_load(sys.argv[5:], pid, rate, seconds))))
     else:
         main()
