@@ -110,12 +110,13 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        """A read-only session (on SQLite a deferred transaction that takes no write lock)."""
+        """A read-only session (on SQLite a deferred transaction that takes no write lock).
+
+        Closing it ends the transaction without expiring what was loaded, so the objects
+        stay readable after the block.
+        """
         with Session(self._read_engine, expire_on_commit=False) as session:
-            try:
-                yield session
-            finally:
-                session.rollback()
+            yield session
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -97,6 +97,8 @@ class ServiceArea(SQLModel, table=True):
 
 class Customer(SQLModel, table=True):
     __tablename__ = "customer"
+    # Targeting looks customers up by each area's bounding box.
+    __table_args__ = (Index("ix_customer_lon_lat", "longitude", "latitude"),)
 
     id: int | None = Field(default=None, primary_key=True)
     account_id: str = Field(max_length=64, unique=True, index=True)
@@ -291,3 +293,15 @@ class InboundMessage(SQLModel, table=True):
     body: str = Field(default="", max_length=1600)
     keyword: str | None = Field(default=None, max_length=16)  # stop | start | help | status | sub
     received_at: datetime = _created()
+
+
+class DaemonState(SQLModel, table=True):
+    """The scheduler's heartbeat, so ``/healthz`` in any process can tell how it is doing."""
+
+    __tablename__ = "daemon_state"
+
+    name: str = Field(primary_key=True, max_length=32)  # "scheduler"
+    holder: str = Field(default="", max_length=128)  # host:pid of the elected scheduler
+    last_tick_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    next_wake_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    updated_at: datetime = _created()

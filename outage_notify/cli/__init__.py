@@ -7,14 +7,18 @@ from __future__ import annotations
 
 from outage_notify.cli.base import AppGroup, cli
 from outage_notify.cli.demo import demo
+from outage_notify.cli.email_cmd import email_group
 from outage_notify.cli.feeds import feeds
 from outage_notify.cli.init_cmd import init
+from outage_notify.cli.report import report
 from outage_notify.cli.web import serve
 
 __all__ = ["AppGroup", "cli", "main"]
 
 cli.add_command(init)
 cli.add_command(demo)
+cli.add_command(email_group)
+cli.add_command(report)
 cli.add_command(serve)
 cli.add_command(feeds)
 

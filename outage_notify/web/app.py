@@ -10,15 +10,24 @@ from fastapi.staticfiles import StaticFiles
 
 from outage_notify import __version__
 from outage_notify.db import Database, utcnow
+from outage_notify.errors import SettingsError
 from outage_notify.settings import Settings
-from outage_notify.web import banner, feeds, health, pages
+from outage_notify.web import banner, feeds, health, pages, reports, twilio, unsubscribe
 from outage_notify.web.published import Published
 
 Clock = Callable[[], datetime]
 
 
 def create_app(settings: Settings, database: Database, *, clock: Clock = utcnow) -> FastAPI:
-    """Build the app. ``clock`` is injected so tests can fix "now"."""
+    """Build the app. ``clock`` is injected so tests can fix "now".
+
+    Refuses to build without ``web.secret_key``: unsubscribe links could not be checked.
+    """
+    if not settings.web.secret_key.get_secret_value():
+        raise SettingsError(
+            "config key web.secret_key is empty: the web app needs it to check the signed "
+            "unsubscribe links (set it, for example with OUTAGE_NOTIFY_WEB__SECRET_KEY_FILE)"
+        )
     app = FastAPI(
         title="outage-notify",
         version=__version__,
@@ -29,6 +38,9 @@ def create_app(settings: Settings, database: Database, *, clock: Clock = utcnow)
     app.state.clock = clock
     app.state.published = Published(settings, database, clock)
     app.include_router(health.router)
+    app.include_router(unsubscribe.router)
+    app.include_router(twilio.router)
+    app.include_router(reports.router)
     app.include_router(feeds.router)
     app.include_router(banner.router)
     app.include_router(pages.router)

@@ -1,27 +1,64 @@
-"""``GET /healthz``: is the database reachable."""
+"""``GET /healthz``: the database, the scheduler's heartbeat and the backlog."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
+from sqlalchemy import func, or_
 from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import col, select
 
 from outage_notify.db import Database
+from outage_notify.models import DaemonState, Delivery, DeliveryState, Notice, NoticeState
+from outage_notify.settings import Settings
 from outage_notify.web import deps
 
 router = APIRouter()
 
 
 @router.get("/healthz")
-def healthz(database: Annotated[Database, Depends(deps.database)]) -> JSONResponse:
-    body: dict[str, Any] = {"status": "ok", "database": "ok"}
+def healthz(
+    database: Annotated[Database, Depends(deps.database)],
+    settings: Annotated[Settings, Depends(deps.settings)],
+    now: Annotated[datetime, Depends(deps.now)],
+) -> JSONResponse:
     try:
-        with database.read() as session:
-            session.exec(text("SELECT 1"))  # type: ignore[call-overload]
+        body = _status(database, settings, now)
     except SQLAlchemyError as exc:
-        body = {"status": "error", "database": type(exc).__name__}
-        return JSONResponse(body, status_code=503)
+        return JSONResponse({"status": "error", "database": type(exc).__name__}, status_code=503)
     return JSONResponse(body)
+
+
+def _status(database: Database, settings: Settings, now: datetime) -> dict[str, Any]:
+    with database.read() as session:
+        state = session.get(DaemonState, "scheduler")
+        due_deliveries = session.exec(
+            select(func.count()).select_from(Delivery).where(
+                col(Delivery.state) == DeliveryState.PENDING, col(Delivery.next_attempt_at) <= now
+            )
+        ).one()  # fmt: skip
+        due_notices = session.exec(
+            select(func.count()).select_from(Notice).where(
+                col(Notice.state) == NoticeState.PENDING,
+                or_(col(Notice.due_at) <= now, col(Notice.sms_due_at) <= now),
+            )
+        ).one()  # fmt: skip
+    last_tick = state.last_tick_at if state else None
+    # Three missed ticks and the scheduler is presumed down.
+    stale_after = timedelta(seconds=3 * settings.schedule.tick_seconds + 60)
+    return {
+        "status": "ok",
+        "database": "ok",
+        "scheduler": {
+            "holder": state.holder if state else None,
+            "last_tick_at": last_tick.isoformat() if last_tick else None,
+            "next_wake_at": state.next_wake_at.isoformat()
+            if state and state.next_wake_at
+            else None,
+            "stale": last_tick is None or now - last_tick > stale_after,
+        },
+        "backlog": {"deliveries_due": due_deliveries, "notices_due": due_notices},
+    }

@@ -72,7 +72,7 @@ def test_serve_serves_the_app_until_stopped(config_values, tmp_path: Path) -> No
                 )
                 assert time.monotonic() < deadline, "the server did not come up"
                 time.sleep(0.1)  # waiting for a real server to bind: no fake clock for that
-        assert health.json() == {"status": "ok", "database": "ok"}
+        assert health.json()["database"] == "ok"
         feed = httpx.get(f"{base}/feeds/outages.rss", timeout=5)
         assert feed.status_code == 200
         assert "server" not in feed.headers

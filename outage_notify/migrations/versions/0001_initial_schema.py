@@ -59,6 +59,7 @@ def upgrade() -> None:
     op.create_index(op.f("ix_customer_gas_area"), "customer", ["gas_area"], unique=False)
     op.create_index(op.f("ix_customer_phone"), "customer", ["phone"], unique=False)
     op.create_index(op.f("ix_customer_water_area"), "customer", ["water_area"], unique=False)
+    op.create_index("ix_customer_lon_lat", "customer", ["longitude", "latitude"], unique=False)
 
     op.create_table(
         "inbound_message",
@@ -290,6 +291,7 @@ def downgrade() -> None:
 
     op.drop_table("inbound_message")
     op.drop_index(op.f("ix_customer_water_area"), table_name="customer")
+    op.drop_index("ix_customer_lon_lat", table_name="customer")
     op.drop_index(op.f("ix_customer_phone"), table_name="customer")
     op.drop_index(op.f("ix_customer_gas_area"), table_name="customer")
     op.drop_index(op.f("ix_customer_email"), table_name="customer")
