@@ -12,7 +12,7 @@ import html
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 import icalendar
 from feedgen.entry import FeedEntry
@@ -21,6 +21,8 @@ from feedgen.feed import FeedGenerator
 from feedgen.util import xml_elem
 from lxml import etree
 from shapely.geometry import MultiPolygon, Polygon
+
+from channels.calendar import calendar_document, outage_uid, outage_vevent
 
 GEORSS_NS = "http://www.georss.org/georss"
 GENERATOR = "outage-notify"
@@ -269,46 +271,32 @@ def _authority(url: str) -> str:
     return url.split("://", 1)[-1].split("/", 1)[0].split("@")[-1]
 
 
-def outage_vevent(outage: FeedOutage, *, language: str, authority: str) -> icalendar.Event:
-    """The outage as a VEVENT: stable UID, SEQUENCE = revision, cancelled ones kept."""
+def feed_vevent(outage: FeedOutage, *, language: str, public_url: str) -> icalendar.Event:
+    """The outage as the calendar feed's VEVENT: the email attachment's event (same UID, so a
+    calendar that has both sees one outage) plus the centroid and the creation times."""
     text = outage.text(language)
-    event = icalendar.Event()
-    event.add("uid", f"outage-{outage.id}@{authority}")
-    event.add("sequence", outage.revision)
-    event.add("dtstamp", outage.updated)
+    event = outage_vevent(
+        uid=outage_uid(outage.id, public_url),
+        sequence=outage.revision,
+        start=outage.start,
+        end=outage.end,
+        summary=text.title,
+        stamp=outage.updated,
+        description=text.summary,
+        url=outage.url,
+        location=("、" if text.language == "zh-CN" else ", ").join(text.area_names),
+        cancelled=outage.status == "cancelled",
+        categories=[outage.utility],
+    )
     event.add("created", outage.created)
     event.add("last-modified", outage.updated)
-    event.add("dtstart", outage.start)
-    event.add("dtend", outage.end)
-    event.add("summary", text.title)
-    event.add("description", text.summary)
-    event.add("location", ("、" if text.language == "zh-CN" else ", ").join(text.area_names))
     point = centroid(outage)
     if point is not None:
         event.add("geo", (point[1], point[0]))
-    event.add("url", outage.url)
-    event.add("status", "CANCELLED" if outage.status == "cancelled" else "CONFIRMED")
-    event.add("categories", [outage.utility])
-    # A shutoff does not make the subscriber busy.
-    event.add("transp", "TRANSPARENT")
     return event
 
 
 def ics(info: FeedInfo, outages: Sequence[FeedOutage]) -> bytes:
-    calendar = icalendar.Calendar()
-    calendar.add("prodid", f"-//{GENERATOR}//{_authority(info.home_url)}//EN")
-    calendar.add("version", "2.0")
-    calendar.add("calscale", "GREGORIAN")
-    calendar.add("method", "PUBLISH")
-    calendar.add("x-wr-calname", info.title)
-    calendar.add("x-wr-caldesc", info.subtitle)
-    calendar.add("refresh-interval", timedelta(hours=1), parameters={"VALUE": "DURATION"})
-    calendar.add("x-published-ttl", "PT1H")
-    authority = _authority(info.home_url)
-    for outage in outages:
-        calendar.add_component(outage_vevent(outage, language=info.language, authority=authority))
-    # VTIMEZONE for every TZID used, with transitions from a little before the first event.
-    first = min((o.start.date() for o in outages), default=info.updated.date())
-    calendar.add_missing_timezones(first_date=date(first.year - 1, 1, 1))
-    data: bytes = calendar.to_ical()
-    return data
+    events = [feed_vevent(o, language=info.language, public_url=info.home_url) for o in outages]
+    # Subscribed calendars poll on their own schedule; this asks for hourly.
+    return calendar_document(events, name=info.title, refresh=timedelta(hours=1))

@@ -172,12 +172,23 @@ def test_hostile_text_comes_back_from_the_calendar_exactly() -> None:
     assert str(event["description"]) == summary
 
 
-def test_outage_vevent_is_a_pure_builder() -> None:
+def test_the_feed_event_has_the_email_attachments_uid() -> None:
+    from channels.calendar import outage_uid
+
     value = outage(start=NOW.astimezone(SHANGHAI))
-    first = feeds.outage_vevent(value, language="en", authority="h").to_ical()
-    second = feeds.outage_vevent(value, language="en", authority="h").to_ical()
-    assert first == second
-    assert b"UID:outage-7@h" in first
+    event = feeds.feed_vevent(value, language="en", public_url="https://h.example:8443/x")
+    assert str(event["uid"]) == outage_uid(7, "https://h.example:8443/x") == "outage-7@h.example"
+    assert (
+        event.to_ical()
+        == feeds.feed_vevent(value, language="en", public_url="https://h.example:8443/x").to_ical()
+    )
+
+
+def test_the_calendar_asks_to_be_fetched_hourly() -> None:
+    calendar = icalendar.Calendar.from_ical(feeds.ics(info(), [outage()]))
+    assert calendar.decoded("refresh-interval") == timedelta(hours=1)
+    assert calendar["x-published-ttl"].to_ical() == b"PT1H"
+    assert str(calendar["x-wr-calname"]) == "Planned shutoffs"
 
 
 def test_rss_description_lines_are_separated() -> None:
