@@ -26,7 +26,7 @@ def test_export_json(run_cli, db: Database, tmp_path: Path) -> None:  # type: ig
         "feeds", "export", str(tmp_path / "out"), "--now", "2026-12-01T08:00+08:00", "--json"
     )
     assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
+    data = json.loads(result.stdout)
     assert data["outages"] == 7
     assert "feeds/cap.atom" in data["files"]
     assert data["directory"] == str(tmp_path / "out")
