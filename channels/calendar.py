@@ -9,11 +9,11 @@ cancelled in the resident's calendar.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from urllib.parse import urlsplit
 
-from icalendar import Calendar, Event, Timezone
+from icalendar import Calendar, Event, Timezone, vDuration
 
 PRODID = "-//outage-notify//outage-notify//EN"
 
@@ -77,11 +77,14 @@ def calendar_document(
     *,
     method: str | None = None,
     name: str | None = None,
+    refresh: timedelta | None = None,
 ) -> bytes:
     """A VCALENDAR holding ``events`` and the VTIMEZONEs they use, as bytes (CRLF lines).
 
     ``method`` is the iTIP method of an email attachment (``PUBLISH`` or ``CANCEL``); a
     subscribed feed has none. ``name`` is the feed's display name (X-WR-CALNAME and NAME).
+    ``refresh`` is how often a subscribed feed asks to be fetched again (REFRESH-INTERVAL,
+    RFC 7986, and X-PUBLISHED-TTL, which Outlook and Apple Calendar read).
     """
     calendar = Calendar()
     calendar.add("prodid", PRODID)
@@ -91,6 +94,9 @@ def calendar_document(
     if name:
         calendar.add("name", name)
         calendar.add("x-wr-calname", name)
+    if refresh is not None:
+        calendar.add("refresh-interval", refresh, parameters={"VALUE": "DURATION"})
+        calendar.add("x-published-ttl", vDuration(refresh))
     times: list[datetime] = []
     for event in events:
         calendar.add_component(event)

@@ -170,10 +170,10 @@ def test_cli_import_then_list(run_cli, tmp_path: Path) -> None:
     assert "4 inserted, 0 updated, 0 unchanged" in result.output
 
     again = run_cli("areas", "import", str(path), "--json")
-    assert json.loads(again.output)["unchanged"] == 4
+    assert json.loads(again.stdout)["unchanged"] == 4
 
     listed = run_cli("areas", "list", "--json")
-    data = json.loads(listed.output)
+    data = json.loads(listed.stdout)
     assert [a["code"] for a in data] == ["G01", "W01", "W02", "W03"]
     assert data[1]["name_en"] == "Renmin Road"
     assert data[1]["customers"] == 0

@@ -176,7 +176,7 @@ def test_skip_invalid_imports_the_valid_rows_and_writes_the_rejects(
     path = write_customers(tmp_path / "customers.csv", rows)
     result = run_cli("customers", "import", str(path), "--skip-invalid", "--json")
     assert result.exit_code == 0, result.output
-    summary = json.loads(result.output)
+    summary = json.loads(result.stdout)
     assert summary["inserted"] == 3
     assert summary["rejected"] == 3
     assert summary["rejects_file"] == str(tmp_path / "customers.rejected.csv")

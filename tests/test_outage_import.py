@@ -33,7 +33,7 @@ def write(tmp_path: Path, *rows: str, name: str = "orders.csv") -> Path:
 def imported(run_cli, path: Path, *flags: str, now: str = NOW) -> dict:  # type: ignore[no-untyped-def, type-arg]
     result = run_cli("outages", "import", str(path), "--json", "--now", now, *flags)
     assert result.exit_code == 0, result.output
-    return json.loads(result.output)  # type: ignore[no-any-return]
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
 
 
 def outage_rows(db: Database) -> list[tuple[str | None, int, str]]:

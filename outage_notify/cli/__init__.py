@@ -11,9 +11,11 @@ from outage_notify.cli.customers import customers_group
 from outage_notify.cli.delivery import dispatch, run
 from outage_notify.cli.demo import demo
 from outage_notify.cli.email_cmd import email_group
+from outage_notify.cli.feeds import feeds
 from outage_notify.cli.init_cmd import init
 from outage_notify.cli.outage_lifecycle import outages_group  # with the lifecycle commands
 from outage_notify.cli.report import report
+from outage_notify.cli.web import serve
 
 __all__ = ["AppGroup", "cli", "main"]
 
@@ -26,6 +28,8 @@ cli.add_command(customers_group)
 cli.add_command(outages_group)
 cli.add_command(email_group)
 cli.add_command(report)
+cli.add_command(serve)
+cli.add_command(feeds)
 
 
 def main() -> None:

@@ -6,12 +6,14 @@ from collections.abc import Callable
 from datetime import datetime
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from outage_notify import __version__
 from outage_notify.db import Database, utcnow
 from outage_notify.errors import SettingsError
 from outage_notify.settings import Settings
-from outage_notify.web import health, reports, twilio, unsubscribe
+from outage_notify.web import banner, feeds, health, pages, reports, twilio, unsubscribe
+from outage_notify.web.published import Published
 
 Clock = Callable[[], datetime]
 
@@ -34,8 +36,17 @@ def create_app(settings: Settings, database: Database, *, clock: Clock = utcnow)
     app.state.settings = settings
     app.state.database = database
     app.state.clock = clock
+    app.state.published = Published(settings, database, clock)
     app.include_router(health.router)
     app.include_router(unsubscribe.router)
     app.include_router(twilio.router)
     app.include_router(reports.router)
+    app.include_router(feeds.router)
+    app.include_router(banner.router)
+    app.include_router(pages.router)
+    app.mount(
+        "/static",
+        StaticFiles(packages=[("outage_notify", "web/static")]),
+        name="static",
+    )
     return app

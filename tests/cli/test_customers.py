@@ -34,7 +34,7 @@ def opt_outs(db: Database) -> set[tuple[str, str, str]]:
 def run_json(run_cli, *args: str) -> Any:  # type: ignore[no-untyped-def]
     result = run_cli(*args, "--json")
     assert result.exit_code == 0, result.output
-    return json.loads(result.output)
+    return json.loads(result.stdout)
 
 
 def test_list_filters_and_pages(run_cli, people: Database) -> None:

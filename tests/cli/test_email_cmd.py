@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from click.testing import CliRunner, Result
 
 from outage_notify.cli import cli
 from tests.conftest import base_config, write_config
-from tests.smtp_server import LocalSMTPServer, free_port
+from tests.smtp_server import LocalSMTPServer
 
 
 @pytest.fixture
@@ -33,7 +34,7 @@ def test_the_file_backend_writes_the_sample(
 ) -> None:
     result = email_cli("email", "test", "you@example.org", "--language", "en", "--json")
     assert result.exit_code == 0, result.output
-    report = json.loads(result.output)
+    report = json.loads(result.stdout)
     assert report["backend"] == "file"
     assert report["state"] == "delivered"
     [written] = (tmp_path / "outbox" / "email").glob("*.eml")
@@ -72,9 +73,13 @@ def test_smtp_sends_the_sample(
 def test_a_failed_send_says_why_and_exits_1(
     email_cli: Callable[..., Result], email: dict[str, Any], expected: str
 ) -> None:
-    if email.get("port") == 0:
-        email["port"] = free_port()
-    result = email_cli("email", "test", "you@example.org", email=email)
+    # A port bound but not listening refuses connections, and no other process can take it
+    # while the test runs (a merely free port can be taken in between).
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        if email.get("port") == 0:
+            email["port"] = holder.getsockname()[1]
+        result = email_cli("email", "test", "you@example.org", email=email)
     assert result.exit_code == 1
     assert expected in result.output
     assert "Traceback" not in result.output

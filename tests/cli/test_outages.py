@@ -31,7 +31,7 @@ def city(db: Database) -> Database:
 def run_json(run_cli, *args: str) -> Any:  # type: ignore[no-untyped-def]
     result = run_cli(*args, "--json")
     assert result.exit_code == 0, result.output
-    return json.loads(result.output)
+    return json.loads(result.stdout)
 
 
 def count(db: Database, model: type) -> int:
