@@ -30,6 +30,7 @@ class NoticeComposer:
         self.settings = settings
         self.clock = clock
         self._contexts: dict[tuple[int, str], NoticeContext] = {}
+        self._sms_texts: dict[tuple[int, str], str] = {}
         self._lock = threading.Lock()
 
     def context(self, notice_id: int, language: str) -> NoticeContext:
@@ -51,20 +52,31 @@ class NoticeComposer:
         with self._lock:
             if len(self._contexts) >= _CACHE_LIMIT:
                 self._contexts.clear()
+                self._sms_texts.clear()
             self._contexts[key] = ctx
         return ctx
 
+    def sms_text(self, notice_id: int, language: str) -> str:
+        """The same for every recipient of a notice in a language: rendered once."""
+        key = (notice_id, language)
+        text = self._sms_texts.get(key)
+        if text is None:
+            text = sms_text(self.context(notice_id, language))
+            with self._lock:
+                self._sms_texts[key] = text
+        return text
+
     def compose(self, delivery: ClaimedDelivery) -> Message:
-        ctx = self.context(delivery.notice_id, delivery.language)
         if delivery.channel == "sms":
             return Message(
                 delivery_id=delivery.id,
                 recipient_id=delivery.recipient_id,
                 address=delivery.address,
                 language=delivery.language,
-                text=sms_text(ctx),
+                text=self.sms_text(delivery.notice_id, delivery.language),
                 valid_until=delivery.valid_until,
             )
+        ctx = self.context(delivery.notice_id, delivery.language)
         return compose_email(
             ctx, delivery_id=delivery.id, recipient_id=delivery.recipient_id,
             address=delivery.address, settings=self.settings, valid_until=delivery.valid_until,

@@ -116,7 +116,7 @@ def run(app: AppContext, no_web: bool, log_format: str) -> None:
 
     Example:
 
-        outage-notify --config /etc/outage-notify.toml run
+        outage-notify run --config /etc/outage-notify/outage-notify.toml
     """
     settings, database = app.settings, app.database
     setup_logging(json_lines=log_format == "json")
