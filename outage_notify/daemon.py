@@ -19,6 +19,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlmodel import Session
 
 from channels.base import PushChannel
+from outage_notify import senders
 from outage_notify.db import Database, utcnow
 from outage_notify.dispatcher import Composer, Dispatcher, new_worker_id
 from outage_notify.errors import OutageNotifyError
@@ -56,9 +57,8 @@ class Daemon:
             database,
             channels,
             composer=composer,
-            concurrency=concurrency or {"sms": settings.sms.concurrency, "email": 4},
-            rates=rates
-            or {"sms": settings.sms.max_per_second, "email": settings.email.max_per_second},
+            concurrency=concurrency or senders.concurrency(settings),
+            rates=rates or senders.rates(settings),
             worker_id=self.worker_id,
             clock=clock,
         )

@@ -7,6 +7,7 @@ read transaction tries to upgrade. Every time goes in as UTC and comes back time
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -57,9 +58,33 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _sqlite_begin(conn: Connection) -> None:
-    mode = "DEFERRED" if conn.get_execution_options().get("read_only") else "IMMEDIATE"
-    conn.exec_driver_sql(f"BEGIN {mode}")
+class _SQLiteWriters:
+    """Writers of one process take turns on a Python lock before ``BEGIN IMMEDIATE``.
+
+    SQLite's busy handler sleeps 1, 2, 5, 10... ms between retries, so threads contending for
+    the write lock lose milliseconds each time it is released after a fraction of one; a lock
+    here wakes the next writer at once. Other processes still meet SQLite's own lock.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+
+    def begin(self, conn: Connection) -> None:
+        if conn.get_execution_options().get("read_only"):
+            conn.connection.driver_connection.execute("BEGIN DEFERRED")  # type: ignore[union-attr]
+            return
+        self.lock.acquire()
+        try:
+            # Straight to the driver: this runs for every transaction, twice per message.
+            conn.connection.driver_connection.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
+        except BaseException:
+            self.lock.release()
+            raise
+        conn.info["holds_write_lock"] = True
+
+    def end(self, conn: Connection) -> None:
+        if conn.info.pop("holds_write_lock", False):
+            self.lock.release()
 
 
 class Database:
@@ -82,7 +107,10 @@ class Database:
         self.engine: Engine = create_engine(url, **kwargs)
         if self.dialect == "sqlite":
             event.listen(self.engine, "connect", _sqlite_connect)
-            event.listen(self.engine, "begin", _sqlite_begin)
+            writers = _SQLiteWriters()
+            event.listen(self.engine, "begin", writers.begin)
+            event.listen(self.engine, "commit", writers.end)
+            event.listen(self.engine, "rollback", writers.end)
         self._read_engine = self.engine.execution_options(read_only=True)
 
     @property

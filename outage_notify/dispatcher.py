@@ -26,19 +26,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import update
+from sqlalchemy.engine import Connection
 from sqlmodel import Session, col
 
-from channels.base import ChannelError, DeliveryResult, Message, PushChannel
-from outage_notify import optouts
+from channels.base import ChannelError, Message, PushChannel
+from outage_notify import claims, optouts
 from outage_notify.db import Database, utcnow
+from outage_notify.fanout import FanOut
 from outage_notify.models import (
     UPCOMING_KINDS,
     Customer,
-    Delivery,
     DeliveryState,
-    Notice,
-    OptOut,
 )
 from outage_notify.outbox import LATE_AFTER, ExpansionSummary, expand_due, expire_overdue
 from outage_notify.ratelimit import TokenBucket
@@ -78,6 +77,18 @@ class ClaimedDelivery:
         return self.deadline if self.kind in UPCOMING_KINDS else None
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """What became of one send, before it is written to the ledger."""
+
+    claimed: ClaimedDelivery
+    outcome: str  # sent | delivered | retry | failed
+    at: datetime
+    values: dict[str, Any]  # the Delivery columns to set
+    error: ChannelError | None = None
+    provider_id: str | None = None
+
+
 class Composer(Protocol):
     """Renders the message of a claimed delivery (``compose.NoticeComposer`` in production)."""
 
@@ -86,7 +97,12 @@ class Composer(Protocol):
 
 @dataclass
 class Backoff:
-    """Exponential backoff with jitter, never sooner than the provider's ``Retry-After``."""
+    """When to try again after a transient error.
+
+    The provider's ``Retry-After`` is followed when it gives one (a tenth of it again at most,
+    as jitter, so retries do not arrive in lock-step, but never sooner). Otherwise the delay
+    grows exponentially with jitter, from ``base`` up to ``cap`` seconds.
+    """
 
     base: float = 10.0
     factor: float = 2.0
@@ -94,10 +110,11 @@ class Backoff:
     rng: random.Random = field(default_factory=random.Random)
 
     def delay(self, attempts: int, retry_after: float | None = None) -> float:
+        if retry_after is not None:
+            return retry_after * (1 + self.rng.uniform(0, 0.1))
         ceiling = min(self.cap, self.base * self.factor ** max(attempts - 1, 0))
         # "Equal jitter": half fixed, half random, so retries spread without collapsing to 0.
-        delay = ceiling / 2 + self.rng.uniform(0, ceiling / 2)
-        return max(delay, retry_after or 0.0)
+        return ceiling / 2 + self.rng.uniform(0, ceiling / 2)
 
 
 @dataclass
@@ -119,19 +136,6 @@ class DispatchSummary:
         }
 
 
-_CLAIM_COLUMNS = (
-    col(Delivery.id),
-    col(Delivery.notice_id),
-    col(Delivery.channel),
-    col(Delivery.address),
-    col(Delivery.language),
-    col(Delivery.customer_id),
-    col(Delivery.subscriber_id),
-    col(Delivery.attempts),
-    col(Delivery.deadline),
-)
-
-
 class Dispatcher:
     def __init__(
         self,
@@ -145,6 +149,7 @@ class Dispatcher:
         backoff: Backoff | None = None,
         clock: Callable[[], datetime] = utcnow,
         stop: threading.Event | None = None,
+        on_result: Callable[[str, str], None] | None = None,
     ) -> None:
         self.database = database
         self.channels = dict(channels)
@@ -156,7 +161,11 @@ class Dispatcher:
         self.clock = clock
         self.stop = stop or threading.Event()
         self._results_lock = threading.Lock()
+        self._claim_statement = claims.claim_statement(skip_locked=not database.is_sqlite)
+        self._finisher = claims.Finisher()
+        self._notices: dict[int, tuple[Any, ...]] = {}
         self._budget_end: float | None = None
+        self.on_result = on_result  # (channel, outcome) after each delivery: progress bars
 
     # -- one pass -------------------------------------------------------------------------
 
@@ -176,247 +185,223 @@ class Dispatcher:
         if expand:
             summary.expansion = expand_due(self.database, current(), enabled_channels=self.channels)
             summary.expired = expire_overdue(self.database, current())
-        pools = []
-        for name, channel in self.channels.items():
-            workers = max(1, self.concurrency.get(name, 1))
-            pool = ThreadPoolExecutor(workers, thread_name_prefix=f"send-{name}")
-            for _ in range(workers):
-                pool.submit(self._work, name, channel, current, summary)
-            pools.append(pool)
-        for pool in pools:
-            pool.shutdown(wait=True)
+        # One fan-out per channel, side by side: one channel failing never stops another.
+        with ThreadPoolExecutor(len(self.channels) or 1, thread_name_prefix="ledger") as pool:
+            futures = [
+                pool.submit(FanOut(self, name, channel, current, summary).run)
+                for name, channel in self.channels.items()
+            ]
+        for future in futures:
+            future.result()  # a bug surfaces here, after the other channels finished
         return summary
 
-    def _work(
-        self,
-        name: str,
-        channel: PushChannel,
-        current: Callable[[], datetime],
-        summary: DispatchSummary,
-    ) -> None:
-        try:
-            while not self.stop.is_set():
-                if self._budget_end is not None and time.monotonic() > self._budget_end:
-                    summary.more = True
-                    return
-                if not self.buckets[name].acquire(self.stop):
-                    return
-                claimed = self.claim(name, current())
-                if claimed is None:
-                    return
-                if isinstance(claimed, str):
-                    self._count(summary, f"{name}/{claimed}")
-                    continue
-                outcome = self.send(channel, claimed, current)
-                self._count(summary, f"{name}/{outcome}")
-        except Exception:  # a bug must not kill the other workers silently
-            log.exception("dispatch worker failed", extra={"channel": name})
-            raise
+    def over_budget(self) -> bool:
+        return self._budget_end is not None and time.monotonic() > self._budget_end
 
-    def _count(self, summary: DispatchSummary, key: str) -> None:
+    def count(self, summary: DispatchSummary, key: str) -> None:
         with self._results_lock:
             summary.results[key] += 1
+            if self.on_result is not None:
+                channel, _, outcome = key.partition("/")
+                self.on_result(channel, outcome)
 
     # -- claim ----------------------------------------------------------------------------
 
-    def claim(self, channel: str, now: datetime) -> ClaimedDelivery | str | None:
-        """Mark the next due delivery ``sending`` and commit; None when nothing is due.
+    def claim_batch(
+        self, connection: Connection, channel: str, now: datetime, k: int
+    ) -> tuple[list[ClaimedDelivery], int]:
+        """Mark up to ``k`` due deliveries ``sending`` in the caller's transaction.
 
-        Returns ``"skipped"`` when the claimed delivery turned out to be opted out or its
-        contact flagged invalid since expansion (checked here, just before the send, so a STOP
-        that arrives mid fan-out stops the rest).
+        Those opted out or with a contact flagged invalid since expansion are marked skipped
+        instead (checked here, just before the send, so a STOP that arrives mid fan-out stops
+        the rest); returns the ones to send and how many were skipped.
         """
-        with self.database.session() as session:
-            due = (
-                select(col(Delivery.id))
-                .where(
-                    col(Delivery.channel) == channel,
-                    col(Delivery.state) == DeliveryState.PENDING,
-                    col(Delivery.next_attempt_at) <= now,
-                    col(Delivery.deadline) > now,
-                )
-                .order_by(col(Delivery.next_attempt_at), col(Delivery.id))
-                .limit(1)
-            )
-            if not self.database.is_sqlite:
-                due = due.with_for_update(skip_locked=True)
-            row = session.execute(
-                update(Delivery)
-                .where(col(Delivery.id) == due.scalar_subquery())
-                .values(
-                    state=DeliveryState.SENDING,
-                    claimed_by=self.worker_id,
-                    claimed_at=now,
-                    attempts=col(Delivery.attempts) + 1,
-                    updated_at=now,
-                )
-                .returning(*_CLAIM_COLUMNS)
-            ).first()
-            if row is None:
-                return None
-            notice = session.get(Notice, row.notice_id)
-            assert notice is not None
-            claimed = ClaimedDelivery(
-                id=row.id,
-                notice_id=row.notice_id,
-                outage_id=notice.outage_id,
-                kind=notice.kind,
-                channel=row.channel,
-                address=row.address,
-                language=row.language,
-                customer_id=row.customer_id,
-                subscriber_id=row.subscriber_id,
-                attempts=row.attempts,
-                due_at=notice.sms_due_at if channel == "sms" else notice.due_at,
-                deadline=row.deadline,
-                claimed_by=self.worker_id,
-            )
-            reason = _reason_not_to_send(session, claimed)
-            if reason is None:
-                return claimed
-            self._finish(session, claimed, now, state=DeliveryState.SKIPPED, error=reason)
-        log.info(
-            "delivery skipped",
-            extra={"delivery_id": claimed.id, "recipient": claimed.recipient_id, "reason": reason},
+        if k <= 0:
+            return [], 0
+        rows = connection.execute(
+            self._claim_statement,
+            {"b_channel": channel, "now": now, "worker": self.worker_id, "k": k},
+        ).all()
+        if not rows:
+            return [], 0
+        batch = [self._claimed(connection, channel, row) for row in rows]
+        opted_out = set(
+            connection.execute(
+                claims.OPTED_OUT_AMONG,
+                {"channel": channel, "addresses": [c.address for c in batch]},
+            ).scalars()
         )
-        return "skipped"
+        customer_ids = [c.customer_id for c in batch if c.customer_id is not None]
+        invalid = set(
+            connection.execute(claims.INVALID_AMONG[channel], {"ids": customer_ids}).scalars()
+            if customer_ids
+            else ()
+        )
+        send, skip = [], []
+        for claimed in batch:
+            reason = (
+                "opted_out"
+                if claimed.address in opted_out
+                else "invalid_contact"
+                if claimed.customer_id in invalid
+                else None
+            )
+            if reason is None:
+                send.append(claimed)
+                continue
+            skip.append(
+                (claimed.id, self.worker_id, now, {"state": DeliveryState.SKIPPED, "error": reason})
+            )
+            log.info(
+                "delivery skipped",
+                extra={
+                    "delivery_id": claimed.id,
+                    "recipient": claimed.recipient_id,
+                    "reason": reason,
+                },
+            )
+        self._finisher.finish_many(connection, skip)
+        return send, len(skip)
+
+    def _claimed(self, connection: Connection, channel: str, row: Any) -> ClaimedDelivery:
+        outage_id, kind, due_at, sms_due_at = self._notice_facts(connection, row.notice_id)
+        return ClaimedDelivery(
+            id=row.id,
+            notice_id=row.notice_id,
+            outage_id=outage_id,
+            kind=kind,
+            channel=row.channel,
+            address=row.address,
+            language=row.language,
+            customer_id=row.customer_id,
+            subscriber_id=row.subscriber_id,
+            attempts=row.attempts,
+            due_at=sms_due_at if channel == "sms" else due_at,
+            deadline=row.deadline,
+            claimed_by=self.worker_id,
+        )
+
+    def _notice_facts(self, connection: Connection, notice_id: int) -> tuple[Any, ...]:
+        # What a notice says about timing never changes once it exists: read it once.
+        facts = self._notices.get(notice_id)
+        if facts is None:
+            facts = tuple(connection.execute(claims.NOTICE_FACTS, {"notice_id": notice_id}).one())
+            self._notices[notice_id] = facts
+        return facts
 
     # -- send and record ------------------------------------------------------------------
 
-    def send(
+    def attempt(
         self, channel: PushChannel, claimed: ClaimedDelivery, current: Callable[[], datetime]
-    ) -> str:
-        """Call the channel (no transaction open) and record what happened."""
+    ) -> Attempt:
+        """Render and send one message; what became of it, not yet written anywhere."""
         try:
             message = self.composer.compose(claimed)
         except Exception as exc:  # a template bug: the message can never be rendered
             log.exception("message could not be rendered", extra={"delivery_id": claimed.id})
-            return self.record_error(
-                claimed,
-                ChannelError(f"render error: {exc}", permanent=True, code="render"),
-                current(),
-            )
+            render = ChannelError(f"render error: {exc}", permanent=True, code="render")
+            return self._failed_attempt(claimed, render, current())
         try:
             result = channel.send(message)
         except ChannelError as error:
-            return self.record_error(claimed, error, current())
+            return self._failed_attempt(claimed, error, current())
         except Exception as exc:  # a channel must raise ChannelError; retry rather than lose it
             log.exception("channel raised an unexpected error", extra={"delivery_id": claimed.id})
-            return self.record_error(
-                claimed, ChannelError(f"unexpected: {exc!r}", permanent=False), current()
-            )
-        return self.record_sent(claimed, result, current())
-
-    def record_sent(self, claimed: ClaimedDelivery, result: DeliveryResult, now: datetime) -> str:
+            unexpected = ChannelError(f"unexpected: {exc!r}", permanent=False)
+            return self._failed_attempt(claimed, unexpected, current())
+        now = current()
         state = DeliveryState.DELIVERED if result.state == "delivered" else DeliveryState.SENT
-        with self.database.session() as session:
-            self._finish(
-                session,
-                claimed,
-                now,
-                state=state,
-                provider_id=result.provider_id,
-                sent_at=now,
-                delivered_at=now if state == DeliveryState.DELIVERED else None,
-                late=now - claimed.due_at > LATE_AFTER,
-                error=None,
-                error_code=None,
-            )
-        log.info(
-            "delivery sent",
-            extra={
-                "delivery_id": claimed.id,
-                "recipient": claimed.recipient_id,
-                "channel": claimed.channel,
-                "attempts": claimed.attempts,
-                "provider_id": result.provider_id,
-            },
-        )
-        return str(state)
+        values: dict[str, Any] = {
+            "state": state,
+            "provider_id": result.provider_id,
+            "sent_at": now,
+            "delivered_at": now if state == DeliveryState.DELIVERED else None,
+            "late": now - claimed.due_at > LATE_AFTER,
+            "error": None,
+            "error_code": None,
+        }
+        return Attempt(claimed, str(state), now, values, provider_id=result.provider_id)
 
-    def record_error(self, claimed: ClaimedDelivery, error: ChannelError, now: datetime) -> str:
+    def _failed_attempt(
+        self, claimed: ClaimedDelivery, error: ChannelError, now: datetime
+    ) -> Attempt:
         reason = error.reason[:500]
+        values: dict[str, Any]
+        if error.permanent:
+            values = {"state": DeliveryState.FAILED, "error": reason, "error_code": error.code}
+            return Attempt(claimed, "failed", now, values, error=error)
+        retry_at = now + timedelta(seconds=self.backoff.delay(claimed.attempts, error.retry_after))
+        if retry_at >= claimed.deadline:
+            gave_up = f"gave up at the deadline after {claimed.attempts} attempts: {reason}"
+            values = {
+                "state": DeliveryState.FAILED,
+                "error": gave_up[:500],
+                "error_code": error.code,
+            }
+            return Attempt(claimed, "failed", now, values, error=error)
+        values = {
+            "state": DeliveryState.PENDING,
+            "next_attempt_at": retry_at,
+            "error": reason,
+            "error_code": error.code,
+            "claimed_by": None,
+        }
+        return Attempt(claimed, "retry", now, values, error=error)
+
+    def released(self, claimed: ClaimedDelivery, now: datetime) -> Attempt:
+        """A claim given back unsent (stopping while it waited for the rate limit)."""
+        values = {
+            "state": DeliveryState.PENDING,
+            "claimed_by": None,
+            "attempts": claimed.attempts - 1,
+        }
+        return Attempt(claimed, "released", now, values)
+
+    def write_many(self, connection: Connection, attempts: list[Attempt]) -> None:
+        """Record attempts in the caller's transaction, and log them."""
+        self._finisher.finish_many(
+            connection, [(a.claimed.id, a.claimed.claimed_by, a.at, a.values) for a in attempts]
+        )
+        for attempt in attempts:
+            self._after_write(connection, attempt)
+
+    def _after_write(self, connection: Connection, attempt: Attempt) -> None:
+        claimed, error = attempt.claimed, attempt.error
+        if attempt.outcome == "released":
+            return
         context = {
             "delivery_id": claimed.id,
             "recipient": claimed.recipient_id,
             "channel": claimed.channel,
             "attempts": claimed.attempts,
-            "code": error.code,
         }
-        with self.database.session() as session:
-            if error.permanent:
-                self._finish(
-                    session, claimed, now, state=DeliveryState.FAILED, error=reason,
-                    error_code=error.code,
-                )  # fmt: skip
-                self._learn(session, claimed, error, now)
-                log.warning("delivery failed: %s", reason, extra=context)
-                return "failed"
-            retry_at = now + timedelta(
-                seconds=self.backoff.delay(claimed.attempts, error.retry_after)
-            )
-            if retry_at >= claimed.deadline:
-                gave_up = f"gave up at the deadline after {claimed.attempts} attempts: {reason}"
-                self._finish(
-                    session, claimed, now, state=DeliveryState.FAILED, error_code=error.code,
-                    error=gave_up[:500],
-                )  # fmt: skip
-                log.warning("delivery failed at its deadline: %s", reason, extra=context)
-                return "failed"
-            self._finish(
-                session, claimed, now, state=DeliveryState.PENDING, next_attempt_at=retry_at,
-                error=reason, error_code=error.code, claimed_by=None,
-            )  # fmt: skip
-        log.info("delivery will be retried at %s: %s", retry_at.isoformat(), reason, extra=context)
-        return "retry"
-
-    def _finish(
-        self, session: Session, claimed: ClaimedDelivery, now: datetime, **values: Any
-    ) -> None:
-        # Only while it is still ours: a status callback may already have moved it on.
-        session.execute(
-            update(Delivery)
-            .where(
-                col(Delivery.id) == claimed.id,
-                col(Delivery.state) == DeliveryState.SENDING,
-                col(Delivery.claimed_by) == claimed.claimed_by,
-            )
-            .values(updated_at=now, **values)
-        )
+        if error is None:
+            log.info("delivery sent", extra={**context, "provider_id": attempt.provider_id})
+            return
+        context["code"] = error.code
+        if attempt.outcome == "retry":
+            retry_at = attempt.values["next_attempt_at"].isoformat()
+            log.info("delivery will be retried at %s: %s", retry_at, error.reason, extra=context)
+            return
+        if error.permanent:
+            self._learn(connection, claimed, error, attempt.at)
+        log.warning("delivery failed: %s", attempt.values["error"], extra=context)
 
     def _learn(
-        self, session: Session, claimed: ClaimedDelivery, error: ChannelError, now: datetime
+        self, connection: Connection, claimed: ClaimedDelivery, error: ChannelError, now: datetime
     ) -> None:
         """What a permanent error tells about the contact, kept for every later notice."""
         if error.flag == "opted_out":
-            optouts.opt_out(
-                session, channel=claimed.channel, address=claimed.address, source="provider",
-                actor="provider", reason=f"provider error {error.code}",
-            )  # fmt: skip
+            with Session(bind=connection) as session:
+                optouts.opt_out(
+                    session, channel=claimed.channel, address=claimed.address,
+                    source="provider", actor="provider", reason=f"provider error {error.code}",
+                )  # fmt: skip
+                session.flush()
         elif error.flag == "invalid_contact" and claimed.customer_id is not None:
             flag = "phone_invalid" if claimed.channel == "sms" else "email_invalid"
-            session.execute(
+            connection.execute(
                 update(Customer)
                 .where(col(Customer.id) == claimed.customer_id)
                 .values({flag: True, "updated_at": now})
             )
-
-
-def _reason_not_to_send(session: Session, claimed: ClaimedDelivery) -> str | None:
-    opted_out = session.execute(
-        select(col(OptOut.id)).where(
-            col(OptOut.channel) == claimed.channel, col(OptOut.address) == claimed.address
-        )
-    ).first()
-    if opted_out is not None:
-        return "opted_out"
-    if claimed.customer_id is not None:
-        flag = (
-            col(Customer.phone_invalid) if claimed.channel == "sms" else col(Customer.email_invalid)
-        )
-        invalid = session.execute(
-            select(flag).where(col(Customer.id) == claimed.customer_id)
-        ).scalar()
-        if invalid:
-            return "invalid_contact"
-    return None

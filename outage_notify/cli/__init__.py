@@ -8,6 +8,7 @@ from __future__ import annotations
 from outage_notify.cli.areas import areas_group
 from outage_notify.cli.base import AppGroup, cli
 from outage_notify.cli.customers import customers_group
+from outage_notify.cli.delivery import dispatch, run
 from outage_notify.cli.demo import demo
 from outage_notify.cli.email_cmd import email_group
 from outage_notify.cli.feeds import feeds
@@ -20,6 +21,8 @@ __all__ = ["AppGroup", "cli", "main"]
 
 cli.add_command(init)
 cli.add_command(demo)
+cli.add_command(dispatch)
+cli.add_command(run)
 cli.add_command(areas_group)
 cli.add_command(customers_group)
 cli.add_command(outages_group)

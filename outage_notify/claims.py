@@ -1,0 +1,140 @@
+"""The dispatcher's SQL, built once: claiming a delivery and writing its result.
+
+These run for every message of every fan-out, so they are Core statements compiled once and
+executed with parameters, not ORM queries rebuilt per call (which cost more than the send).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Update, bindparam, select, update
+from sqlalchemy.engine import Connection
+
+from outage_notify.db import UTCDateTime
+from outage_notify.models import Customer, Delivery, DeliveryState, Notice, OptOut
+
+DELIVERY = Delivery.__table__  # type: ignore[attr-defined]
+NOTICE = Notice.__table__  # type: ignore[attr-defined]
+OPT_OUT = OptOut.__table__  # type: ignore[attr-defined]
+CUSTOMER = Customer.__table__  # type: ignore[attr-defined]
+
+_TIME_COLUMNS = frozenset(c.name for c in DELIVERY.columns if isinstance(c.type, UTCDateTime))
+
+
+def claim_statement(*, skip_locked: bool) -> Update:
+    """Mark the next ``:k`` due deliveries of a channel ``sending``; RETURNING what the
+    sends need.
+
+    On PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets processes claim side by side; SQLite
+    serialises writers with ``BEGIN IMMEDIATE``, so the subquery needs no lock there.
+    """
+    now = bindparam("now", type_=UTCDateTime())
+    due = (
+        select(DELIVERY.c.id)
+        .where(
+            DELIVERY.c.channel == bindparam("b_channel"),
+            DELIVERY.c.state == DeliveryState.PENDING.value,
+            DELIVERY.c.next_attempt_at <= now,
+            DELIVERY.c.deadline > now,
+        )
+        .order_by(DELIVERY.c.next_attempt_at, DELIVERY.c.id)
+        .limit(bindparam("k"))
+    )
+    if skip_locked:
+        due = due.with_for_update(skip_locked=True)
+    return (
+        update(DELIVERY)
+        .where(DELIVERY.c.id.in_(due))
+        .values(
+            state=DeliveryState.SENDING.value,
+            claimed_by=bindparam("worker"),
+            claimed_at=now,
+            attempts=DELIVERY.c.attempts + 1,
+            updated_at=now,
+        )
+        .returning(
+            DELIVERY.c.id,
+            DELIVERY.c.notice_id,
+            DELIVERY.c.channel,
+            DELIVERY.c.address,
+            DELIVERY.c.language,
+            DELIVERY.c.customer_id,
+            DELIVERY.c.subscriber_id,
+            DELIVERY.c.attempts,
+            DELIVERY.c.deadline,
+        )
+    )
+
+
+NOTICE_FACTS = select(
+    NOTICE.c.outage_id, NOTICE.c.kind, NOTICE.c.due_at, NOTICE.c.sms_due_at
+).where(NOTICE.c.id == bindparam("notice_id"))
+
+# Just before a send: which of these addresses opted out, which contacts were flagged invalid?
+OPTED_OUT_AMONG = select(OPT_OUT.c.address).where(
+    OPT_OUT.c.channel == bindparam("channel"),
+    OPT_OUT.c.address.in_(bindparam("addresses", expanding=True)),
+)
+INVALID_AMONG = {
+    "sms": select(CUSTOMER.c.id).where(
+        CUSTOMER.c.id.in_(bindparam("ids", expanding=True)), CUSTOMER.c.phone_invalid.is_(True)
+    ),
+    "email": select(CUSTOMER.c.id).where(
+        CUSTOMER.c.id.in_(bindparam("ids", expanding=True)), CUSTOMER.c.email_invalid.is_(True)
+    ),
+}
+
+
+class Finisher:
+    """``UPDATE delivery SET ... WHERE id = ? AND state = 'sending' AND claimed_by = ?``.
+
+    Only while the delivery is still ours: a status callback may already have moved it on.
+    One statement per set of columns, made on first use.
+    """
+
+    def __init__(self) -> None:
+        self._statements: dict[tuple[str, ...], Update] = {}
+
+    def statement(self, columns: Iterable[str]) -> Update:
+        key = tuple(sorted(columns))
+        statement = self._statements.get(key)
+        if statement is None:
+            values = {
+                name: bindparam(f"v_{name}", type_=UTCDateTime() if name in _TIME_COLUMNS else None)
+                for name in key
+            }
+            statement = (
+                update(DELIVERY)
+                .where(
+                    DELIVERY.c.id == bindparam("delivery_id"),
+                    DELIVERY.c.state == DeliveryState.SENDING.value,
+                    DELIVERY.c.claimed_by == bindparam("worker"),
+                )
+                .values(values)
+            )
+            self._statements[key] = statement
+        return statement
+
+    def finish(
+        self, connection: Connection, delivery_id: int, worker: str, now: datetime, **values: Any
+    ) -> None:
+        self.finish_many(connection, [(delivery_id, worker, now, values)])
+
+    def finish_many(
+        self,
+        connection: Connection,
+        rows: Iterable[tuple[int, str, datetime, dict[str, Any]]],
+    ) -> None:
+        """Several results in one go: one executemany per set of columns."""
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for delivery_id, worker, now, values in rows:
+            values = {**values, "updated_at": now}
+            parameters = {f"v_{name}": value for name, value in values.items()}
+            groups.setdefault(tuple(sorted(values)), []).append(
+                {"delivery_id": delivery_id, "worker": worker, **parameters}
+            )
+        for columns, parameters_list in groups.items():
+            connection.execute(self.statement(columns), parameters_list)

@@ -1,0 +1,131 @@
+"""``outage-notify dispatch`` and ``outage-notify run``: sending notices."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import nullcontext
+from datetime import datetime
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from outage_notify.cli.base import AppContext, echo_json, pass_app, stderr_is_terminal
+from outage_notify.compose import NoticeComposer
+from outage_notify.daemon import Daemon
+from outage_notify.db import utcnow
+from outage_notify.dispatcher import Dispatcher
+from outage_notify.logs import setup_logging
+from outage_notify.models import Delivery, DeliveryState
+from outage_notify.recovery import reconcile
+from outage_notify.senders import build_channels, concurrency, rates
+from outage_notify.times import parse_time
+
+
+@click.command()
+@click.option("--once", is_flag=True, help="Send what is due, then exit (required).")
+@click.option(
+    "--now",
+    "now_text",
+    metavar="T",
+    help="Act as if it were T (ISO 8601; without an offset, in the configured timezone).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@pass_app
+def dispatch(app: AppContext, once: bool, now_text: str | None, as_json: bool) -> None:
+    """Expand the notices due now and send every delivery that can go, then exit.
+
+    Deliveries left `sending` by a crashed process are reconciled first. Retries that are not
+    due yet wait for the next run (or for the daemon, `outage-notify run`).
+
+    Example:
+
+        outage-notify dispatch --once --now 2026-12-01T08:00 --json
+    """
+    if not once:
+        raise click.UsageError("dispatch runs one pass: add --once (the daemon is `run`)")
+    settings, database = app.settings, app.database
+    setup_logging(json_lines=False, level=logging.WARNING)
+    now = parse_time(now_text, settings.zone, name="--now") if now_text else None
+    channels = build_channels(settings)
+    composer = NoticeComposer(database, settings, clock=(lambda: now) if now else utcnow)
+    dispatcher = Dispatcher(
+        database, channels, composer=composer, concurrency=concurrency(settings),
+        rates=rates(settings),
+    )  # fmt: skip
+    at = now or utcnow()
+    recovered = reconcile(database, channels, composer, now=at, me=dispatcher.worker_id)
+    show_progress = stderr_is_terminal() and not as_json
+    with _progress(show_progress) as progress:
+        if progress is not None:
+            task = progress.add_task("sending", total=None)
+            dispatcher.on_result = lambda _channel, _outcome: progress.advance(task)
+        summary = dispatcher.run_once(now)
+    for channel in channels.values():
+        channel.close()
+    result = {"now": at, **summary.as_dict(), "recovered": recovered.as_dict(),
+              "pending": _pending(app, at)}  # fmt: skip
+    if as_json:
+        echo_json(result)
+        return
+    click.echo(
+        f"Expanded {summary.expansion.notices} notice(s) into "
+        f"{summary.expansion.deliveries} deliveries ({summary.expansion.skipped} skipped)."
+    )
+    for key, count in sorted(summary.results.items()):
+        click.echo(f"  {key}: {count}")
+    if summary.expired or summary.expansion.expired_notices:
+        click.echo(f"Expired unsent: {summary.expansion.expired_notices} notice(s), "
+                   f"{summary.expired} deliveries (the work had started).")  # fmt: skip
+    if any(recovered.as_dict().values()):
+        click.echo(f"Recovered after a crash: {recovered.as_dict()}")
+    click.echo(f"Still pending (retries and later times): {result['pending']}")
+
+
+def _progress(enabled: bool) -> Progress | nullcontext[None]:
+    if not enabled:
+        return nullcontext()
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeRemainingColumn(), transient=True,
+    )  # fmt: skip
+
+
+def _pending(app: AppContext, at: datetime) -> int:
+    with app.database.read() as session:
+        count = session.exec(
+            select(func.count()).select_from(Delivery).where(
+                col(Delivery.state) == DeliveryState.PENDING
+            )
+        ).one()  # fmt: skip
+    return int(count)
+
+
+@click.command()
+@click.option("--no-web", is_flag=True, help="Do not serve the web app from this process.")
+@click.option("--log-format", type=click.Choice(["json", "text"]), default="json",
+              show_default=True, help="Log lines as JSON objects or as text.")  # fmt: skip
+@pass_app
+def run(app: AppContext, no_web: bool, log_format: str) -> None:
+    """Run the daemon: the scheduler, the dispatcher and the web app, until SIGTERM.
+
+    On SQLite only one `run` may use a database (a second is refused). On PostgreSQL any
+    number may run: one is elected scheduler, every one sends. SIGTERM or Ctrl-C stops
+    claiming, lets in-flight sends finish and exits within 10 seconds.
+
+    Example:
+
+        outage-notify run --config /etc/outage-notify/outage-notify.toml
+    """
+    settings, database = app.settings, app.database
+    setup_logging(json_lines=log_format == "json")
+    channels = build_channels(settings)
+    daemon = Daemon(settings, database, channels=channels,
+                    composer=NoticeComposer(database, settings))  # fmt: skip
+    web_app = None
+    if not no_web:
+        from outage_notify.web.app import create_app
+
+        web_app = create_app(settings, database)
+    daemon.run_forever(web_app, host=settings.web.host, port=settings.web.port)
