@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import csv
-import shutil
 from pathlib import Path
 
 import click
+from rich.console import Console
+from rich.table import Table
 
-from outage_notify import areas, customers, migrations, optouts
-from outage_notify.cli.base import AppContext, pass_app
-from outage_notify.customer_import import import_customers
 from outage_notify.db import Database
-
-# The demo city (config/demo/, made by its generate.py), next to the package in a checkout.
-DEMO_DATA = Path(__file__).resolve().parents[2] / "config" / "demo"
+from outage_notify.demo import DEMO_DATA, DemoResult, run_demo
+from outage_notify.errors import OutageNotifyError
 
 
 @click.command()
@@ -26,50 +22,67 @@ DEMO_DATA = Path(__file__).resolve().parents[2] / "config" / "demo"
     show_default=True,
     help="Where the demo database, outbox and exported feeds go (recreated).",
 )
-@pass_app
-def demo(app: AppContext, directory: Path) -> None:
+@click.option("--serve", is_flag=True, help="Then serve the web app until Ctrl-C.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True,
+              help="Port for --serve (and the links in the notices).")  # fmt: skip
+def demo(directory: Path, serve: bool, port: int) -> None:
     """Run the whole flow on a bundled demo city with SQLite and the file backends.
 
-    Needs no credentials and no services. Everything goes under DIR.
+    Needs no credentials and no services, and ignores any config file. It imports the demo
+    city (config/demo/), plans its outages relative to now, then drives the real dispatcher
+    with a simulated clock through every due time (advance notices, reminders, a reschedule,
+    an extension, a cancellation, a restoration). SMS go to DIR/outbox/sms.jsonl, emails to
+    DIR/outbox/email/*.eml, the feeds and banner to DIR/public.
 
     Example:
 
-        outage-notify demo --dir demo-run
+        outage-notify demo --dir demo-run --serve
     """
-    if directory.exists():
-        shutil.rmtree(directory)
-    directory.mkdir(parents=True)
-    database = Database(f"sqlite:///{directory / 'outage-notify.db'}")
-    migrations.upgrade(database)
-    click.echo(
-        f"Demo database created at {directory / 'outage-notify.db'} "
-        f"(schema revision {migrations.current_revision(database)})."
-    )
-    if (DEMO_DATA / "areas.geojson").is_file():
-        load_city(app, database)
-    database.dispose()
+    if not (DEMO_DATA / "areas.geojson").is_file():
+        raise OutageNotifyError(f"the demo city is not at {DEMO_DATA} (run from a checkout)")
+    console = Console(highlight=False)
+    with console.status("Running the demo..."):
+        result = run_demo(directory, say=console.print, port=port)
+    _show(console, result)
+    if serve:
+        _serve(result)
 
 
-def load_city(app: AppContext, database: Database) -> None:
-    """The demo city's areas, customers and the residents who opted out."""
-    drafts = areas.read_areas(DEMO_DATA / "areas.geojson")
-    with database.session() as session:
-        areas.import_areas(session, drafts, actor="demo")
-    result = import_customers(
-        database, DEMO_DATA / "customers.csv", settings=app.settings, actor="demo"
+def _show(console: Console, result: DemoResult) -> None:
+    table = Table(title="Notices sent, by kind, channel and language")
+    for name in ("kind", "channel", "language", "messages"):
+        table.add_column(name, justify="right" if name == "messages" else "left")
+    for (kind, channel, language), count in sorted(result.sent.items()):
+        table.add_row(kind, channel, language, f"{count:,}")
+    table.add_row("all", "", "", f"{sum(result.sent.values()):,}", style="bold")
+    console.print(table)
+    other = Table(title="Not sent, and why")
+    other.add_column("state")
+    other.add_column("reason")
+    other.add_column("deliveries", justify="right")
+    for (state, reason), count in sorted(result.not_sent.items()):
+        other.add_row(state, reason, f"{count:,}")
+    console.print(other)
+    directory = result.directory
+    exported = result.export.files if result.export else []
+    console.print(
+        f"\nSimulated {result.steps} due times up to "
+        f"{result.simulated_until.astimezone(result.settings.zone):%a %d %b %H:%M}."
+        if result.simulated_until
+        else ""
     )
-    opted = 0
-    with (DEMO_DATA / "opt_outs.csv").open(encoding="utf-8", newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    with database.session() as session:
-        for row in rows:
-            customer = customers.find_customer(session, row["account_id"])
-            address = customer.phone if row["channel"] == "sms" else customer.email
-            if address:  # as if the resident had replied STOP or unsubscribed
-                opted += optouts.opt_out(
-                    session, channel=row["channel"], address=address, source=row["channel"],
-                    actor="demo",
-                )  # fmt: skip
-    click.echo(
-        f"Demo city: {len(drafts)} service areas, {result.inserted} customers, {opted} opt-outs."
-    )
+    console.print(f"SMS outbox:   {directory / 'outbox' / 'sms.jsonl'}")
+    console.print(f"Email outbox: {directory / 'outbox' / 'email'}/ (one .eml per message)")
+    console.print(f"Feeds, CAP alerts and banner: {directory / 'public'}/ ({len(exported)} files)")
+    console.print(f"Database:     {directory / 'outage-notify.db'}")
+
+
+def _serve(result: DemoResult) -> None:
+    import uvicorn
+
+    from outage_notify.web.app import create_app
+
+    settings = result.settings
+    app = create_app(settings, Database(settings.database_url))
+    click.echo(f"Serving {settings.public_url}/ (Ctrl-C to stop)")
+    uvicorn.run(app, host=settings.web.host, port=settings.web.port, log_level="warning")

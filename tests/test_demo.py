@@ -1,0 +1,80 @@
+"""``outage-notify demo``: the main job end to end on the bundled city, as `make demo` runs it."""
+
+from __future__ import annotations
+
+import csv
+import email
+import email.policy
+import json
+import re
+from pathlib import Path
+
+import feedparser
+import pytest
+from click.testing import CliRunner
+
+from outage_notify.cli import cli
+from outage_notify.demo import DEMO_DATA
+
+pytestmark = pytest.mark.slow
+KINDS = {"advance", "reminder", "changed", "extended", "cancelled", "restored"}
+
+
+def test_demo_runs_the_whole_flow_and_fills_the_outbox(tmp_path: Path) -> None:
+    directory = tmp_path / "demo-run"
+    result = CliRunner().invoke(cli, ["demo", "--dir", str(directory)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    output = result.stdout
+    for kind in KINDS:
+        assert re.search(rf"│ {kind} +│ sms +│ zh-CN", output), f"no {kind} SMS in zh-CN"
+        assert re.search(rf"│ {kind} +│ email +│ en", output), f"no {kind} email in en"
+    for change in ("rescheduled WO-2026-0416", "cancelled WO-2026-0417",
+                   "extended WO-2026-0415", "restored service for WO-2026-0415"):  # fmt: skip
+        assert change in output
+    assert "opted_out" in output  # the demo's opted-out residents are skipped, and said so
+
+    sms = [
+        json.loads(line) for line in (directory / "outbox" / "sms.jsonl").read_text().splitlines()
+    ]
+    emails = sorted((directory / "outbox" / "email").glob("*.eml"))
+    total = int(re.search(r"│ all +│ +│ +│ +([\d,]+) │", output).group(1).replace(",", ""))  # type: ignore[union-attr]
+    assert len(sms) + len(emails) == total
+    assert all("12319" in m["body"] for m in sms)  # every notice names the hotline
+    assert {m["language"] for m in sms} == {"zh-CN", "en"}
+
+    # Nobody who opted out got anything on that channel.
+    opted = _opted_out_addresses()
+    assert not opted["sms"] & {m["to"] for m in sms}
+    sample = [
+        email.message_from_bytes(p.read_bytes(), policy=email.policy.default) for p in emails[:50]
+    ]
+    assert not opted["email"] & {str(m["To"]) for m in sample}
+    for message in sample:
+        assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        assert message.get_body(("plain",)) is not None
+        assert any(
+            part.get_content_type() == "text/calendar" for part in message.iter_attachments()
+        )
+
+    public = directory / "public"
+    feed = feedparser.parse((public / "feeds" / "outages.rss").read_bytes())
+    assert feed.bozo == 0
+    assert len(feed.entries) == 4
+    titles = " ".join(e.title for e in feed.entries)
+    assert "CANCELLED" in titles
+    assert "RESTORED" in titles
+    assert (public / "banner.js").is_file()
+
+
+def _opted_out_addresses() -> dict[str, set[str]]:
+    with (DEMO_DATA / "customers.csv").open(encoding="utf-8", newline="") as handle:
+        people = {row["account_id"]: row for row in csv.DictReader(handle)}
+    with (DEMO_DATA / "opt_outs.csv").open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    out: dict[str, set[str]] = {"sms": set(), "email": set()}
+    for row in rows:
+        person = people[row["account_id"]]
+        address = person["phone"] if row["channel"] == "sms" else person["email"]
+        if address:
+            out[row["channel"]].add(address)
+    return out
