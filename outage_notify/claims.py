@@ -69,6 +69,18 @@ def claim_statement(*, skip_locked: bool) -> Update:
     )
 
 
+# Quiet hours: pending SMS that can wait for the morning (their deadline is later) wait.
+DEFER_SMS = (
+    update(DELIVERY)
+    .where(
+        DELIVERY.c.channel == "sms",
+        DELIVERY.c.state == DeliveryState.PENDING.value,
+        DELIVERY.c.next_attempt_at <= bindparam("now", type_=UTCDateTime()),
+        DELIVERY.c.deadline > bindparam("quiet_end", type_=UTCDateTime()),
+    )
+    .values(next_attempt_at=bindparam("quiet_end"), updated_at=bindparam("now"))
+)
+
 NOTICE_FACTS = select(
     NOTICE.c.outage_id, NOTICE.c.kind, NOTICE.c.due_at, NOTICE.c.sms_due_at
 ).where(NOTICE.c.id == bindparam("notice_id"))

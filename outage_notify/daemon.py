@@ -61,6 +61,8 @@ class Daemon:
             rates=rates or senders.rates(settings),
             worker_id=self.worker_id,
             clock=clock,
+            quiet_hours=settings.schedule.quiet_hours,
+            zone=settings.zone,
         )
         self.lock = scheduler_lock(database)
         self.is_scheduler = False

@@ -268,7 +268,7 @@ def run_demo(
         dispatcher = Dispatcher(
             database, channels, composer=NoticeComposer(database, settings, clock=sim),
             concurrency={"sms": 4, "email": 4}, rates={"sms": 10_000.0, "email": 10_000.0},
-            clock=sim,
+            clock=sim, quiet_hours=settings.schedule.quiet_hours, zone=settings.zone,
         )  # fmt: skip
         result.steps, result.simulated_until = simulate(database, settings, dispatcher, sim, say)
         for channel in channels.values():

@@ -24,7 +24,9 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from datetime import time as dt_time
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
 from sqlalchemy.engine import Connection
@@ -41,6 +43,7 @@ from outage_notify.models import (
 )
 from outage_notify.outbox import LATE_AFTER, ExpansionSummary, expand_due, expire_overdue
 from outage_notify.ratelimit import TokenBucket
+from outage_notify.timeline import in_quiet_hours, quiet_period
 
 log = logging.getLogger(__name__)
 
@@ -150,6 +153,8 @@ class Dispatcher:
         clock: Callable[[], datetime] = utcnow,
         stop: threading.Event | None = None,
         on_result: Callable[[str, str], None] | None = None,
+        quiet_hours: tuple[dt_time, dt_time] | None = None,
+        zone: ZoneInfo | None = None,
     ) -> None:
         self.database = database
         self.channels = dict(channels)
@@ -166,6 +171,8 @@ class Dispatcher:
         self._notices: dict[int, tuple[Any, ...]] = {}
         self._budget_end: float | None = None
         self.on_result = on_result  # (channel, outcome) after each delivery: progress bars
+        self.quiet_hours = quiet_hours
+        self.zone = zone or ZoneInfo("UTC")
 
     # -- one pass -------------------------------------------------------------------------
 
@@ -206,6 +213,20 @@ class Dispatcher:
                 self.on_result(channel, outcome)
 
     # -- claim ----------------------------------------------------------------------------
+
+    def defer_for_quiet_hours(self, connection: Connection, channel: str, now: datetime) -> int:
+        """No SMS in the quiet hours: what can wait until they end waits.
+
+        The timeline already plans SMS outside them, but a long fan-out that starts just
+        before can run into them; anything whose deadline (the work start) comes before the
+        quiet hours end goes anyway, as the timeline's urgent notices do.
+        """
+        if channel != "sms" or not in_quiet_hours(now, self.quiet_hours, self.zone):
+            return 0
+        assert self.quiet_hours is not None
+        _start, quiet_end = quiet_period(now, self.quiet_hours, self.zone)
+        result = connection.execute(claims.DEFER_SMS, {"now": now, "quiet_end": quiet_end})
+        return int(result.rowcount or 0)
 
     def claim_batch(
         self, connection: Connection, channel: str, now: datetime, k: int

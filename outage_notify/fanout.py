@@ -73,7 +73,10 @@ class FanOut:
             want = 0 if stopping else idle
             with dispatcher.database.engine.begin() as connection:
                 dispatcher.write_many(connection, finished)
-                batch, skipped = dispatcher.claim_batch(connection, self.name, self.current(), want)
+                now = self.current()
+                if want:
+                    dispatcher.defer_for_quiet_hours(connection, self.name, now)
+                batch, skipped = dispatcher.claim_batch(connection, self.name, now, want)
             self._count(finished, skipped)
             finished = []
             for claimed in batch:

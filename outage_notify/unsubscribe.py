@@ -4,7 +4,8 @@ A token is the channel and the address, signed with ``web.secret_key`` (itsdange
 for this purpose only, so no other signed value of ours can pass for one). Verifying it needs
 no database: a link keeps working after a restore from backup, for an address that was never
 in the database (a forwarded notice), and for as long as the key stays the same, which
-RFC 8058 asks of a List-Unsubscribe link. See docs/decisions/0002-unsubscribe-tokens.md.
+RFC 8058 asks of a List-Unsubscribe link.
+See docs/decisions/0004-unsubscribe-tokens-carry-the-address.md.
 """
 
 from __future__ import annotations

@@ -55,9 +55,15 @@ def _plan(db: Database, customers: int, *, email: bool = False) -> int:
         return outage.id
 
 
+def _awake(values: dict[str, Any]) -> dict[str, Any]:
+    """No quiet hours: these processes run on the wall clock, which may be night in Shanghai."""
+    values.setdefault("schedule", {})["quiet_hours"] = ""
+    return values
+
+
 def _twilio_config(tmp_path: Path, database_url: str, url: str, *, concurrency: int) -> Path:
     """SMS through the fake Twilio at ``url``, uncapped; email off."""
-    values = base_config(tmp_path, database_url)
+    values = _awake(base_config(tmp_path, database_url))
     values["sms"] = {
         "backend": "twilio", "account_sid": DEFAULT_ACCOUNT_SID, "auth_token": DEFAULT_AUTH_TOKEN,
         "from_number": FROM, "api_base_url": url, "max_per_second": 10_000.0,
@@ -114,7 +120,7 @@ def test_kill_9_with_email_resends_the_window_and_the_report_counts_it(
 ) -> None:
     recipients = 5000
     outage_id = _plan(sqlite_db, recipients, email=True)
-    values = base_config(tmp_path, sqlite_url)
+    values = _awake(base_config(tmp_path, sqlite_url))
     values["sms"] = {"backend": "disabled"}
     values["email"] = {"backend": "smtp", "host": "127.0.0.1", "port": smtp_server.port,
                        "starttls": False, "max_per_second": 10_000.0}  # fmt: skip
@@ -250,8 +256,8 @@ def test_a_5xx_storm_and_an_smtp_outage_are_ridden_out_before_the_deadline(
 
 
 def _run_config(tmp_path: Path, database_url: str) -> Path:
-    values = base_config(tmp_path, database_url)
-    values["schedule"] = {"tick_seconds": 1}
+    values = _awake(base_config(tmp_path, database_url))
+    values["schedule"]["tick_seconds"] = 1
     return write_config(tmp_path / "outage-notify.toml", values)
 
 

@@ -8,9 +8,9 @@ from sqlmodel import select
 
 from channels.base import ChannelError, DeliveryResult, Message
 from outage_notify.db import Database
-from outage_notify.dispatcher import Backoff
+from outage_notify.dispatcher import Backoff, Dispatcher
 from outage_notify.models import Customer, Delivery, OptOut
-from tests.engine import NoWaitBackoff, ScriptedChannel, make_dispatcher
+from tests.engine import NoWaitBackoff, PlainComposer, ScriptedChannel, make_dispatcher
 from tests.factories import T0, add_area, add_customers, add_notice, add_outage
 
 
@@ -230,3 +230,37 @@ def test_backoff_grows_with_jitter_and_follows_retry_after() -> None:
         assert ceiling / 2 <= delay <= ceiling
     for attempts in (1, 5):
         assert 300 <= backoff.delay(attempts, retry_after=300) <= 330
+
+
+def _quiet_dispatcher(db: Database, sms: ScriptedChannel, email: ScriptedChannel) -> Dispatcher:
+    from datetime import time
+    from zoneinfo import ZoneInfo
+
+    return Dispatcher(
+        db, {"sms": sms, "email": email}, composer=PlainComposer(),
+        concurrency={"sms": 2, "email": 2}, rates={"sms": 10_000.0, "email": 10_000.0},
+        quiet_hours=(time(21, 0), time(8, 0)), zone=ZoneInfo("Asia/Shanghai"),
+    )  # fmt: skip
+
+
+def test_sms_that_can_wait_wait_out_the_quiet_hours(db: Database) -> None:
+    # 21:30 in Shanghai; the work starts at 08:00 two days later.
+    evening = T0 + timedelta(hours=13, minutes=30)
+    _plan(db, customers=3, due=evening)
+    sms, email = ScriptedChannel(), ScriptedChannel()
+    dispatcher = _quiet_dispatcher(db, sms, email)
+    dispatcher.run_once(evening)
+    assert (len(sms.sent), len(email.sent)) == (0, 3)  # email is not held
+    morning = T0 + timedelta(days=1)  # 08:00 next day
+    rows = [d for d in _deliveries(db) if d.channel == "sms"]
+    assert {(d.state, d.next_attempt_at) for d in rows} == {("pending", morning)}
+    dispatcher.run_once(morning)
+    assert len(sms.sent) == 3
+
+
+def test_sms_that_cannot_wait_go_in_the_quiet_hours(db: Database) -> None:
+    late = T0 + timedelta(hours=15)  # 23:00; the work starts at 06:00, before the quiet end
+    _plan(db, customers=2, due=late, deadline=T0 + timedelta(hours=22))
+    sms, email = ScriptedChannel(), ScriptedChannel()
+    _quiet_dispatcher(db, sms, email).run_once(late)
+    assert len(sms.sent) == 2

@@ -52,7 +52,7 @@ def dispatch(app: AppContext, once: bool, now_text: str | None, as_json: bool) -
     composer = NoticeComposer(database, settings, clock=(lambda: now) if now else utcnow)
     dispatcher = Dispatcher(
         database, channels, composer=composer, concurrency=concurrency(settings),
-        rates=rates(settings),
+        rates=rates(settings), quiet_hours=settings.schedule.quiet_hours, zone=settings.zone,
     )  # fmt: skip
     at = now or utcnow()
     recovered = reconcile(database, channels, composer, now=at, me=dispatcher.worker_id)
