@@ -62,6 +62,7 @@ def serve(app: AppContext, host: str | None, port: int | None, log_level: str) -
         host=bind_host,
         port=bind_port,
         log_level=log_level,
-        proxy_headers=True,
+        # X-Forwarded-* are believed only from web.trusted_proxies, by the app itself.
+        proxy_headers=False,
         server_header=False,
     )

@@ -8,6 +8,7 @@ from datetime import datetime
 from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from outage_notify import __version__
 from outage_notify.db import Database, utcnow
@@ -21,10 +22,12 @@ from outage_notify.web import (
     health,
     pages,
     reports,
+    subscribe,
     twilio,
     unsubscribe,
 )
 from outage_notify.web.published import Published
+from outage_notify.web.throttle import form_throttle
 
 Clock = Callable[[], datetime]
 API_DESCRIPTION = """Planned water and gas shutoffs: the REST API for work-management systems.
@@ -57,10 +60,12 @@ def create_app(settings: Settings, database: Database, *, clock: Clock = utcnow)
     app.state.database = database
     app.state.clock = clock
     app.state.published = Published(settings, database, clock)
+    app.state.form_throttle = form_throttle(settings)
     api_errors.install(app, _auth_failure)
     app.include_router(health.router)
     app.include_router(api.router)
     app.include_router(unsubscribe.router)
+    app.include_router(subscribe.router)
     app.include_router(twilio.router)
     app.include_router(reports.router)
     app.include_router(feeds.router)
@@ -71,6 +76,10 @@ def create_app(settings: Settings, database: Database, *, clock: Clock = utcnow)
         StaticFiles(packages=[("outage_notify", "web/static")]),
         name="static",
     )
+    if settings.web.trusted_proxies:
+        # Only then is X-Forwarded-For believed, and only from these peers: the address
+        # the form limits count by must not be one the client wrote itself.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.web.trusted_proxies)
     return app
 
 
