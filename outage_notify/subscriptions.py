@@ -27,7 +27,7 @@ from sqlmodel import Session, col, select
 
 from outage_notify import audit, optouts
 from outage_notify.errors import InputError
-from outage_notify.models import Channel, ServiceArea, Subscriber
+from outage_notify.models import Channel, Subscriber
 from outage_notify.settings import Settings
 from outage_notify.subscription_secrets import (
     email_token,
@@ -98,13 +98,6 @@ class _Rows:
     @property
     def ids(self) -> tuple[int, ...]:
         return tuple(r.id for r in self.rows if r.id is not None)
-
-
-def areas_by_code(session: Session, codes: Sequence[str]) -> dict[str, ServiceArea]:
-    if not codes:
-        return {}
-    found = session.exec(select(ServiceArea).where(col(ServiceArea.code).in_(list(codes))))
-    return {a.code: a for a in found}
 
 
 def _rows(session: Session, channel: str, address: str) -> list[Subscriber]:

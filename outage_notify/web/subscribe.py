@@ -70,30 +70,40 @@ class FormValues:
     language: str = ""
 
 
-def _label(area: ServiceArea, language: str) -> str:
-    return area.name_en if language == "en" and area.name_en else area.name
+# Areas are read by these columns only: a service area's polygons can be large.
+_AREA_COLUMNS = (
+    col(ServiceArea.code),
+    col(ServiceArea.name),
+    col(ServiceArea.name_en),
+    col(ServiceArea.utility),
+)
+
+
+def _labels(session: Session, language: str, codes: list[str] | None = None) -> list[Any]:
+    """(code, name in the language, utility) of the areas, all or those of ``codes``."""
+    query = select(*_AREA_COLUMNS).order_by(col(ServiceArea.code))
+    if codes is not None:
+        query = query.where(col(ServiceArea.code).in_(codes))
+    return [
+        (code, name_en if language == "en" and name_en else name, utility)
+        for code, name, name_en, utility in session.exec(query).all()
+    ]
 
 
 def area_groups(session: Session, language: str) -> list[tuple[str, list[tuple[str, str]]]]:
     """Water areas, then gas areas, each by name in the page's language."""
-    areas = session.exec(select(ServiceArea).order_by(col(ServiceArea.code))).all()
+    labels = _labels(session, language)
     groups = []
     for utility in ("water", "gas"):
-        mine = sorted(
-            ((a.code, _label(a, language)) for a in areas if a.utility == utility),
-            key=lambda pair: (pair[1], pair[0]),
-        )
+        mine = sorted(((c, n) for c, n, u in labels if u == utility), key=lambda p: (p[1], p[0]))
         if mine:
             groups.append((utility, mine))
     return groups
 
 
 def area_names(session: Session, codes: tuple[str, ...] | list[str], language: str) -> str:
-    found = {
-        a.code: a for a in session.exec(select(ServiceArea).where(col(ServiceArea.code).in_(codes)))
-    }
-    names = [_label(found[c], language) if c in found else c for c in codes]
-    return join_names(names, language)
+    found = {code: name for code, name, _ in _labels(session, language, list(codes))}
+    return join_names([found.get(c, c) for c in codes], language)
 
 
 def check_form(

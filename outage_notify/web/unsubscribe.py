@@ -25,7 +25,7 @@ from outage_notify.web.language import page_language
 from outage_notify.web.templating import render_page, url_prefix
 
 log = logging.getLogger(__name__)
-router = APIRouter()
+router = APIRouter(include_in_schema=False)  # HTML pages, as the other pages
 
 HEADERS = {
     # The token names an address: keep the page out of caches, search engines and Referer.
