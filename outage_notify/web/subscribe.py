@@ -193,21 +193,15 @@ class Pages:
             language_choices=[(c, translate(c, "language_name")) for c in SHIPPED_LANGUAGES],
         )
 
-    def refused(self) -> HTMLResponse | None:
-        """429 when the client posts too fast, else None."""
+    def refusal(self, csrf_field: str | None) -> HTMLResponse | None:
+        """For a form post: 429 when the client posts too fast, else 403 without a valid
+        CSRF token, else None (go on)."""
         wait = retry_after(self.request)
         if wait:
             return self.step("slow", status=429, seconds=wait, headers={"Retry-After": str(wait)})
+        if not csrf.is_valid(self.request, self.settings, csrf_field):
+            return self.step("csrf", status=403)
         return None
-
-
-def _guarded(pages: Pages, csrf_field: str | None) -> HTMLResponse | None:
-    refused = pages.refused()
-    if refused is not None:
-        return refused
-    if not csrf.is_valid(pages.request, pages.settings, csrf_field):
-        return pages.step("csrf", status=403)
-    return None
 
 
 @router.get("/subscribe", response_class=HTMLResponse)
@@ -237,7 +231,7 @@ def subscribe(
     language: FormText = None,
 ) -> HTMLResponse:
     pages = Pages(request, settings)
-    refused = _guarded(pages, csrf_token)
+    refused = pages.refusal(csrf_token)
     if refused is not None:
         return refused
     values = FormValues(channel or "", email or "", phone or "", area or [], language or "")
@@ -307,7 +301,7 @@ def verify_code(
     code: FormText = None,
 ) -> HTMLResponse:
     pages = Pages(request, settings)
-    refused = _guarded(pages, csrf_token)
+    refused = pages.refusal(csrf_token)
     if refused is not None:
         return refused
     try:
@@ -370,7 +364,7 @@ def confirm(
     csrf_token: FormText = None,
 ) -> HTMLResponse:
     pages = Pages(request, settings)
-    refused = _guarded(pages, csrf_token)
+    refused = pages.refusal(csrf_token)
     if refused is not None:
         return refused
     try:
