@@ -179,7 +179,10 @@ class Daemon:
             if web_app is not None:
                 import uvicorn
 
-                config = uvicorn.Config(web_app, host=host, port=port, log_config=None)
+                # X-Forwarded-* are believed only from web.trusted_proxies, by the app.
+                config = uvicorn.Config(
+                    web_app, host=host, port=port, log_config=None, proxy_headers=False
+                )
                 uvicorn.Server(config).run()
             else:
                 stop_requested.wait()

@@ -32,6 +32,7 @@ from outage_notify.models import (
 )
 from outage_notify.settings import SHIPPED_LANGUAGES, Settings
 from outage_notify.sms_replies import StatusItem, render_reply, status_reply
+from outage_notify.subscriptions import confirm_by_reply
 from outage_notify.texts import join_names
 
 log = logging.getLogger(__name__)
@@ -185,7 +186,7 @@ def handle_inbound(
         optouts.opt_in(
             session, channel=Channel.SMS, address=from_address, source="sms", actor=actor
         )
-        reply = render_reply("start", language, settings)
+        reply = _start(session, settings, from_address, language, now, actor)
     elif parsed.keyword == Keyword.HELP:
         reply = render_reply("help", language, settings)
     elif parsed.keyword == Keyword.STATUS:
@@ -227,6 +228,19 @@ def _store(
         ).one()
         return existing.id, True
     return row.id, False
+
+
+def _start(
+    session: Session, settings: Settings, address: str, language: str, now: datetime, actor: str
+) -> str:
+    """START, UNSTOP or YES: texts are back on, and a sign-up from the website waiting for
+    this number's confirmation is confirmed (its code's text says "or reply YES")."""
+    confirmed = confirm_by_reply(session, address, now=now, actor=actor)
+    if not confirmed:
+        return render_reply("start", language, settings)
+    names = _area_names(session, {s.area_code for s in confirmed}, language)
+    areas = join_names([names.get(s.area_code, s.area_code) for s in confirmed], language)
+    return render_reply("sub_confirmed", language, settings, area_names=areas)
 
 
 def _unknown(

@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 
 from outage_notify import audit, timeline
 from outage_notify.db import utcnow
-from outage_notify.errors import InputError, NotFoundError
+from outage_notify.errors import InputError, NotFoundError, Problem, rejected
 from outage_notify.models import (
     Outage,
     OutageRevision,
@@ -78,32 +78,45 @@ def check_times(
     ``earlier_than``: for a reschedule, the current start; moving later never shortens the
     notice residents get, so only a move earlier must respect ``min_notice``.
     """
-    problems = []
+    problems: list[str] = []
     if start >= end:
-        problems.append(f"start {_when(start, settings)} is not before end {_when(end, settings)}")
+        problems.append(
+            Problem(
+                f"start {_when(start, settings)} is not before end {_when(end, settings)}", "end"
+            )
+        )
     if start <= now:
         problems.append(
-            f"start {_when(start, settings)} is in the past (now {_when(now, settings)})"
+            Problem(
+                f"start {_when(start, settings)} is in the past (now {_when(now, settings)})",
+                "start",
+            )
         )
     elif not short_notice and (earlier_than is None or start < earlier_than):
         min_notice = settings.schedule.min_notice
         if start - now < min_notice:
             problems.append(
-                f"start is only {_duration(start - now)} away, less than schedule.min_notice "
-                f"({_duration(min_notice)}): plan earlier, or pass --short-notice"
+                Problem(
+                    f"start is only {_duration(start - now)} away, less than "
+                    f"schedule.min_notice ({_duration(min_notice)}): plan earlier, or pass "
+                    "--short-notice",
+                    "start",
+                )
             )
     return problems
 
 
 def check_text(title: str, description: str) -> list[str]:
-    problems = []
+    problems: list[str] = []
     title = title.strip()
     if not title:
-        problems.append("title is empty")
+        problems.append(Problem("title is empty", "title"))
     elif len(title) > TITLE_MAX:
-        problems.append(f"title is {len(title)} characters; at most {TITLE_MAX}")
+        problems.append(Problem(f"title is {len(title)} characters; at most {TITLE_MAX}", "title"))
     if len(description.strip()) > DESCRIPTION_MAX:
-        problems.append(f"description is longer than {DESCRIPTION_MAX} characters")
+        problems.append(
+            Problem(f"description is longer than {DESCRIPTION_MAX} characters", "description")
+        )
     return problems
 
 
@@ -113,15 +126,19 @@ def check_draft(
     """Every problem with a draft, in words a planner can act on (empty: it is fine)."""
     problems: list[str] = []
     if draft.utility not in UTILITIES:
-        problems.append(f"unknown utility {draft.utility!r} (use water or gas)")
+        problems.append(Problem(f"unknown utility {draft.utility!r} (use water or gas)", "utility"))
     problems += check_text(draft.title, draft.description)
     if draft.ref is not None:
         if not draft.ref.strip() or len(draft.ref.strip()) > REF_MAX:
-            problems.append(f"ref must be 1-{REF_MAX} characters")
+            problems.append(Problem(f"ref must be 1-{REF_MAX} characters", "ref"))
         else:
             taken = session.exec(select(Outage.id).where(Outage.ref == draft.ref.strip())).first()
             if taken is not None:
-                problems.append(f"ref {draft.ref.strip()} is already outage #{taken}")
+                problems.append(
+                    Problem(
+                        f"ref {draft.ref.strip()} is already outage #{taken}", "ref", conflict=True
+                    )
+                )
     problems += check_areas(session, draft.area_list, draft.utility)
     problems += check_times(draft.start, draft.end, settings=settings, now=now,
                             short_notice=short_notice)  # fmt: skip
@@ -130,17 +147,19 @@ def check_draft(
 
 def check_areas(session: Session, codes: Sequence[str], utility: str) -> list[str]:
     if not codes:
-        return ["no area given (at least one area code)"]
+        return [Problem("no area given (at least one area code)", "areas")]
     found = {
         a.code: a.utility
         for a in session.exec(select(ServiceArea).where(col(ServiceArea.code).in_(list(codes))))
     }
-    problems = []
+    problems: list[str] = []
     for code in codes:
         if code not in found:
-            problems.append(f"area {code} does not exist (see `outage-notify areas list`)")
+            problems.append(
+                Problem(f"area {code} does not exist (see `outage-notify areas list`)", "areas")
+            )
         elif utility in UTILITIES and found[code] != utility:
-            problems.append(f"area {code} is a {found[code]} area, not {utility}")
+            problems.append(Problem(f"area {code} is a {found[code]} area, not {utility}", "areas"))
     return problems
 
 
@@ -157,7 +176,7 @@ def plan_outage(
     every problem and nothing is written."""
     problems = check_draft(session, draft, settings=settings, now=now, short_notice=short_notice)
     if problems:
-        raise InputError("the outage was not planned:", problems=problems)
+        raise rejected("the outage was not planned:", problems)
     outage = Outage(
         ref=draft.ref.strip() if draft.ref else None,
         utility=draft.utility,
@@ -174,7 +193,10 @@ def plan_outage(
         session.flush()
     except IntegrityError:
         # Another planner took the ref between the check and the insert.
-        raise InputError(f"ref {outage.ref} is already used by another outage") from None
+        problem = Problem(
+            f"ref {outage.ref} is already used by another outage", "ref", conflict=True
+        )
+        raise rejected(problem, [problem]) from None
     _revise(session, outage, change="created", actor=actor, before=None)
     timeline.add_notices(session, outage, timeline.plan_created(outage, settings=settings, now=now))
     return outage
@@ -240,9 +262,14 @@ def _revise(
     session.flush()
 
 
+def _not_planned(outage: Outage, doing: str) -> Problem:
+    return Problem(f"outage #{outage.id} is {outage.status}: it cannot be {doing}", conflict=True)
+
+
 def _require_planned(outage: Outage, doing: str) -> None:
     if outage.status != OutageStatus.PLANNED:
-        raise InputError(f"outage #{outage.id} is {outage.status}: it cannot be {doing}")
+        problem = _not_planned(outage, doing)
+        raise rejected(problem, [problem])
 
 
 def _bump(outage: Outage) -> dict[str, Any]:
@@ -269,7 +296,7 @@ def reschedule(
     problems = check_reschedule(outage, start, end, settings=settings, now=now,
                                 short_notice=short_notice)  # fmt: skip
     if problems:
-        raise InputError(f"outage #{outage_id} was not rescheduled:", problems=problems)
+        raise rejected(f"outage #{outage_id} was not rescheduled:", problems)
     notified = timeline.anyone_notified(session, outage)
     before = _bump(outage)
     outage.start_at, outage.end_at = start, end
@@ -293,14 +320,17 @@ def check_reschedule(
     short_notice: bool,
 ) -> list[str]:
     if outage.status != OutageStatus.PLANNED:
-        return [f"outage #{outage.id} is {outage.status}: it cannot be rescheduled"]
+        return [_not_planned(outage, "rescheduled")]
     if outage.start_at <= now:
         return [
-            f"outage #{outage.id} started at {_when(outage.start_at, settings)}: use "
-            "`outage-notify outages extend` to change its end"
+            Problem(
+                f"outage #{outage.id} started at {_when(outage.start_at, settings)}: use "
+                "`outage-notify outages extend` to change its end",
+                conflict=True,
+            )
         ]
     if (start, end) == (outage.start_at, outage.end_at):
-        return ["the new times are the current ones: nothing to change"]
+        return [Problem("the new times are the current ones: nothing to change", "start")]
     return check_times(start, end, settings=settings, now=now, short_notice=short_notice,
                        earlier_than=outage.start_at)  # fmt: skip
 
@@ -319,7 +349,7 @@ def extend(
     outage = get_outage(session, outage_id, for_update=True)
     problems = check_extend(outage, end, settings=settings)
     if problems:
-        raise InputError(f"outage #{outage_id} was not extended:", problems=problems)
+        raise rejected(f"outage #{outage_id} was not extended:", problems)
     before = _bump(outage)
     outage.end_at = end
     _revise(session, outage, change="extended", actor=actor, before=before)
@@ -332,11 +362,15 @@ def extend(
 
 def check_extend(outage: Outage, end: datetime, *, settings: Settings) -> list[str]:
     if outage.status != OutageStatus.PLANNED:
-        return [f"outage #{outage.id} is {outage.status}: it cannot be extended"]
+        return [_not_planned(outage, "extended")]
     if end <= outage.end_at:
         return [
-            f"the new end {_when(end, settings)} is not after the current end "
-            f"{_when(outage.end_at, settings)}: use `outage-notify outages reschedule` to shorten"
+            Problem(
+                f"the new end {_when(end, settings)} is not after the current end "
+                f"{_when(outage.end_at, settings)}: use `outage-notify outages reschedule` to "
+                "shorten",
+                "end",
+            )
         ]
     return []
 
@@ -355,13 +389,16 @@ def cancel(
     outage = get_outage(session, outage_id, for_update=True)
     _require_planned(outage, "cancelled")
     if outage.start_at <= now:
-        raise InputError(
+        problem = Problem(
             f"outage #{outage_id} started at {_when(outage.start_at, settings)}: use "
-            "`outage-notify outages restore` when service is back"
+            "`outage-notify outages restore` when service is back",
+            conflict=True,
         )
+        raise rejected(problem, [problem])
     reason = (reason or "").strip() or None
     if reason is not None and len(reason) > REASON_MAX:
-        raise InputError(f"the reason is longer than {REASON_MAX} characters")
+        problem = Problem(f"the reason is longer than {REASON_MAX} characters", "reason")
+        raise rejected(problem, [problem])
     before = _bump(outage)
     outage.status = OutageStatus.CANCELLED
     outage.cancel_reason = reason
@@ -382,10 +419,12 @@ def restore(
     outage = get_outage(session, outage_id, for_update=True)
     _require_planned(outage, "restored")
     if outage.start_at > now:
-        raise InputError(
+        problem = Problem(
             f"outage #{outage_id} has not started (it starts {_when(outage.start_at, settings)}): "
-            "use `outage-notify outages cancel` to call it off"
+            "use `outage-notify outages cancel` to call it off",
+            conflict=True,
         )
+        raise rejected(problem, [problem])
     before = _bump(outage)
     outage.status = OutageStatus.RESTORED
     outage.restored_at = now

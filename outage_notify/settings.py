@@ -8,6 +8,7 @@ value), the TOML file (``--config``, else ``$OUTAGE_NOTIFY_CONFIG``, else
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -159,6 +160,22 @@ class WebSettings(_Section):
     port: Annotated[int, Field(ge=1, le=65535)] = 8080
     api_token: SecretStr = SecretStr("")
     secret_key: SecretStr = SecretStr("")
+    # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed; none by default.
+    trusted_proxies: list[str] = Field(default_factory=list)
+    form_burst: Annotated[int, Field(ge=1, le=10_000)] = 10
+    form_per_minute: PositiveFloat = 2.0
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item.strip(), strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{item!r} is not an IP address or network (such as 10.0.0.5 or 10.0.0.0/24)"
+                ) from None
+        return [item.strip() for item in value]
 
 
 class Settings(_Section):

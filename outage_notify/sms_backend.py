@@ -14,8 +14,12 @@ def status_callback_url(settings: Settings) -> str:
     return f"{settings.public_url}{STATUS_PATH}"
 
 
-def sms_channel(settings: Settings) -> PushChannel:
-    """Build the configured SMS backend; a Twilio backend without credentials is an error."""
+def sms_channel(settings: Settings, *, status_callbacks: bool = True) -> PushChannel:
+    """Build the configured SMS backend; a Twilio backend without credentials is an error.
+
+    ``status_callbacks=False`` for texts that are no Delivery (a sign-up's code): Twilio
+    would report their status to nobody.
+    """
     sms = settings.sms
     backend = BACKENDS[sms.backend]
     if backend is FileSMS:
@@ -41,5 +45,5 @@ def sms_channel(settings: Settings) -> PushChannel:
         messaging_service_sid=sms.messaging_service_sid,
         from_number=sms.from_number,
         api_base_url=sms.api_base_url,
-        status_callback_url=status_callback_url(settings),
+        status_callback_url=status_callback_url(settings) if status_callbacks else None,
     )

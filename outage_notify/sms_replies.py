@@ -24,6 +24,7 @@ REPLY_NAMES = (
     "status_unknown",
     "stop",
     "sub",
+    "sub_confirmed",
     "sub_opted_out",
     "sub_unknown",
     "sub_usage",

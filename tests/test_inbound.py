@@ -9,7 +9,7 @@ from channels.sms_segments import count_segments
 from outage_notify import optouts
 from outage_notify.db import Database
 from outage_notify.inbound import InboundResult, Keyword, handle_inbound, parse
-from outage_notify.models import AuditEvent, InboundMessage, OptOut, Subscriber
+from outage_notify.models import AuditEvent, InboundMessage, OptOut, ServiceArea, Subscriber
 from outage_notify.settings import Settings
 from tests.sms_records import (
     NOW,
@@ -384,3 +384,79 @@ def test_status_is_answered_even_when_twilio_sends_an_opt_out_type(
             opt_out_type="",
         )
     assert result.reply is not None
+
+
+# -- YES confirms a sign-up from the website ------------------------------------------------
+
+
+def _sign_up(db: Database, settings: Settings, areas: tuple[str, ...], *, language: str = "en"):  # type: ignore[no-untyped-def]
+    from outage_notify.subscriptions import SignUp, request_subscription
+
+    with db.session() as session:
+        for code, name, name_en in [("XH-01", "徐汇一", "Xuhui 1"), ("XH-02", "徐汇二", "Xuhui 2")]:
+            if session.exec(select(ServiceArea).where(ServiceArea.code == code)).first() is None:
+                add_area(session, code, name, name_en)
+        return request_subscription(
+            session, settings, SignUp("sms", PHONE, areas, language), now=NOW - timedelta(minutes=5)
+        )
+
+
+def _statuses(db: Database) -> list[tuple[str, str, str | None]]:
+    with db.read() as session:
+        rows = session.exec(select(Subscriber).order_by(col(Subscriber.id))).all()
+        return [(s.area_code, s.status, s.consent_source) for s in rows]
+
+
+@pytest.mark.parametrize("word", ["YES", "yes.", "Ｙｅｓ", "START"])
+def test_yes_confirms_the_numbers_pending_sign_up(
+    db: Database, settings: Settings, word: str
+) -> None:
+    _sign_up(db, settings, ("XH-01", "XH-02"))
+    result = handle(db, settings, word)
+    assert _statuses(db) == [("XH-01", "active", "sms"), ("XH-02", "active", "sms")]
+    assert result.language == "en"  # the language chosen on the sign-up form
+    assert text_of(result).startswith("You now follow Xuhui 1, Xuhui 2:")
+    assert count_segments(text_of(result)).segments <= 2
+    with db.read() as session:
+        confirmations = session.exec(
+            select(AuditEvent).where(AuditEvent.action == "subscriber.confirm")
+        ).all()
+        assert [e.actor for e in confirmations] == ["sms:subscriber:1"] * 2
+        assert all(e.after and e.after["consent_source"] == "sms" for e in confirmations)
+
+
+def test_yes_without_a_pending_sign_up_keeps_its_meaning(db: Database, settings: Settings) -> None:
+    with db.session() as session:
+        add_subscriber(session, PHONE, "XH-01")  # active already: nothing to confirm
+    handle(db, settings, "STOP")
+    result = handle(db, settings, "YES")
+    with db.read() as session:
+        assert not optouts.is_opted_out(session, "sms", PHONE)
+    assert text_of(result).endswith("Reply STOP to opt out, HELP for help.")
+    assert "you will get shutoff notices by SMS again" in text_of(result)
+    assert _statuses(db) == [("XH-01", "active", "web")]
+
+
+def test_yes_after_the_sign_up_expired_confirms_nothing(db: Database, settings: Settings) -> None:
+    from outage_notify.subscriptions import SMS_CODE_VALID, SignUp, request_subscription
+
+    with db.session() as session:
+        add_area(session, "XH-01", "徐汇一", "Xuhui 1")
+        request_subscription(session, settings, SignUp("sms", PHONE, ("XH-01",), "en"),
+                             now=NOW - SMS_CODE_VALID - timedelta(seconds=1))  # fmt: skip
+    result = handle(db, settings, "YES")
+    assert _statuses(db) == [("XH-01", "pending", "web")]
+    assert "you will get shutoff notices by SMS again" in text_of(result)
+
+
+def test_yes_from_an_opted_out_number_turns_texts_on_and_confirms(
+    db: Database, settings: Settings
+) -> None:
+    handle(db, settings, "STOP")
+    requested = _sign_up(db, settings, ("XH-02",), language="zh-CN")
+    assert requested.outcome == "reply_yes"  # no code can be texted to it
+    result = handle(db, settings, "YES")
+    with db.read() as session:
+        assert not optouts.is_opted_out(session, "sms", PHONE)
+    assert _statuses(db) == [("XH-02", "active", "sms")]
+    assert text_of(result).startswith("订阅成功：徐汇二")

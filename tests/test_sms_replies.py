@@ -23,11 +23,13 @@ START = datetime(2026, 12, 1, 8, 0, tzinfo=ZONE)
 VALUES = {
     "zh-CN": {
         "area_name": "西湖区翠苑街道第一社区",
+        "area_names": "西湖区翠苑街道第一社区、西湖区翠苑街道第二社区",
         "area_code": "XH-CUIYUAN-0012",
         "example": "XH-CUIYUAN-0001",
     },
     "en": {
         "area_name": "Cuiyuan Subdistrict, Community 1",
+        "area_names": "Cuiyuan Subdistrict, Community 1, Cuiyuan Subdistrict, Community 2",
         "area_code": "XH-CUIYUAN-0012",
         "example": "XH-CUIYUAN-0001",
     },

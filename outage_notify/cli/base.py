@@ -74,6 +74,8 @@ class AppGroup(click.Group):
 
 
 def _with_problems(message: str, problems: list[str]) -> str:
+    # A lone problem may be the message itself (kept as a problem for the REST API's fields).
+    problems = [p for p in problems if p != message]
     return "\n".join([message, *(f"  {p}" for p in problems)]) if problems else message
 
 

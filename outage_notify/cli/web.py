@@ -39,7 +39,8 @@ def serve(app: AppContext, host: str | None, port: int | None, log_level: str) -
     """Serve the public web app: pages, feeds, CAP alerts and the banner.
 
     Listens on web.host:web.port. Links in pages and feeds use public_url, so behind a
-    reverse proxy set public_url to the address users see. Refuses to start while
+    reverse proxy set public_url to the address users see, and web.trusted_proxies to the
+    proxy's address (only then is its X-Forwarded-For believed). Refuses to start while
     web.secret_key is empty or the database needs `outage-notify init`.
 
     Example:
@@ -62,6 +63,7 @@ def serve(app: AppContext, host: str | None, port: int | None, log_level: str) -
         host=bind_host,
         port=bind_port,
         log_level=log_level,
-        proxy_headers=True,
+        # X-Forwarded-* are believed only from web.trusted_proxies, by the app itself.
+        proxy_headers=False,
         server_header=False,
     )

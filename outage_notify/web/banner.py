@@ -44,7 +44,8 @@ PublishedDep = Annotated[Published, Depends(published)]
 Area = Annotated[str | None, Query(description="a service area code; all areas when absent")]
 
 
-@router.api_route("/banner.json", methods=["GET", "HEAD"], response_class=Response)
+@router.head("/banner.json", response_class=Response, include_in_schema=False)
+@router.get("/banner.json", response_class=Response)
 def banner_json(request: Request, site: PublishedDep, area: Area = None) -> Response:
     """What a site banner should show now: active outages and those starting within 72 h."""
     view = site.view()
@@ -62,7 +63,8 @@ def banner_json(request: Request, site: PublishedDep, area: Area = None) -> Resp
     return conditional_response(request, rendered, headers=CORS_DATA)
 
 
-@router.api_route("/banner.js", methods=["GET", "HEAD"], response_class=Response)
+@router.head("/banner.js", response_class=Response, include_in_schema=False)
+@router.get("/banner.js", response_class=Response)
 def banner_js(request: Request) -> Response:
     """The embeddable banner: ``<script src=".../banner.js" data-area="CODE" async>``."""
     return conditional_response(request, SCRIPT, headers=CORS, max_age=300)

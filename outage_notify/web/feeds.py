@@ -69,7 +69,8 @@ def _feed(
 PublishedDep = Annotated[Published, Depends(published)]
 
 
-@router.api_route("/feeds/outages.rss", methods=["GET", "HEAD"], response_class=Response)
+@router.head("/feeds/outages.rss", response_class=Response, include_in_schema=False)
+@router.get("/feeds/outages.rss", response_class=Response)
 def outages_rss(
     request: Request,
     site: PublishedDep,
@@ -81,7 +82,8 @@ def outages_rss(
     return _feed(request, "rss", site, utility, area, lang)
 
 
-@router.api_route("/feeds/outages.atom", methods=["GET", "HEAD"], response_class=Response)
+@router.head("/feeds/outages.atom", response_class=Response, include_in_schema=False)
+@router.get("/feeds/outages.atom", response_class=Response)
 def outages_atom(
     request: Request,
     site: PublishedDep,
@@ -93,7 +95,8 @@ def outages_atom(
     return _feed(request, "atom", site, utility, area, lang)
 
 
-@router.api_route("/feeds/outages.ics", methods=["GET", "HEAD"], response_class=Response)
+@router.head("/feeds/outages.ics", response_class=Response, include_in_schema=False)
+@router.get("/feeds/outages.ics", response_class=Response)
 def outages_ics(
     request: Request,
     site: PublishedDep,
@@ -105,7 +108,8 @@ def outages_ics(
     return _feed(request, "ics", site, utility, area, lang)
 
 
-@router.api_route("/feeds/cap.atom", methods=["GET", "HEAD"], response_class=Response)
+@router.head("/feeds/cap.atom", response_class=Response, include_in_schema=False)
+@router.get("/feeds/cap.atom", response_class=Response)
 def cap_atom(
     request: Request,
     site: PublishedDep,
@@ -117,7 +121,8 @@ def cap_atom(
     return _feed(request, "cap", site, utility, area, lang)
 
 
-@router.api_route("/cap/{name}", methods=["GET", "HEAD"], response_class=Response)
+@router.head("/cap/{name}", response_class=Response, include_in_schema=False)
+@router.get("/cap/{name}", response_class=Response)
 def cap_alert(request: Request, name: str, site: PublishedDep) -> Response:
     """One CAP 1.2 alert: ``/cap/{outage id}-{revision}.xml``."""
     match = ALERT_NAME.fullmatch(name)

@@ -1,12 +1,18 @@
 """The words of the public pages, in every shipped language. Templates call ``t("key")``.
 
-Pages added later (subscription, ...) add their keys here; a test checks both languages have
-the same keys.
+The site's own words are here; the reports' (``report_*``) and the subscription pages'
+(``subscribe_*``, ``unsubscribe_*``) live beside it and join them in :data:`MESSAGES`. A test
+checks both languages have the same keys.
 """
 
 from __future__ import annotations
 
-MESSAGES: dict[str, dict[str, str]] = {
+from outage_notify.web.report_words import REPORT_WORDS
+from outage_notify.web.subscription_words import SUBSCRIPTION_WORDS
+
+Words = dict[str, dict[str, str]]
+
+SITE_WORDS: Words = {
     "en": {
         "site_title": "Planned water and gas shutoffs",
         "language_name": "English",
@@ -120,6 +126,21 @@ MESSAGES: dict[str, dict[str, str]] = {
         "banner_none": "未来72小时内没有计划停水停气。",
     },
 }
+
+
+def _merged(*parts: Words) -> Words:
+    merged: Words = {}
+    for part in parts:
+        for language, words in part.items():
+            target = merged.setdefault(language, {})
+            clashing = target.keys() & words.keys()
+            if clashing:
+                raise ValueError(f"page words defined twice: {sorted(clashing)}")
+            target.update(words)
+    return merged
+
+
+MESSAGES: Words = _merged(SITE_WORDS, REPORT_WORDS, SUBSCRIPTION_WORDS)
 
 
 def translate(language: str, key: str, **values: object) -> str:

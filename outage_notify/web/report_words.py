@@ -1,13 +1,12 @@
 """The words of the annual report pages, in every shipped language (``t("key")``).
 
-Keys start with ``report_`` so they can join the site's other page words without clashing.
+Keys start with ``report_``: they join the site's other page words in ``messages.MESSAGES``.
 """
 
 from __future__ import annotations
 
 REPORT_WORDS: dict[str, dict[str, str]] = {
     "en": {
-        "report_language_name": "English",
         "report_index_title": "Annual notification reports",
         "report_index_intro": "Each year's figures on planned water and gas shutoffs and how "
         "residents were told about them.",
@@ -81,7 +80,6 @@ REPORT_WORDS: dict[str, dict[str, str]] = {
         "report_no_reports": "No reports yet.",
     },
     "zh-CN": {
-        "report_language_name": "中文",
         "report_index_title": "停水停气通知年度报告",
         "report_index_intro": "每年计划停水停气的数量，以及我们如何通知居民。",
         "report_title": "{year}年停水停气通知年度报告",

@@ -35,6 +35,18 @@ ENVIRONMENT = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+
+
+def _number(value: float | None, digits: int = 0) -> str:
+    return "" if value is None else f"{value:,.{digits}f}"
+
+
+def _percent(value: float | None, missing: str) -> str:
+    return missing if value is None else f"{value:.1%}"
+
+
+ENVIRONMENT.filters["number"] = _number
+ENVIRONMENT.filters["percent"] = _percent
 ENVIRONMENT.globals["format_datetime"] = format_datetime
 ENVIRONMENT.globals["format_range"] = format_range
 ENVIRONMENT.globals["join_names"] = join_names

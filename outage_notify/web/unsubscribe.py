@@ -15,61 +15,26 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from outage_notify import optouts, unsubscribe
 from outage_notify.db import Database
 from outage_notify.errors import InputError
-from outage_notify.settings import SHIPPED_LANGUAGES, Settings
+from outage_notify.settings import Settings
 from outage_notify.web import deps
+from outage_notify.web.language import page_language
+from outage_notify.web.templating import render_page, url_prefix
 
 log = logging.getLogger(__name__)
-router = APIRouter()
+router = APIRouter(include_in_schema=False)  # HTML pages, as the other pages
 
-PAGES = Environment(
-    loader=PackageLoader("outage_notify", "web/templates"),
-    autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True),
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-_CHANNEL_NAMES = {"zh-CN": {"email": "邮件", "sms": "短信"}, "en": {"email": "email", "sms": "SMS"}}
-_HEADERS = {
+HEADERS = {
     # The token names an address: keep the page out of caches, search engines and Referer.
     "Cache-Control": "no-store",
     "Referrer-Policy": "no-referrer",
     "X-Robots-Tag": "noindex",
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
-        "frame-ancestors 'none'; base-uri 'none'"
-    ),
+    "Content-Security-Policy": "default-src 'self'; script-src 'none'; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
 }
-
-
-def page_language(query: str | None, accept_language: str | None, default: str) -> str:
-    """``?lang=`` if shipped, else the best shipped match of Accept-Language, else default."""
-    if query in SHIPPED_LANGUAGES:
-        return query
-    ranked: list[tuple[float, int, str]] = []
-    for position, item in enumerate((accept_language or "").split(",")):
-        tag, _, params = item.strip().partition(";")
-        quality = 1.0
-        if params.strip().startswith("q="):
-            try:
-                quality = float(params.strip()[2:])
-            except ValueError:
-                continue
-        ranked.append((-quality, position, tag.strip().lower()))
-    for _, _, tag in sorted(ranked):
-        if tag.startswith("zh"):
-            return "zh-CN"
-        if tag.startswith("en"):
-            return "en"
-    return default
-
-
-def _language(request: Request, query: str | None, settings: Settings) -> str:
-    return page_language(query, request.headers.get("accept-language"), settings.default_language)
 
 
 def masked(address: str) -> str:
@@ -81,27 +46,29 @@ def masked(address: str) -> str:
 
 
 def _page(
+    request: Request,
     state: str,
     *,
-    language: str,
     settings: Settings,
     token: str,
     channel: str = "email",
     address: str = "",
     status_code: int = 200,
 ) -> HTMLResponse:
-    other = "en" if language == "zh-CN" else "zh-CN"
-    path = f"/unsubscribe/{quote(token, safe='')}"
-    html = PAGES.get_template(f"unsubscribe.{language}.html").render(
+    language = page_language(request, settings)
+    path = f"{url_prefix(settings)}/unsubscribe/{quote(token, safe='')}"
+    return render_page(
+        request,
+        "unsubscribe.html",
+        language=language,
+        settings=settings,
+        status_code=status_code,
+        headers=HEADERS,
         state=state,
         masked_address=masked(address),
-        channel_name=_CHANNEL_NAMES[language].get(channel, channel),
-        hotline=settings.hotline,
+        channel_key=channel,
         action=f"{path}?lang={language}",
-        other_language_url=f"{path}?lang={other}",
-        home_url=f"{settings.public_url}/?lang={language}",
     )
-    return HTMLResponse(html, status_code=status_code, headers=_HEADERS)
 
 
 @router.get("/unsubscribe/{token}", response_class=HTMLResponse)
@@ -110,19 +77,17 @@ def confirm_page(
     request: Request,
     settings: Annotated[Settings, Depends(deps.settings)],
     database: Annotated[Database, Depends(deps.database)],
-    lang: str | None = None,
 ) -> HTMLResponse:
     """The confirm page. Changes nothing: link scanners fetch it."""
-    language = _language(request, lang, settings)
     try:
         target = unsubscribe.read_token(settings, token)
     except InputError:
-        return _page("invalid", language=language, settings=settings, token=token, status_code=400)
+        return _page(request, "invalid", settings=settings, token=token, status_code=400)
     with database.read() as session:
         already = optouts.is_opted_out(session, target.channel, target.address)
     return _page(
+        request,
         "done" if already else "confirm",
-        language=language,
         settings=settings,
         token=token,
         channel=target.channel,
@@ -138,14 +103,12 @@ def unsubscribe_now(
     database: Annotated[Database, Depends(deps.database)],
     now: Annotated[datetime, Depends(deps.now)],
     list_unsubscribe: Annotated[str | None, Form(alias="List-Unsubscribe")] = None,
-    lang: str | None = None,
 ) -> HTMLResponse:
     """One-click (RFC 8058 body ``List-Unsubscribe=One-Click``) or the confirm page's form."""
-    language = _language(request, lang, settings)
     try:
         target = unsubscribe.read_token(settings, token)
     except InputError:
-        return _page("invalid", language=language, settings=settings, token=token, status_code=400)
+        return _page(request, "invalid", settings=settings, token=token, status_code=400)
     one_click = list_unsubscribe == "One-Click"
     with database.session() as session:
         result = unsubscribe.unsubscribe(
@@ -163,8 +126,8 @@ def unsubscribe_now(
         "one-click" if one_click else "confirm page",
     )
     return _page(
+        request,
         "done",
-        language=language,
         settings=settings,
         token=token,
         channel=target.channel,

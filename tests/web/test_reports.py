@@ -53,7 +53,9 @@ def test_the_page_shows_the_years_figures(client: TestClient) -> None:
     assert "60.0% (3/5)" in html  # met the 24-hour minimum
     # email success: the seed's 12 of 13, and the two people's emails on 5 W1 notices.
     assert "95.7%" in html  # 22 of 23
-    assert response.headers["content-security-policy"].startswith("default-src 'none'")
+    # The site's layout and stylesheet, and no script at all.
+    assert "script-src 'none'" in response.headers["content-security-policy"]
+    assert '<link rel="stylesheet" href="/static/site.css">' in html
 
 
 def test_the_page_holds_no_personal_data(client: TestClient) -> None:
@@ -112,10 +114,11 @@ def test_the_index_lists_the_years_with_a_report(client: TestClient) -> None:
 
 
 def test_an_unknown_word_shows_as_itself() -> None:
-    from outage_notify.web.reports import _words
+    from outage_notify.web.reports import report_word
 
-    assert _words("en")("report_source_carrier_portal") == "carrier_portal"
-    assert _words("en")("report_source_sms") == "SMS reply"
+    assert report_word("en", "report_source_carrier_portal") == "carrier_portal"
+    assert report_word("en", "report_source_sms") == "SMS reply"
+    assert report_word("zh-CN", "report_source_sms") == "短信回复"
 
 
 def test_no_report_yet(db: Database) -> None:

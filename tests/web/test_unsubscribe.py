@@ -15,7 +15,7 @@ from outage_notify.models import AuditEvent, OptOut, Subscriber
 from outage_notify.settings import Settings
 from outage_notify.unsubscribe import make_token
 from outage_notify.web.app import create_app
-from outage_notify.web.unsubscribe import masked, page_language
+from outage_notify.web.unsubscribe import masked
 
 ADDRESS = "resident@example.net"
 NOW = datetime(2025, 11, 20, 9, 0, tzinfo=UTC)
@@ -190,8 +190,22 @@ def test_the_app_refuses_to_start_without_a_secret_key(settings: Settings, db: D
         (None, None, "zh-CN"),
     ],
 )
-def test_page_language(query: str | None, header: str | None, expected: str) -> None:
-    assert page_language(query, header, "zh-CN") == expected
+def test_page_language(
+    client: TestClient, token: str, query: str | None, header: str | None, expected: str
+) -> None:
+    url = f"/unsubscribe/{token}" + (f"?lang={query}" if query else "")
+    headers = {"Accept-Language": header} if header else {}
+    html = client.get(url, headers=headers).text
+    assert f'<html lang="{expected}">' in html
+
+
+def test_the_pages_share_the_site_layout(client: TestClient, token: str) -> None:
+    html = client.get(f"/unsubscribe/{token}?lang=en").text
+    assert '<link rel="stylesheet" href="/static/site.css">' in html
+    assert '<meta name="robots" content="noindex">' in html
+    assert "<style>" not in html
+    # The language switch keeps the token.
+    assert f'href="/unsubscribe/{token}?lang=zh-CN"' in html
 
 
 @pytest.mark.parametrize(
