@@ -12,9 +12,12 @@ from pathlib import Path
 import feedparser
 import pytest
 from click.testing import CliRunner
+from sqlmodel import func, select
 
 from outage_notify.cli import cli
+from outage_notify.db import Database
 from outage_notify.demo import DEMO_DATA
+from outage_notify.models import Customer, OptOut, ServiceArea
 
 pytestmark = pytest.mark.slow
 KINDS = {"advance", "reminder", "changed", "extended", "cancelled", "restored"}
@@ -32,6 +35,13 @@ def test_demo_runs_the_whole_flow_and_fills_the_outbox(tmp_path: Path) -> None:
                    "extended WO-2026-0415", "restored service for WO-2026-0415"):  # fmt: skip
         assert change in output
     assert "opted_out" in output  # the demo's opted-out residents are skipped, and said so
+    assert "Demo city Lanxi Bay: 18 service areas, 5,000 customers" in output
+    database = Database(f"sqlite:///{directory / 'outage-notify.db'}")
+    with database.read() as session:
+        assert session.exec(select(func.count()).select_from(ServiceArea)).one() == 18
+        assert session.exec(select(func.count()).select_from(Customer)).one() == 5000
+        assert session.exec(select(func.count()).select_from(OptOut)).one() > 0
+    database.dispose()
 
     sms = [
         json.loads(line) for line in (directory / "outbox" / "sms.jsonl").read_text().splitlines()
