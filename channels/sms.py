@@ -38,6 +38,8 @@ INVALID_CONTACT_CODES = frozenset({21211, 21614, 30005, 30006})  # bad or not SM
 OPTED_OUT_CODES = frozenset({21610})  # the recipient replied STOP to Twilio
 CARRIER_FILTERED_CODES = frozenset({30007})
 RATE_LIMITED_CODES = frozenset({20429})
+# Authentication failed, account suspended or not permitted: the sender's problem.
+ACCOUNT_CODES = frozenset({20003, 20005, 20008})
 ERROR_DESCRIPTIONS = {
     20429: "too many requests",
     21211: "not a valid phone number",
@@ -347,6 +349,11 @@ def classify(
     if code in RATE_LIMITED_CODES or status == 429:
         return ChannelError(reason, permanent=False, code=code_text, retry_after=retry_after)
     if status >= 500:
+        return ChannelError(reason, permanent=False, code=code_text)
+    if status in (401, 403) or code in ACCOUNT_CODES:
+        # Our credentials or account, not the resident's number: every message would fail the
+        # same way. Transient, so they go once the operator fixes it (until their deadline),
+        # instead of all being marked failed for good.
         return ChannelError(reason, permanent=False, code=code_text)
     return ChannelError(reason, permanent=True, code=code_text)
 

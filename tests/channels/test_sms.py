@@ -166,7 +166,8 @@ def test_api_base_url_points_the_client_at_another_endpoint() -> None:
         (400, 30007, True, None),
         (429, 20429, False, None),
         (400, 21602, True, None),  # any other 4xx
-        (401, 20003, True, None),
+        (401, 20003, False, None),  # our credentials: retried once fixed, not failed for good
+        (403, 20005, False, None),  # account suspended
         (404, 20404, True, None),
         (500, 20500, False, None),
         (503, 503, False, None),
@@ -353,7 +354,7 @@ def test_lookup_lists_messages_to_the_number_since_a_time() -> None:
 
 @responses.activate
 @pytest.mark.parametrize(
-    ("status", "permanent"), [(429, False), (500, False), (401, True), (404, True)]
+    ("status", "permanent"), [(429, False), (500, False), (401, False), (404, True)]
 )
 def test_lookup_failures_are_channel_errors(status: int, permanent: bool) -> None:
     responses.get(MESSAGES_URL, json=twilio_error(status, 20000 + status), status=status)
@@ -475,11 +476,12 @@ def test_integration_send_through_the_fake_server(fake_twilio: FakeTwilio) -> No
     assert fake_twilio.accepted_count(TO) == 1
 
 
-def test_integration_wrong_token_is_refused_by_the_fake(fake_twilio: FakeTwilio) -> None:
+def test_integration_wrong_token_is_refused_by_the_fake_and_retried(fake_twilio: FakeTwilio) -> None:
     channel = to_fake(fake_twilio, auth_token="wrong")
     with pytest.raises(ChannelError) as caught:
         channel.send(message())
-    assert (caught.value.code, caught.value.permanent) == ("20003", True)
+    # Every message would fail alike: transient, so fixing the token lets them all go.
+    assert (caught.value.code, caught.value.permanent) == ("20003", False)
     assert fake_twilio.accepted_count(TO) == 0
 
 
