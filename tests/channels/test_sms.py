@@ -476,7 +476,7 @@ def test_integration_send_through_the_fake_server(fake_twilio: FakeTwilio) -> No
     assert fake_twilio.accepted_count(TO) == 1
 
 
-def test_integration_wrong_token_is_refused_by_the_fake_and_retried(fake_twilio: FakeTwilio) -> None:
+def test_integration_wrong_token_is_refused_and_retried(fake_twilio: FakeTwilio) -> None:
     channel = to_fake(fake_twilio, auth_token="wrong")
     with pytest.raises(ChannelError) as caught:
         channel.send(message())
