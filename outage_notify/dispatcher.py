@@ -28,17 +28,16 @@ from datetime import time as dt_time
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import update
 from sqlalchemy.engine import Connection
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from channels.base import ChannelError, Message, PushChannel
-from outage_notify import claims, optouts
+from outage_notify import claims
 from outage_notify.db import Database, utcnow
+from outage_notify.delivery_reports import apply_contact_flag
 from outage_notify.fanout import FanOut
 from outage_notify.models import (
     UPCOMING_KINDS,
-    Customer,
     DeliveryState,
 )
 from outage_notify.outbox import LATE_AFTER, ExpansionSummary, expand_due, expire_overdue
@@ -411,18 +410,13 @@ class Dispatcher:
     def _learn(
         self, connection: Connection, claimed: ClaimedDelivery, error: ChannelError, now: datetime
     ) -> None:
-        """What a permanent error tells about the contact, kept for every later notice."""
-        if error.flag == "opted_out":
-            with Session(bind=connection) as session:
-                optouts.opt_out(
-                    session, channel=claimed.channel, address=claimed.address,
-                    source="provider", actor="provider", reason=f"provider error {error.code}",
-                )  # fmt: skip
-                session.flush()
-        elif error.flag == "invalid_contact" and claimed.customer_id is not None:
-            flag = "phone_invalid" if claimed.channel == "sms" else "email_invalid"
-            connection.execute(
-                update(Customer)
-                .where(col(Customer.id) == claimed.customer_id)
-                .values({flag: True, "updated_at": now})
-            )
+        """What a permanent error tells about the contact, kept for every later notice: the
+        same lesson a status callback with that code teaches (every account with the address)."""
+        if error.flag is None:
+            return
+        with Session(bind=connection) as session:
+            apply_contact_flag(
+                session, channel=claimed.channel, address=claimed.address, flag=error.flag,
+                actor="provider", reason=f"provider error {error.code}",
+            )  # fmt: skip
+            session.flush()

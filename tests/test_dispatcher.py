@@ -264,3 +264,18 @@ def test_sms_that_cannot_wait_go_in_the_quiet_hours(db: Database) -> None:
     sms, email = ScriptedChannel(), ScriptedChannel()
     _quiet_dispatcher(db, sms, email).run_once(late)
     assert len(sms.sent) == 2
+
+
+def test_an_invalid_number_flags_every_account_that_has_it(db: Database) -> None:
+    with db.session() as session:
+        add_area(session, "W1")
+        add_customers(session, 2, phone="+8613800000099", email=None)  # two accounts, one phone
+        add_notice(session, add_outage(session))
+
+    def invalid(message: Message) -> DeliveryResult:
+        raise ChannelError("invalid number", permanent=True, code="21211", flag="invalid_contact")
+
+    make_dispatcher(db, sms=ScriptedChannel(invalid)).run_once(T0)
+    with db.read() as session:
+        flags = [c.phone_invalid for c in session.exec(select(Customer)).all()]
+    assert flags == [True, True]
