@@ -72,13 +72,14 @@ def _start_server(port: int) -> subprocess.Popen[bytes]:
     raise RuntimeError("the aiosmtpd server did not start")
 
 
-def _messages() -> list[Message]:
+def notice_messages(count: int = COUNT) -> list[Message]:
+    """``count`` advance notices, every other one in zh-CN, as ``compose_email`` makes them."""
     settings = Settings.model_validate(
         {"public_url": "https://outages.example.org", "web": {"secret_key": "bench"}}
     )
     zone = ZoneInfo(settings.timezone)
     messages = []
-    for n in range(COUNT):
+    for n in range(count):
         language = "zh-CN" if n % 2 else "en"
         ctx = NoticeContext(
             kind="advance",
@@ -159,7 +160,7 @@ def _smtp_email(port: int, messages: list[Message]) -> float:
 
 
 def main() -> None:
-    messages = _messages()
+    messages = notice_messages()
     size = (
         sum(
             len(wire_message(m, from_address=FROM, date=datetime.now(UTC)).data)

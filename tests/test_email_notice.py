@@ -14,6 +14,7 @@ from pydantic import SecretStr
 
 from channels.base import Message
 from channels.email import DisabledEmail, FileEmail, SMTPEmail
+from channels.email_message import wire_message
 from outage_notify.db import Database
 from outage_notify.email_notice import compose_email, email_channel
 from outage_notify.errors import SettingsError
@@ -21,6 +22,7 @@ from outage_notify.models import NoticeKind, Outage, OutageRevision, ServiceArea
 from outage_notify.settings import SHIPPED_LANGUAGES, Settings, load_settings
 from outage_notify.texts import NoticeContext, build_context
 from outage_notify.unsubscribe import read_token
+from tests.channels.email_samples import assert_reads_back
 from tests.conftest import base_config, write_config
 from tests.smtp_server import LocalSMTPServer
 
@@ -277,6 +279,24 @@ def test_the_notice_arrives_over_smtp_and_parses_back(
     assert event["STATUS"] == "CONFIRMED"
     assert event.get("DTSTART").params["TZID"] == "Asia/Shanghai"
     assert event.decoded("DTSTART") == START + timedelta(days=1)
+
+
+@pytest.mark.parametrize("language", SHIPPED_LANGUAGES)
+@pytest.mark.parametrize("kind", ["advance", "cancelled"])
+def test_a_hostile_notice_reads_back_as_composed(
+    sqlite_db: Database, notice_settings: Settings, kind: str, language: str
+) -> None:
+    title = f"{HOSTILE} =?utf-8?q?x?= 滨河路\t供水管道更换 {'长' * 80}"
+    outage = add_outage(
+        sqlite_db, title=title, description=f"{HOSTILE}\n.\nFrom here\n--\n停水", reason="修复"
+    )
+    ctx = context(sqlite_db, notice_settings, outage, kind, language)
+    message = compose(ctx, notice_settings, address="张三 <resident@example.net>")
+    from_address = notice_settings.email.from_address
+    wire = wire_message(message, from_address=from_address, date=NOW)
+    parsed = assert_reads_back(message, wire, from_address=from_address)
+    assert title.replace("\t", " ") in parsed["Subject"]
+    assert wire.data.isascii()
 
 
 @pytest.mark.parametrize(
