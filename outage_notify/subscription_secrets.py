@@ -9,7 +9,7 @@ The SMS code is 6 digits, so a plain hash would be reversed by trying all millio
 keep an HMAC of it keyed with ``web.secret_key`` and the number instead, together with the
 count of wrong tries: ``hmac-sha256$<failed tries>$<hex digest>``. The count lives in the
 same column so that limiting tries needs no schema change (see
-docs/decisions/subscribe-code-tries-beside-the-hash.md).
+docs/decisions/0011-subscribe-code-tries-beside-the-hash.md).
 """
 
 from __future__ import annotations
