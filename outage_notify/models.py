@@ -169,6 +169,24 @@ class Outage(SQLModel, table=True):
     created_at: datetime = _created()
     updated_at: datetime = _created()
 
+    def as_revision(
+        self, *, change: str, reason: str | None = None, actor: str = ""
+    ) -> OutageRevision:
+        """The outage as it stands, as a revision row (to store, or to stand in for one)."""
+        return OutageRevision(
+            outage_id=self.id or 0,
+            revision=self.revision,
+            change=change,
+            title=self.title,
+            description=self.description,
+            start_at=self.start_at,
+            end_at=self.end_at,
+            area_codes=list(self.area_codes),
+            status=self.status,
+            reason=reason,
+            actor=actor[:64],
+        )
+
 
 class OutageRevision(SQLModel, table=True):
     __tablename__ = "outage_revision"

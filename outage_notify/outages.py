@@ -23,7 +23,6 @@ from outage_notify.db import utcnow
 from outage_notify.errors import InputError, NotFoundError, Problem, rejected
 from outage_notify.models import (
     Outage,
-    OutageRevision,
     OutageStatus,
     ServiceArea,
     Utility,
@@ -239,21 +238,7 @@ def _revise(
 ) -> None:
     """Record the outage's current state as its revision, and audit the change."""
     assert outage.id is not None
-    session.add(
-        OutageRevision(
-            outage_id=outage.id,
-            revision=outage.revision,
-            change=change,
-            title=outage.title,
-            description=outage.description,
-            start_at=outage.start_at,
-            end_at=outage.end_at,
-            area_codes=list(outage.area_codes),
-            status=outage.status,
-            reason=reason,
-            actor=actor[:64],
-        )
-    )
+    session.add(outage.as_revision(change=change, reason=reason, actor=actor))
     session.add(outage)
     audit.record(
         session, actor=actor, action=f"outage.{change}", entity="outage", entity_id=outage.id,

@@ -228,19 +228,12 @@ class _Builder:
         if row is not None:
             return row
         # No stored row (should not happen): the outage itself stands in for its current one.
-        return OutageRevision(
-            outage_id=outage.id,
-            revision=number,
-            change="created" if number == 1 else "rescheduled",
-            title=outage.title,
-            description=outage.description,
-            start_at=outage.start_at,
-            end_at=outage.end_at,
-            area_codes=list(outage.area_codes),
-            status=outage.status,
-            reason=outage.cancel_reason,
-            created_at=outage.updated_at if number == outage.revision else outage.created_at,
+        row = outage.as_revision(
+            change="created" if number == 1 else "rescheduled", reason=outage.cancel_reason
         )
+        row.revision = number
+        row.created_at = outage.updated_at if number == outage.revision else outage.created_at
+        return row
 
     def build(self, outage: Outage, number: int) -> FeedOutage:
         assert outage.id is not None

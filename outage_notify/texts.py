@@ -164,15 +164,4 @@ def _revision(session: Session, outage: Outage, revision: int) -> OutageRevision
         return row
     if revision != outage.revision:
         raise LookupError(f"outage {outage.id} has no revision {revision}")
-    return OutageRevision(
-        outage_id=outage.id or 0,
-        revision=outage.revision,
-        change="created",
-        title=outage.title,
-        description=outage.description,
-        start_at=outage.start_at,
-        end_at=outage.end_at,
-        area_codes=list(outage.area_codes),
-        status=outage.status,
-        reason=outage.cancel_reason,
-    )
+    return outage.as_revision(change="created", reason=outage.cancel_reason)

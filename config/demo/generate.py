@@ -15,6 +15,8 @@ from pathlib import Path
 
 from shapely.geometry import Point, Polygon, mapping
 
+from outage_notify.customer_rows import COLUMNS
+
 HERE = Path(__file__).parent
 SEED = 2026
 WEST, SOUTH, EAST, NORTH = 120.50, 30.20, 120.74, 30.38
@@ -121,22 +123,7 @@ def main() -> None:
     customers, opt_outs = people(rng, water, gas)
     with (HERE / "customers.csv").open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(
-            [
-                "account_id",
-                "name",
-                "phone",
-                "email",
-                "language",
-                "address",
-                "latitude",
-                "longitude",
-                "water_area",
-                "gas_area",
-                "channels",
-                "critical",
-            ]
-        )
+        writer.writerow(COLUMNS)
         writer.writerows(customers)
     with (HERE / "opt_outs.csv").open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
