@@ -35,6 +35,7 @@ from outage_notify.models import (
 )
 
 CHANNELS = ("sms", "email")
+_ID_CHUNK = 5_000  # ids per IN (...) when reading the matched rows
 # What counts as "already notified" for the follow-up notices (changed, cancelled, ...).
 NOTIFIED_STATES = (DeliveryState.SENT, DeliveryState.DELIVERED)
 
@@ -121,23 +122,41 @@ def match_customers(
     session: Session, outage: Outage, *, critical_only: bool = False
 ) -> dict[int, tuple[Any, str]]:
     """Affected customers: id -> (row of ``_COLUMNS``, how they matched)."""
-    area_column = Customer.water_area if outage.utility == "water" else Customer.gas_area
-    matched: dict[int, tuple[Any, str]] = {}
-    extra = [col(Customer.critical).is_(True)] if critical_only else []
-
     # Core rows through the connection: the ORM's per-row bookkeeping costs seconds here.
     connection = session.connection()
+    extra = [col(Customer.critical).is_(True)] if critical_only else []
+    area_column = Customer.water_area if outage.utility == "water" else Customer.gas_area
     by_code = select(*_COLUMNS).where(col(area_column).in_(outage.area_codes), *extra)
-    code_rows: list[Any] = list(connection.execute(by_code))
-    for row in code_rows:
-        matched[row[0]] = (row, "area_code")
+    # .all(): one fetchall, where iterating the result fetches row by row.
+    code_rows: list[Any] = list(connection.execute(by_code).all())
+    matched: dict[int, tuple[Any, str]] = {row[0]: (row, "area_code") for row in code_rows}
+    polygon_only = []
+    for customer_id in _inside_ids(session, outage, extra).tolist():
+        if customer_id in matched:
+            matched[customer_id] = (matched[customer_id][0], "both")
+        else:
+            polygon_only.append(customer_id)
+    for start in range(0, len(polygon_only), _ID_CHUNK):
+        chunk = polygon_only[start : start + _ID_CHUNK]
+        rows: list[Any] = list(
+            connection.execute(select(*_COLUMNS).where(col(Customer.id).in_(chunk))).all()
+        )
+        for row in rows:
+            matched[row[0]] = (row, "polygon")
+    return matched
 
+
+def _inside_ids(session: Session, outage: Outage, extra: list[Any]) -> np.ndarray:
+    """Ids of the customers whose location lies in one of the outage's areas.
+
+    Only ids and coordinates cross from SQL (one bounding box per area, not the union's, which
+    for spread-out areas would be most of the city; ix_customer_lon_lat serves each range);
+    the polygon test is one vectorised call.
+    """
     areas = _area_rows(session, outage)
     union = area_union(areas)
     if union is None:
-        return matched
-    # One bounding box per area, not the union's: spread-out areas would otherwise pull in
-    # most of the city. ix_customer_lon_lat serves each range.
+        return np.empty(0, dtype=np.int64)
     boxes = or_(
         *(
             and_(
@@ -147,22 +166,14 @@ def match_customers(
             for a in areas
         )
     )
-    in_box = select(*_COLUMNS, col(Customer.longitude), col(Customer.latitude)).where(boxes, *extra)
-    candidates: list[Any] = list(connection.execute(in_box))
-    if not candidates:
-        return matched
-    lons = np.fromiter((r[-2] for r in candidates), dtype=float, count=len(candidates))
-    lats = np.fromiter((r[-1] for r in candidates), dtype=float, count=len(candidates))
+    points = select(col(Customer.id), col(Customer.longitude), col(Customer.latitude))
+    rows = [tuple(row) for row in session.connection().execute(points.where(boxes, *extra)).all()]
+    if not rows:
+        return np.empty(0, dtype=np.int64)
+    table = np.array(rows, dtype=np.float64)
     # intersects, not contains: a customer exactly on a boundary is affected.
-    inside = shapely.intersects_xy(union, lons, lats)
-    for index in np.flatnonzero(inside):
-        row = candidates[int(index)]
-        customer_id = int(row[0])
-        if customer_id in matched:
-            matched[customer_id] = (matched[customer_id][0], "both")
-        else:
-            matched[customer_id] = (row[: len(_COLUMNS)], "polygon")
-    return matched
+    inside = shapely.intersects_xy(union, table[:, 1], table[:, 2])
+    return np.unique(table[inside, 0].astype(np.int64))
 
 
 def _customer_channels(row: Any) -> list[tuple[str, str | None, bool]]:
