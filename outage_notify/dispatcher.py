@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
-from channels.base import ChannelError, Message, PushChannel
+from channels.base import ChannelError, DeliveryResult, Message, PushChannel
 from outage_notify import claims
 from outage_notify.db import Database, utcnow
 from outage_notify.delivery_reports import apply_contact_flag
@@ -45,6 +45,12 @@ from outage_notify.ratelimit import TokenBucket
 from outage_notify.timeline import in_quiet_hours, quiet_period
 
 log = logging.getLogger(__name__)
+
+
+# Errors after which the provider may hold the message anyway (the request may have arrived).
+AMBIGUOUS_CODES = frozenset({"timeout", "unexpected"})
+# Provider clocks differ from ours; look a little before the claim.
+LOOKUP_SKEW = timedelta(minutes=2)
 
 
 def new_worker_id() -> str:
@@ -67,6 +73,7 @@ class ClaimedDelivery:
     due_at: datetime  # when the notice was due on this channel
     deadline: datetime
     claimed_by: str
+    claimed_at: datetime
 
     @property
     def recipient_id(self) -> str:
@@ -244,7 +251,7 @@ class Dispatcher:
         ).all()
         if not rows:
             return [], 0
-        batch = [self._claimed(connection, channel, row) for row in rows]
+        batch = [self._claimed(connection, channel, row, now) for row in rows]
         opted_out = set(
             connection.execute(
                 claims.OPTED_OUT_AMONG,
@@ -283,7 +290,9 @@ class Dispatcher:
         self._finisher.finish_many(connection, skip)
         return send, len(skip)
 
-    def _claimed(self, connection: Connection, channel: str, row: Any) -> ClaimedDelivery:
+    def _claimed(
+        self, connection: Connection, channel: str, row: Any, now: datetime
+    ) -> ClaimedDelivery:
         outage_id, kind, due_at, sms_due_at = self._notice_facts(connection, row.notice_id)
         return ClaimedDelivery(
             id=row.id,
@@ -299,6 +308,7 @@ class Dispatcher:
             due_at=sms_due_at if channel == "sms" else due_at,
             deadline=row.deadline,
             claimed_by=self.worker_id,
+            claimed_at=now,
         )
 
     def _notice_facts(self, connection: Connection, notice_id: int) -> tuple[Any, ...]:
@@ -324,7 +334,10 @@ class Dispatcher:
         try:
             result = channel.send(message)
         except ChannelError as error:
-            return self._failed_attempt(claimed, error, current())
+            found = self._already_there(channel, claimed, message, error)
+            if found is None:
+                return self._failed_attempt(claimed, error, current())
+            result = DeliveryResult(provider_id=found.sid)
         except Exception as exc:  # a channel must raise ChannelError; retry rather than lose it
             log.exception("channel raised an unexpected error", extra={"delivery_id": claimed.id})
             unexpected = ChannelError(f"unexpected: {exc!r}", permanent=False)
@@ -341,6 +354,24 @@ class Dispatcher:
             "error_code": None,
         }
         return Attempt(claimed, str(state), now, values, provider_id=result.provider_id)
+
+    def _already_there(
+        self, channel: PushChannel, claimed: ClaimedDelivery, message: Message, error: ChannelError
+    ) -> Any:
+        """After a timeout the provider may have the message all the same: ask it, where it
+        can be asked, rather than send it twice. The body tells this message from others."""
+        lookup = getattr(channel, "lookup", None)
+        if error.code not in AMBIGUOUS_CODES or lookup is None:
+            return None
+        try:
+            candidates = lookup(claimed.address, claimed.claimed_at - LOOKUP_SKEW)
+        except ChannelError:
+            return None  # retried as usual; crash recovery asks again if need be
+        found = next((m for m in candidates if getattr(m, "body", None) == message.text), None)
+        if found is not None:
+            log.info("found at the provider after a timeout",
+                     extra={"delivery_id": claimed.id, "provider_id": found.sid})  # fmt: skip
+        return found
 
     def _failed_attempt(
         self, claimed: ClaimedDelivery, error: ChannelError, now: datetime

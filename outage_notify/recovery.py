@@ -22,7 +22,7 @@ from sqlmodel import col
 
 from channels.base import ChannelError, PushChannel
 from outage_notify.db import Database
-from outage_notify.dispatcher import ClaimedDelivery, Composer
+from outage_notify.dispatcher import LOOKUP_SKEW, ClaimedDelivery, Composer
 from outage_notify.models import Delivery, DeliveryState, Notice
 
 log = logging.getLogger(__name__)
@@ -30,8 +30,6 @@ log = logging.getLogger(__name__)
 # A claim older than this belongs to a process that is gone or stuck: no send takes so long
 # (the channels' own timeouts are far shorter).
 LEASE = timedelta(minutes=5)
-# Provider clocks differ from ours; look a little before the claim.
-CLOCK_SKEW = timedelta(minutes=2)
 
 
 class SentMessageLike(Protocol):
@@ -128,9 +126,10 @@ def _settle(
             subscriber_id=delivery.subscriber_id, attempts=delivery.attempts,
             due_at=notice.sms_due_at if delivery.channel == "sms" else notice.due_at,
             deadline=delivery.deadline, claimed_by=delivery.claimed_by or "",
+            claimed_at=delivery.claimed_at or now,
         )  # fmt: skip
         body = composer.compose(claimed).text
-        since = (delivery.claimed_at or now) - CLOCK_SKEW
+        since = (delivery.claimed_at or now) - LOOKUP_SKEW
         try:
             candidates = lookup(delivery.address, since)
         except ChannelError as error:

@@ -150,3 +150,28 @@ def test_dispatch_retries_429s_from_twilio_later(db: Database, fake_twilio: Fake
     assert all(r.error_code == "20429" for r in rows)
     assert all(r.next_attempt_at == T0 + timedelta(seconds=120) for r in rows)  # Retry-After
     assert fake_twilio.stats()["messages"] == 0
+
+
+def test_a_timeout_after_twilio_took_the_message_is_looked_up_not_resent(
+    db: Database, fake_twilio: FakeTwilio
+) -> None:
+    now = utcnow()
+    with db.session() as session:
+        add_area(session, "W1")
+        add_customers(session, 2, email=None)
+        add_notice(session, add_outage(session, start=now + timedelta(days=2)), due=now)
+    # Twilio creates each message, then answers after the client gave up waiting.
+    fake_twilio.script(response_delay=1.5)
+    channel = TwilioSMS(
+        account_sid=fake_twilio.account_sid, auth_token=fake_twilio.auth_token,
+        from_number="+15005550006", api_base_url=fake_twilio.url, timeout=0.5,
+    )  # fmt: skip
+    dispatcher = Dispatcher(db, {"sms": channel}, composer=PlainComposer(),
+                            concurrency={"sms": 2}, rates={"sms": 10_000.0})  # fmt: skip
+    summary = dispatcher.run_once()
+    channel.close()
+    assert summary.results["sms/sent"] == 2
+    rows = sms_rows(db)
+    assert {r.state for r in rows} == {"sent"}
+    assert {r.provider_id for r in rows} == {m["sid"] for m in fake_twilio.messages}
+    assert all(fake_twilio.accepted_count(r.address) == 1 for r in rows)  # none sent twice

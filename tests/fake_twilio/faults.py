@@ -20,6 +20,9 @@ class Faults:
     error_codes: dict[str, tuple[int, int]] = field(default_factory=dict)  # to: (code, status)
     problem_details: bool = False  # errors in RFC 9457 form (TwilioServiceException)
     delay: float = 0.0
+    # Sleep after a message is created, before answering: the client times out although
+    # Twilio has the message (the ambiguous case a sender must look up, not resend).
+    response_delay: float = 0.0
 
 
 class FaultScript:
@@ -41,6 +44,7 @@ class FaultScript:
         error_codes: dict[str, int | list[int]] | None = None,
         problem_details: bool | None = None,
         delay: float | None = None,
+        response_delay: float | None = None,
         seed: int | None = None,
     ) -> None:
         """Set faults; arguments left out keep their current value.
@@ -68,6 +72,8 @@ class FaultScript:
                 f.problem_details = problem_details
             if delay is not None:
                 f.delay = delay
+            if response_delay is not None:
+                f.response_delay = response_delay
             if seed is not None:
                 self._random = random.Random(seed)
 
@@ -80,6 +86,11 @@ class FaultScript:
     def delay(self) -> float:
         with self._lock:
             return self._faults.delay
+
+    @property
+    def response_delay(self) -> float:
+        with self._lock:
+            return self._faults.response_delay
 
     @property
     def problem_details(self) -> bool:

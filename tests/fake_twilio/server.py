@@ -218,6 +218,8 @@ class FakeTwilio:
             return status, self._error(code, status), extra
         if method == "POST" and rest == "Messages.json":
             status, body = self.store.create(account, form)
+            if self.faults.response_delay:
+                time.sleep(self.faults.response_delay)
             if status == 201 and self.callback_base and form.get("StatusCallback"):
                 threading.Thread(target=self._call_back, args=(body["sid"],), daemon=True).start()
             return status, body, {}
