@@ -11,8 +11,8 @@ from collections.abc import Callable
 from datetime import datetime
 
 from channels.base import Message
+from outage_notify.attempts import ClaimedDelivery
 from outage_notify.db import Database, utcnow
-from outage_notify.dispatcher import ClaimedDelivery
 from outage_notify.email_notice import compose_email
 from outage_notify.models import Notice, Outage
 from outage_notify.settings import Settings

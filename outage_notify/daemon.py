@@ -20,8 +20,9 @@ from sqlmodel import Session
 
 from channels.base import PushChannel
 from outage_notify import senders
+from outage_notify.attempts import Composer, new_worker_id
 from outage_notify.db import Database, utcnow
-from outage_notify.dispatcher import Composer, Dispatcher, new_worker_id
+from outage_notify.dispatcher import Dispatcher
 from outage_notify.errors import OutageNotifyError
 from outage_notify.models import DaemonState
 from outage_notify.outbox import next_due

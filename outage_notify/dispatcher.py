@@ -13,19 +13,13 @@ Retries, backoff and rate limits live here, not in the channels.
 from __future__ import annotations
 
 import logging
-import os
-import random
-import socket
 import threading
 import time
-import uuid
-from collections import Counter
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from datetime import time as dt_time
-from typing import Any, Protocol
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Connection
@@ -33,116 +27,27 @@ from sqlmodel import Session
 
 from channels.base import ChannelError, DeliveryResult, Message, PushChannel
 from outage_notify import claims
+from outage_notify.attempts import (
+    AMBIGUOUS_CODES,
+    LOOKUP_SKEW,
+    Attempt,
+    Backoff,
+    ClaimedDelivery,
+    Composer,
+    DispatchSummary,
+    new_worker_id,
+)
 from outage_notify.db import Database, utcnow
 from outage_notify.delivery_reports import apply_contact_flag
 from outage_notify.fanout import FanOut
 from outage_notify.models import (
-    UPCOMING_KINDS,
     DeliveryState,
 )
-from outage_notify.outbox import LATE_AFTER, ExpansionSummary, expand_due, expire_overdue
+from outage_notify.outbox import LATE_AFTER, expand_due, expire_overdue
 from outage_notify.ratelimit import TokenBucket
 from outage_notify.timeline import in_quiet_hours, quiet_period
 
 log = logging.getLogger(__name__)
-
-
-# Errors after which the provider may hold the message anyway (the request may have arrived).
-AMBIGUOUS_CODES = frozenset({"timeout", "unexpected"})
-# Provider clocks differ from ours; look a little before the claim.
-LOOKUP_SKEW = timedelta(minutes=2)
-
-
-def new_worker_id() -> str:
-    """``host:pid:token``: recovery tells a dead local process's claims from a live one's."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-@dataclass(frozen=True)
-class ClaimedDelivery:
-    id: int
-    notice_id: int
-    outage_id: int
-    kind: str
-    channel: str
-    address: str
-    language: str
-    customer_id: int | None
-    subscriber_id: int | None
-    attempts: int  # including this one
-    due_at: datetime  # when the notice was due on this channel
-    deadline: datetime
-    claimed_by: str
-    claimed_at: datetime
-
-    @property
-    def recipient_id(self) -> str:
-        if self.customer_id is not None:
-            return f"customer:{self.customer_id}"
-        return f"subscriber:{self.subscriber_id}"
-
-    @property
-    def valid_until(self) -> datetime | None:
-        return self.deadline if self.kind in UPCOMING_KINDS else None
-
-
-@dataclass(frozen=True)
-class Attempt:
-    """What became of one send, before it is written to the ledger."""
-
-    claimed: ClaimedDelivery
-    outcome: str  # sent | delivered | retry | failed
-    at: datetime
-    values: dict[str, Any]  # the Delivery columns to set
-    error: ChannelError | None = None
-    provider_id: str | None = None
-
-
-class Composer(Protocol):
-    """Renders the message of a claimed delivery (``compose.NoticeComposer`` in production)."""
-
-    def compose(self, delivery: ClaimedDelivery) -> Message: ...
-
-
-@dataclass
-class Backoff:
-    """When to try again after a transient error.
-
-    The provider's ``Retry-After`` is followed when it gives one (a tenth of it again at most,
-    as jitter, so retries do not arrive in lock-step, but never sooner). Otherwise the delay
-    grows exponentially with jitter, from ``base`` up to ``cap`` seconds.
-    """
-
-    base: float = 10.0
-    factor: float = 2.0
-    cap: float = 600.0
-    rng: random.Random = field(default_factory=random.Random)
-
-    def delay(self, attempts: int, retry_after: float | None = None) -> float:
-        if retry_after is not None:
-            return retry_after * (1 + self.rng.uniform(0, 0.1))
-        ceiling = min(self.cap, self.base * self.factor ** max(attempts - 1, 0))
-        # "Equal jitter": half fixed, half random, so retries spread without collapsing to 0.
-        return ceiling / 2 + self.rng.uniform(0, ceiling / 2)
-
-
-@dataclass
-class DispatchSummary:
-    expansion: ExpansionSummary = field(default_factory=ExpansionSummary)
-    expired: int = 0
-    results: Counter[str] = field(default_factory=Counter)  # "sms/sent", "email/retry", ...
-    more: bool = False  # the pass ended on its time budget with work left
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "notices_expanded": self.expansion.notices,
-            "deliveries_created": self.expansion.deliveries,
-            "skipped_at_expansion": self.expansion.skipped,
-            "notices_expired": self.expansion.expired_notices,
-            "notices_late": self.expansion.late_notices,
-            "deliveries_expired": self.expired,
-            "results": dict(sorted(self.results.items())),
-        }
 
 
 class Dispatcher:

@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING
 from channels.base import PushChannel
 
 if TYPE_CHECKING:
-    from outage_notify.dispatcher import Attempt, ClaimedDelivery, Dispatcher, DispatchSummary
+    from outage_notify.attempts import Attempt, ClaimedDelivery, DispatchSummary
+    from outage_notify.dispatcher import Dispatcher
 
 log = logging.getLogger(__name__)
 

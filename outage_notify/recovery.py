@@ -21,8 +21,8 @@ from sqlalchemy import select, update
 from sqlmodel import col
 
 from channels.base import ChannelError, PushChannel
+from outage_notify.attempts import LOOKUP_SKEW, ClaimedDelivery, Composer
 from outage_notify.db import Database
-from outage_notify.dispatcher import LOOKUP_SKEW, ClaimedDelivery, Composer
 from outage_notify.models import Delivery, DeliveryState, Notice
 
 log = logging.getLogger(__name__)

@@ -7,8 +7,9 @@ from collections.abc import Callable
 from typing import ClassVar
 
 from channels.base import DeliveryResult, Message
+from outage_notify.attempts import Backoff, ClaimedDelivery
 from outage_notify.db import Database
-from outage_notify.dispatcher import Backoff, ClaimedDelivery, Dispatcher
+from outage_notify.dispatcher import Dispatcher
 
 
 class ScriptedChannel:
