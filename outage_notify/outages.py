@@ -197,7 +197,9 @@ def plan_outage(
         )
         raise rejected(problem, [problem]) from None
     _revise(session, outage, change="created", actor=actor, before=None)
-    timeline.add_notices(session, outage, timeline.plan_created(outage, settings=settings, now=now))
+    span = timeline.sms_span(session, outage, settings)
+    planned = timeline.plan_created(outage, settings=settings, now=now, sms_span=span)
+    timeline.add_notices(session, outage, planned)
     return outage
 
 
@@ -289,8 +291,9 @@ def reschedule(
     _revise(session, outage, change="rescheduled", actor=actor, before=before)
     timeline.supersede_pending(session, outage)
     planned = timeline.plan_rescheduled(
-        outage, settings=settings, now=now, anyone_notified=notified
-    )
+        outage, settings=settings, now=now, anyone_notified=notified,
+        sms_span=timeline.sms_span(session, outage, settings),
+    )  # fmt: skip
     timeline.add_notices(session, outage, planned)
     return outage
 

@@ -36,6 +36,7 @@ from sqlmodel import Session, col, select
 
 from outage_notify.models import Delivery, DeliveryState, Notice, NoticeKind, NoticeState, Outage
 from outage_notify.settings import Settings
+from outage_notify.targeting import target
 
 ALL, CRITICAL, NOTIFIED = "all", "critical", "notified"
 AUDIENCES = (ALL, CRITICAL, NOTIFIED)
@@ -76,10 +77,13 @@ class Clock:
     now: datetime
     zone: ZoneInfo
     quiet: tuple[time, time] | None
+    # How long sending this outage's SMS to everyone takes at sms.max_per_second: an SMS moved
+    # before the quiet hours starts that much earlier, so the last one goes before they begin.
+    sms_span: timedelta = timedelta(0)
 
     @classmethod
-    def of(cls, settings: Settings, now: datetime) -> Clock:
-        return cls(now.astimezone(UTC), settings.zone, settings.schedule.quiet_hours)
+    def of(cls, settings: Settings, now: datetime, sms_span: timedelta = timedelta(0)) -> Clock:
+        return cls(now.astimezone(UTC), settings.zone, settings.schedule.quiet_hours, sms_span)
 
 
 def in_quiet_hours(moment: datetime, quiet: tuple[time, time] | None, zone: ZoneInfo) -> bool:
@@ -135,7 +139,9 @@ def sms_time(due: datetime, *, before: datetime, clock: Clock) -> tuple[datetime
         return due, False, False
     quiet_start, quiet_end = quiet_period(due, clock.quiet, clock.zone)
     if quiet_start > clock.now:
-        return quiet_start, True, False
+        # Early enough for the whole fan-out, but not into the previous night, nor the past.
+        earlier = max(quiet_start - clock.sms_span, quiet_end - timedelta(days=1), clock.now)
+        return earlier, True, False
     if quiet_end < before:
         return quiet_end, True, False
     return clock.now, clock.now != due, True
@@ -174,15 +180,28 @@ def lead_time_notices(
     return notices
 
 
-def plan_created(outage: Outage, *, settings: Settings, now: datetime) -> list[PlannedNotice]:
-    clock = Clock.of(settings, now)
+def sms_span(session: Session, outage: Outage, settings: Settings) -> timedelta:
+    """How long one notice to everyone this outage affects takes by SMS, as of now."""
+    numbers = sum(1 for r in target(session, outage).recipients if r.channel == "sms")
+    return timedelta(seconds=numbers / settings.sms.max_per_second)
+
+
+def plan_created(
+    outage: Outage, *, settings: Settings, now: datetime, sms_span: timedelta = timedelta(0)
+) -> list[PlannedNotice]:
+    clock = Clock.of(settings, now, sms_span)
     return lead_time_notices(
         utility=outage.utility, start=outage.start_at, settings=settings, clock=clock
     )
 
 
 def plan_rescheduled(
-    outage: Outage, *, settings: Settings, now: datetime, anyone_notified: bool
+    outage: Outage,
+    *,
+    settings: Settings,
+    now: datetime,
+    anyone_notified: bool,
+    sms_span: timedelta = timedelta(0),
 ) -> list[PlannedNotice]:
     """``changed`` now, and the lead-time notices for the new times.
 
@@ -190,7 +209,7 @@ def plan_rescheduled(
     else. When a lead-time notice would go now (or no later than ``changed`` by SMS),
     ``changed`` goes to everyone instead and takes its place, so nobody gets two at once.
     """
-    clock = Clock.of(settings, now)
+    clock = Clock.of(settings, now, sms_span)
     start = outage.start_at
     changed = _notice(NoticeKind.CHANGED, NOTIFIED, clock.now, before=start, deadline=start,
                       clock=clock)  # fmt: skip

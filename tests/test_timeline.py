@@ -96,6 +96,26 @@ def test_sms_in_quiet_hours_moves_to_the_previous_evening() -> None:
     assert notices[-1] == ("reminder", "all", "12-10 04:00", "12-09 21:00", True, False)
 
 
+def test_sms_moved_before_the_quiet_hours_leaves_time_for_the_whole_fan_out() -> None:
+    # 900 numbers at 1 a second take 15 minutes: the evening SMS starts at 20:45, not 21:00,
+    # so the last one goes before the quiet hours begin.
+    notices = timeline.plan_created(
+        outage("12-10 06:00"), settings=DEFAULT, now=at("12-01 09:00"),
+        sms_span=timedelta(minutes=15),
+    )  # fmt: skip
+    assert summary(notices)[-1] == ("reminder", "all", "12-10 04:00", "12-09 20:45", True, False)
+    # Never earlier than now, nor into the night before.
+    late = timeline.plan_created(
+        outage("12-10 06:00"), settings=DEFAULT, now=at("12-09 20:50"),
+        sms_span=timedelta(minutes=15),
+    )  # fmt: skip
+    assert summary(late)[-1][3] == "12-09 20:50"
+    huge = timeline.plan_created(
+        outage("12-10 06:00"), settings=DEFAULT, now=at("12-01 09:00"), sms_span=timedelta(days=2)
+    )
+    assert summary(huge)[-1][3] == "12-09 08:00"
+
+
 def test_sms_moves_to_the_morning_when_the_evening_is_past() -> None:
     # Planned at 22:00 for noon: the immediate notice's SMS waits for 08:00, email goes now.
     assert created("12-10 12:00", now="12-09 22:00") == [
