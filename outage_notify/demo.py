@@ -137,12 +137,12 @@ def load_city(database: Database, settings: Settings, say: Say) -> None:
 
 
 def shifted_outages(directory: Path, settings: Settings, now: datetime) -> Path:
-    """config/demo/outages.csv with its times moved so the first work starts three days
-    from now at 09:00 local, keeping the gaps between them."""
+    """config/demo/outages.csv with its times moved so the first work starts two days from
+    now at 09:00 local (inside the banner's 72 hours when served), keeping the gaps."""
     with (DEMO_DATA / "outages.csv").open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     starts = [datetime.fromisoformat(r["start"]) for r in rows]
-    first = (now.astimezone(settings.zone) + timedelta(days=3)).replace(
+    first = (now.astimezone(settings.zone) + timedelta(days=2)).replace(
         hour=9, minute=0, second=0, microsecond=0, tzinfo=None
     )
     delta = first - min(starts)
@@ -262,7 +262,7 @@ def run_demo(
         planned = shifted_outages(directory, settings, now)
         with database.session() as session:
             actions = import_outages(session, planned, settings=settings, now=now, actor=ACTOR)
-        say(f"Planned {len(actions)} outages from {planned.name} (times moved to start in 3 days).")
+        say(f"Planned {len(actions)} outages from {planned.name} (moved to start from 2 days on).")
         channels = build_channels(settings)
         sim = SimulatedClock(now)
         dispatcher = Dispatcher(

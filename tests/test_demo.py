@@ -69,7 +69,7 @@ def test_demo_runs_the_whole_flow_and_fills_the_outbox(tmp_path: Path) -> None:
     public = directory / "public"
     feed = feedparser.parse((public / "feeds" / "outages.rss").read_bytes())
     assert feed.bozo == 0
-    assert len(feed.entries) == 4
+    assert len(feed.entries) == 5
     titles = " ".join(e.title for e in feed.entries)
     assert "CANCELLED" in titles
     assert "RESTORED" in titles
