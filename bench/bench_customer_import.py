@@ -25,9 +25,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from outage_notify import migrations
-from outage_notify.customer_import import WRITE_CACHE_KIB, import_customers
-from outage_notify.customer_rows import COLUMNS
 from outage_notify.db import Database
+from outage_notify.planning.customer_import import WRITE_CACHE_KIB, import_customers
+from outage_notify.planning.customer_rows import COLUMNS
 from outage_notify.settings import Settings
 
 ROWS = int(os.environ.get("BENCH_ROWS", "1000000"))
@@ -71,15 +71,22 @@ def generate(path: Path) -> None:
         for i in range(ROWS):
             phone = f"{rng.choice(prefixes)}{rng.randrange(10**8):08d}"
             located = rng.random() < 0.6
-            writer.writerow([
-                f"A{i:08d}", f"Customer {i}", rng.choice(spellings).format(phone),
-                f"c{i}@mail{i % 40}.example.com" if i % 3 else "",
-                "en" if i % 9 == 0 else "zh-CN", f"{i % 500} Renmin Road, Flat {i % 97}",
-                f"{31 + rng.random() / 10:.6f}" if located else "",
-                f"{121 + rng.random() * 2:.6f}" if located else "",
-                f"W{rng.randrange(WATER_AREAS):03d}", f"G{rng.randrange(GAS_AREAS):03d}",
-                "", "true" if i % 100 == 0 else "false",
-            ])  # fmt: skip
+            writer.writerow(
+                [
+                    f"A{i:08d}",
+                    f"Customer {i}",
+                    rng.choice(spellings).format(phone),
+                    f"c{i}@mail{i % 40}.example.com" if i % 3 else "",
+                    "en" if i % 9 == 0 else "zh-CN",
+                    f"{i % 500} Renmin Road, Flat {i % 97}",
+                    f"{31 + rng.random() / 10:.6f}" if located else "",
+                    f"{121 + rng.random() * 2:.6f}" if located else "",
+                    f"W{rng.randrange(WATER_AREAS):03d}",
+                    f"G{rng.randrange(GAS_AREAS):03d}",
+                    "",
+                    "true" if i % 100 == 0 else "false",
+                ]
+            )
 
 
 def raw_rows(path: Path) -> Iterator[tuple[object, ...]]:
@@ -127,9 +134,12 @@ def main() -> None:
         phases: dict[str, float] = {}
         started = time.perf_counter()
         result = import_customers(
-            database, csv_path, settings=Settings(), actor="bench",
+            database,
+            csv_path,
+            settings=Settings(),
+            actor="bench",
             progress=lambda phase, _done, _total: phases.setdefault(phase, time.perf_counter()),
-        )  # fmt: skip
+        )
         elapsed = time.perf_counter() - started
         checking = phases["write"] - started
         database.dispose()

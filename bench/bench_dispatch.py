@@ -22,9 +22,9 @@ import requests
 
 from channels.sms import TwilioSMS
 from outage_notify import migrations
-from outage_notify.compose import NoticeComposer
 from outage_notify.db import Database, utcnow
-from outage_notify.dispatcher import Dispatcher
+from outage_notify.delivery.compose import NoticeComposer
+from outage_notify.delivery.dispatcher import Dispatcher
 from outage_notify.settings import load_settings
 from tests.factories import add_area, add_customers, add_notice, add_outage
 from tests.fake_twilio import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
@@ -50,10 +50,19 @@ def _database(directory: Path, count: int) -> Database:
 
 def _engine(url: str, database: Database, *, rate: float) -> Dispatcher:
     settings = load_settings(environ={"OUTAGE_NOTIFY_WEB__SECRET_KEY": "bench"})
-    sms = TwilioSMS(account_sid=DEFAULT_ACCOUNT_SID, auth_token=DEFAULT_AUTH_TOKEN,
-                    from_number=FROM, api_base_url=url)  # fmt: skip
-    return Dispatcher(database, {"sms": sms}, composer=NoticeComposer(database, settings),
-                      concurrency={"sms": CONCURRENCY}, rates={"sms": rate})  # fmt: skip
+    sms = TwilioSMS(
+        account_sid=DEFAULT_ACCOUNT_SID,
+        auth_token=DEFAULT_AUTH_TOKEN,
+        from_number=FROM,
+        api_base_url=url,
+    )
+    return Dispatcher(
+        database,
+        {"sms": sms},
+        composer=NoticeComposer(database, settings),
+        concurrency={"sms": CONCURRENCY},
+        rates={"sms": rate},
+    )
 
 
 def _bare(url: str, count: int) -> float:
@@ -70,9 +79,11 @@ def _bare(url: str, count: int) -> float:
         if session is None:
             session = local.session = requests.Session()
         response = session.post(
-            endpoint, auth=(DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN), timeout=10,
+            endpoint,
+            auth=(DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN),
+            timeout=10,
             data={"To": f"+8619{index:09d}", "From": FROM, "Body": body},
-        )  # fmt: skip
+        )
         response.raise_for_status()
 
     started = time.perf_counter()

@@ -28,9 +28,9 @@ from zoneinfo import ZoneInfo
 from channels.base import Message
 from channels.email import SMTPEmail
 from channels.email_message import wire_message
-from outage_notify.email_notice import compose_email
+from outage_notify.notices.email import compose_email
+from outage_notify.notices.texts import NoticeContext
 from outage_notify.settings import Settings
-from outage_notify.texts import NoticeContext
 
 COUNT = int(os.environ.get("BENCH_EMAIL_COUNT", "5000"))
 FROM = "notices@example.org"

@@ -26,12 +26,12 @@ from sqlmodel import col
 
 from outage_notify import migrations
 from outage_notify.db import Database
+from outage_notify.delivery.outbox import expand_due
 from outage_notify.models import Delivery, Notice, Outage
-from outage_notify.outbox import expand_due
-from outage_notify.reports import outage_report
-from outage_notify.reports_annual import annual_report
+from outage_notify.planning.targeting import match_customers
+from outage_notify.reports.annual import annual_report
+from outage_notify.reports.outage_report import outage_report
 from outage_notify.settings import Settings
-from outage_notify.targeting import match_customers
 
 CUSTOMERS = 200_000
 COLUMNS, ROWS = 20, 10  # 200 areas on a grid
@@ -66,18 +66,35 @@ def build(path: Path) -> None:
         "INSERT INTO service_area (code, name, utility, geometry, min_lon, min_lat, max_lon,"
         " max_lat, created_at, updated_at) VALUES (?, ?, 'water', ?, ?, ?, ?, ?, '2026-01-01',"
         " '2026-01-01')",
-        [(f"W{c:03d}", f"Zone {c}", json.dumps(_square(c)), *_cell(c), _cell(c)[0] + CELL,
-          _cell(c)[1] + CELL) for c in range(COLUMNS * ROWS)],
-    )  # fmt: skip
+        [
+            (
+                f"W{c:03d}",
+                f"Zone {c}",
+                json.dumps(_square(c)),
+                *_cell(c),
+                _cell(c)[0] + CELL,
+                _cell(c)[1] + CELL,
+            )
+            for c in range(COLUMNS * ROWS)
+        ],
+    )
     rows = []
     for i in range(CUSTOMERS):
         code = rng.randrange(COLUMNS * ROWS)
         lon, lat = _cell(code)
-        rows.append((
-            f"A{i:07d}", f"Customer {i}", f"+86138{i:08d}" if i % 50 else None,
-            f"c{i}@example.org" if i % 3 else None, "zh-CN" if i % 4 else "en",
-            f"{i} Water St", f"W{code:03d}", lat + rng.random() * CELL, lon + rng.random() * CELL,
-        ))  # fmt: skip
+        rows.append(
+            (
+                f"A{i:07d}",
+                f"Customer {i}",
+                f"+86138{i:08d}" if i % 50 else None,
+                f"c{i}@example.org" if i % 3 else None,
+                "zh-CN" if i % 4 else "en",
+                f"{i} Water St",
+                f"W{code:03d}",
+                lat + rng.random() * CELL,
+                lon + rng.random() * CELL,
+            )
+        )
     conn.executemany(
         "INSERT INTO customer (account_id, name, phone, email, language, address, water_area,"
         " latitude, longitude, channels, critical, phone_invalid, email_invalid, row_hash,"
@@ -97,27 +114,54 @@ def build(path: Path) -> None:
 def _plan(database: Database) -> int:
     """The big outage (two notices) and the year's 100 small ones (one notice each)."""
     with database.session() as session:
-        big = Outage(utility="water", title="big", start_at=T0, end_at=T0 + timedelta(hours=8),
-                     area_codes=[f"W{c:03d}" for c in range(0, 200, 5)])  # fmt: skip
+        big = Outage(
+            utility="water",
+            title="big",
+            start_at=T0,
+            end_at=T0 + timedelta(hours=8),
+            area_codes=[f"W{c:03d}" for c in range(0, 200, 5)],
+        )
         session.add(big)
         session.flush()
         assert big.id is not None
         for lead in (72, 24):
             due = T0 - timedelta(hours=lead)
-            session.add(Notice(outage_id=big.id, revision=1, kind="advance", due_at=due,
-                               sms_due_at=due, deadline=T0))  # fmt: skip
+            session.add(
+                Notice(
+                    outage_id=big.id,
+                    revision=1,
+                    kind="advance",
+                    due_at=due,
+                    sms_due_at=due,
+                    deadline=T0,
+                )
+            )
         for n in range(YEAR_OUTAGES):
             start = datetime(2026, 1, 3, tzinfo=UTC) + timedelta(days=3 * n)
             codes = [f"W{(7 * n) % 200:03d}", f"W{(7 * n + 1) % 200:03d}"]
-            small = Outage(utility="water", title=f"o{n}", start_at=start, area_codes=codes,
-                           end_at=start + timedelta(hours=4), status="restored",
-                           restored_at=start + timedelta(hours=5))  # fmt: skip
+            small = Outage(
+                utility="water",
+                title=f"o{n}",
+                start_at=start,
+                area_codes=codes,
+                end_at=start + timedelta(hours=4),
+                status="restored",
+                restored_at=start + timedelta(hours=5),
+            )
             session.add(small)
             session.flush()
             assert small.id is not None
             due = start - timedelta(hours=48)
-            session.add(Notice(outage_id=small.id, revision=1, kind="advance", due_at=due,
-                               sms_due_at=due, deadline=start))  # fmt: skip
+            session.add(
+                Notice(
+                    outage_id=small.id,
+                    revision=1,
+                    kind="advance",
+                    due_at=due,
+                    sms_due_at=due,
+                    deadline=start,
+                )
+            )
         big_id = big.id
     with database.read() as session:
         dues = sorted(set(session.execute(select(col(Notice.due_at))).scalars()))
@@ -159,8 +203,10 @@ def main() -> None:
         _settle(path)
         with database.read() as session:
             deliveries = session.execute(select(func.count()).select_from(Delivery)).scalar()
-        print(f"built {CUSTOMERS:,} customers, {YEAR_OUTAGES + 1} outages, {deliveries:,} "
-              f"deliveries in {time.perf_counter() - started:.1f} s")  # fmt: skip
+        print(
+            f"built {CUSTOMERS:,} customers, {YEAR_OUTAGES + 1} outages, {deliveries:,} "
+            f"deliveries in {time.perf_counter() - started:.1f} s"
+        )
 
         with database.read() as session:
             big = session.get(Outage, big_id)
@@ -203,8 +249,10 @@ def main() -> None:
                 return annual_report(session, 2026, settings=settings, now=T0)
 
         base_time, premises = _best(bare_year)
-        print(f"baseline match_customers x {YEAR_OUTAGES + 1}: {base_time:.3f} s "
-              f"({premises:,} premises)")  # fmt: skip
+        print(
+            f"baseline match_customers x {YEAR_OUTAGES + 1}: {base_time:.3f} s "
+            f"({premises:,} premises)"
+        )
         year_time, annual = _best(year)
         print(
             f"annual_report(2026): {year_time:.3f} s best of 3, "

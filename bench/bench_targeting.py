@@ -21,7 +21,7 @@ from shapely.geometry import shape
 from outage_notify import migrations
 from outage_notify.db import Database, utcnow
 from outage_notify.models import Outage
-from outage_notify.targeting import _inside_ids, match_customers, target
+from outage_notify.planning.targeting import _inside_ids, match_customers, target
 
 CUSTOMERS = 1_000_000
 COLUMNS, ROWS = 20, 10  # 200 areas on a grid
@@ -36,8 +36,14 @@ def _cell(code: int) -> tuple[float, float]:
 def _polygon(code: int) -> dict[str, object]:
     lon, lat = _cell(code)
     # A slightly irregular pentagon, so the test is not a mere bounding-box check.
-    ring = [[lon, lat], [lon + CELL, lat], [lon + CELL, lat + CELL * 0.8],
-            [lon + CELL * 0.5, lat + CELL], [lon, lat + CELL * 0.8], [lon, lat]]  # fmt: skip
+    ring = [
+        [lon, lat],
+        [lon + CELL, lat],
+        [lon + CELL, lat + CELL * 0.8],
+        [lon + CELL * 0.5, lat + CELL],
+        [lon, lat + CELL * 0.8],
+        [lon, lat],
+    ]
     return {"type": "Polygon", "coordinates": [ring]}
 
 
@@ -50,8 +56,9 @@ def build(path: Path) -> tuple[np.ndarray, np.ndarray]:
     areas = []
     for c in range(COLUMNS * ROWS):
         lon, lat = _cell(c)
-        areas.append((f"W{c:03d}", f"Zone {c}", json.dumps(_polygon(c)), lon, lat, lon + CELL,
-                      lat + CELL))  # fmt: skip
+        areas.append(
+            (f"W{c:03d}", f"Zone {c}", json.dumps(_polygon(c)), lon, lat, lon + CELL, lat + CELL)
+        )
     conn.executemany(
         "INSERT INTO service_area (code, name, utility, geometry, min_lon, min_lat, max_lon,"
         " max_lat, created_at, updated_at) VALUES (?, ?, 'water', ?, ?, ?, ?, ?, '2026-01-01',"
@@ -68,11 +75,17 @@ def build(path: Path) -> tuple[np.ndarray, np.ndarray]:
         lats[i] = lat + rng.random() * CELL
         has_code = rng.random() < 0.5
         has_point = not has_code or rng.random() < 0.6
-        rows.append((
-            f"A{i:07d}", f"+86138{i:08d}", f"c{i}@example.org" if i % 3 else None,
-            "zh-CN" if i % 4 else "en", f"W{code:03d}" if has_code else None,
-            float(lats[i]) if has_point else None, float(lons[i]) if has_point else None,
-        ))  # fmt: skip
+        rows.append(
+            (
+                f"A{i:07d}",
+                f"+86138{i:08d}",
+                f"c{i}@example.org" if i % 3 else None,
+                "zh-CN" if i % 4 else "en",
+                f"W{code:03d}" if has_code else None,
+                float(lats[i]) if has_point else None,
+                float(lons[i]) if has_point else None,
+            )
+        )
     conn.executemany(
         "INSERT INTO customer (account_id, name, phone, email, language, address, water_area,"
         " latitude, longitude, channels, critical, phone_invalid, email_invalid, row_hash,"
@@ -102,8 +115,14 @@ def main() -> None:
         print(f"baseline contains_xy+numpy: {baseline:.3f} s ({int(inside.sum()):,} points inside)")
 
         database = Database(f"sqlite:///{path}")
-        outage = Outage(id=1, utility="water", title="bench", area_codes=codes, start_at=utcnow(),
-                        end_at=utcnow())  # fmt: skip
+        outage = Outage(
+            id=1,
+            utility="water",
+            title="bench",
+            area_codes=codes,
+            start_at=utcnow(),
+            end_at=utcnow(),
+        )
         match_times, target_times, inside_times = [], [], []
         for _ in range(3):
             with database.read() as session:

@@ -260,9 +260,12 @@ class TwilioSMS:
             raise ChannelError("Twilio accepted the message without a SID", permanent=False)
         log.debug(
             "twilio accepted the message",
-            extra={"delivery_id": message.delivery_id, "recipient": message.recipient_id,
-                   "provider_id": sid},
-        )  # fmt: skip
+            extra={
+                "delivery_id": message.delivery_id,
+                "recipient": message.recipient_id,
+                "provider_id": sid,
+            },
+        )
         return DeliveryResult(provider_id=sid, state="sent", detail=str(created.status or ""))
 
     def lookup(self, address: str, since: datetime) -> list[SentMessage]:

@@ -23,15 +23,17 @@ from sqlalchemy import func
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
-from outage_notify import areas, customers, migrations, optouts, outages
-from outage_notify.compose import NoticeComposer
-from outage_notify.customer_import import import_customers
+from outage_notify import migrations
 from outage_notify.db import Database, utcnow
-from outage_notify.dispatcher import Dispatcher
-from outage_notify.export import ExportResult, export_site
+from outage_notify.delivery.compose import NoticeComposer
+from outage_notify.delivery.dispatcher import Dispatcher
+from outage_notify.delivery.outbox import next_due
 from outage_notify.models import Delivery, Notice, Outage
-from outage_notify.outage_import import import_outages
-from outage_notify.outbox import next_due
+from outage_notify.planning import areas, customers, outages
+from outage_notify.planning.customer_import import import_customers
+from outage_notify.planning.outage_import import import_outages
+from outage_notify.publishing.export import ExportResult, export_site
+from outage_notify.residents import optouts
 from outage_notify.senders import build_channels
 from outage_notify.settings import Settings
 
@@ -52,13 +54,19 @@ def demo_settings(directory: Path, *, port: int = 8080) -> Settings:
         {
             "database_url": f"sqlite:///{directory / 'outage-notify.db'}",
             "public_url": f"http://127.0.0.1:{port}",
-            "sms": {"backend": "file", "file_path": str(directory / "outbox" / "sms.jsonl"),
-                    "max_per_second": 10_000.0},
-            "email": {"backend": "file", "file_dir": str(directory / "outbox" / "email"),
-                      "max_per_second": 10_000.0},
+            "sms": {
+                "backend": "file",
+                "file_path": str(directory / "outbox" / "sms.jsonl"),
+                "max_per_second": 10_000.0,
+            },
+            "email": {
+                "backend": "file",
+                "file_dir": str(directory / "outbox" / "email"),
+                "max_per_second": 10_000.0,
+            },
             "web": {"port": port, "secret_key": secrets.token_urlsafe(32)},
         }
-    )  # fmt: skip
+    )
 
 
 class SimulatedClock:
@@ -127,9 +135,12 @@ def load_city(database: Database, settings: Settings, say: Say) -> None:
             address = customer.phone if row["channel"] == "sms" else customer.email
             if address:  # as if the resident had replied STOP or unsubscribed
                 opted += optouts.opt_out(
-                    session, channel=row["channel"], address=address, source=row["channel"],
+                    session,
+                    channel=row["channel"],
+                    address=address,
+                    source=row["channel"],
                     actor=ACTOR,
-                )  # fmt: skip
+                )
     say(
         f"Demo city Lanxi Bay: {len(drafts)} service areas, {imported.inserted:,} customers, "
         f"{opted} opt-outs."
@@ -177,17 +188,34 @@ def _apply(database: Database, settings: Settings, change: Change, now: datetime
         if change.what == "reschedule":
             day = timedelta(days=1)
             outages.reschedule(
-                session, outage.id, start=outage.start_at + day, end=outage.end_at + day,
-                settings=settings, now=now, actor=ACTOR,
-            )  # fmt: skip
+                session,
+                outage.id,
+                start=outage.start_at + day,
+                end=outage.end_at + day,
+                settings=settings,
+                now=now,
+                actor=ACTOR,
+            )
             return f"rescheduled {change.ref} a day later"
         if change.what == "cancel":
-            outages.cancel(session, outage.id, settings=settings, now=now, actor=ACTOR,
-                           reason="crew reassigned to an emergency repair")  # fmt: skip
+            outages.cancel(
+                session,
+                outage.id,
+                settings=settings,
+                now=now,
+                actor=ACTOR,
+                reason="crew reassigned to an emergency repair",
+            )
             return f"cancelled {change.ref}"
         if change.what == "extend":
-            outages.extend(session, outage.id, end=outage.end_at + timedelta(hours=2),
-                           settings=settings, now=now, actor=ACTOR)  # fmt: skip
+            outages.extend(
+                session,
+                outage.id,
+                end=outage.end_at + timedelta(hours=2),
+                settings=settings,
+                now=now,
+                actor=ACTOR,
+            )
             return f"extended {change.ref} by two hours"
         outages.restore(session, outage.id, settings=settings, now=now, actor=ACTOR)
         return f"restored service for {change.ref}"
@@ -234,9 +262,12 @@ def simulate(
 
 def tally(database: Database, result: DemoResult) -> None:
     columns: list[Any] = [
-        col(Notice.kind), col(Delivery.channel), col(Delivery.language), col(Delivery.state),
+        col(Notice.kind),
+        col(Delivery.channel),
+        col(Delivery.language),
+        col(Delivery.state),
         col(Delivery.error),
-    ]  # fmt: skip
+    ]
     with database.read() as session:
         rows = session.execute(
             sa_select(*columns, func.count())
@@ -266,10 +297,15 @@ def run_demo(
         channels = build_channels(settings)
         sim = SimulatedClock(now)
         dispatcher = Dispatcher(
-            database, channels, composer=NoticeComposer(database, settings, clock=sim),
-            concurrency={"sms": 4, "email": 4}, rates={"sms": 10_000.0, "email": 10_000.0},
-            clock=sim, quiet_hours=settings.schedule.quiet_hours, zone=settings.zone,
-        )  # fmt: skip
+            database,
+            channels,
+            composer=NoticeComposer(database, settings, clock=sim),
+            concurrency={"sms": 4, "email": 4},
+            rates={"sms": 10_000.0, "email": 10_000.0},
+            clock=sim,
+            quiet_hours=settings.schedule.quiet_hours,
+            zone=settings.zone,
+        )
         result.steps, result.simulated_until = simulate(database, settings, dispatcher, sim, say)
         for channel in channels.values():
             channel.close()

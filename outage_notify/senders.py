@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from channels.base import PushChannel
-from outage_notify.email_notice import email_channel
+from outage_notify.notices.email import email_channel
 from outage_notify.settings import Settings
 from outage_notify.sms_backend import sms_channel
 

@@ -8,13 +8,23 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from outage_notify import areas
 from outage_notify.db import Database
+from outage_notify.planning import areas
 
 CUSTOMER_HEADER = [
-    "account_id", "name", "phone", "email", "language", "address", "latitude", "longitude",
-    "water_area", "gas_area", "channels", "critical",
-]  # fmt: skip
+    "account_id",
+    "name",
+    "phone",
+    "email",
+    "language",
+    "address",
+    "latitude",
+    "longitude",
+    "water_area",
+    "gas_area",
+    "channels",
+    "critical",
+]
 
 
 def square(lon: float, lat: float, size: float = 0.1) -> dict[str, Any]:
@@ -51,12 +61,16 @@ CITY = collection(
     feature(
         "G01",
         "gas",
-        {"type": "Polygon", "coordinates": [[[121.4, 31.2], [121.6, 31.2], [121.6, 31.3],
-                                              [121.4, 31.3], [121.4, 31.2]]]},
+        {
+            "type": "Polygon",
+            "coordinates": [
+                [[121.4, 31.2], [121.6, 31.2], [121.6, 31.3], [121.4, 31.3], [121.4, 31.2]]
+            ],
+        },
         "城东燃气片区",
         name_en="East Gas",
     ),
-)  # fmt: skip
+)
 
 
 def make_city(db: Database) -> None:

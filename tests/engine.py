@@ -7,9 +7,9 @@ from collections.abc import Callable
 from typing import ClassVar
 
 from channels.base import DeliveryResult, Message
-from outage_notify.attempts import Backoff, ClaimedDelivery
 from outage_notify.db import Database
-from outage_notify.dispatcher import Dispatcher
+from outage_notify.delivery.attempts import Backoff, ClaimedDelivery
+from outage_notify.delivery.dispatcher import Dispatcher
 
 
 class ScriptedChannel:
@@ -56,17 +56,24 @@ class NoWaitBackoff(Backoff):
 
 
 def make_dispatcher(
-    database: Database, *, sms: ScriptedChannel | None = None,
-    email: ScriptedChannel | None = None, concurrency: int = 2, rate: float = 10_000.0,
+    database: Database,
+    *,
+    sms: ScriptedChannel | None = None,
+    email: ScriptedChannel | None = None,
+    concurrency: int = 2,
+    rate: float = 10_000.0,
     backoff: Backoff | None = None,
-) -> Dispatcher:  # fmt: skip
+) -> Dispatcher:
     channels = {}
     if sms is not None:
         channels["sms"] = sms
     if email is not None:
         channels["email"] = email
     return Dispatcher(
-        database, channels, composer=PlainComposer(),
+        database,
+        channels,
+        composer=PlainComposer(),
         concurrency={name: concurrency for name in channels},
-        rates={name: rate for name in channels}, backoff=backoff or NoWaitBackoff(base=60),
-    )  # fmt: skip
+        rates={name: rate for name in channels},
+        backoff=backoff or NoWaitBackoff(base=60),
+    )

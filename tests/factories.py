@@ -25,13 +25,25 @@ def square(lon: float, lat: float, size: float = 0.1) -> dict[str, Any]:
 
 
 def add_area(
-    session: Session, code: str, utility: str = "water", lon: float = 121.0, lat: float = 31.0,
-    name: str | None = None, name_en: str | None = None,
-) -> ServiceArea:  # fmt: skip
+    session: Session,
+    code: str,
+    utility: str = "water",
+    lon: float = 121.0,
+    lat: float = 31.0,
+    name: str | None = None,
+    name_en: str | None = None,
+) -> ServiceArea:
     area = ServiceArea(
-        code=code, name=name or code, name_en=name_en, utility=utility,
-        geometry=square(lon, lat), min_lon=lon, min_lat=lat, max_lon=lon + 0.1, max_lat=lat + 0.1,
-    )  # fmt: skip
+        code=code,
+        name=name or code,
+        name_en=name_en,
+        utility=utility,
+        geometry=square(lon, lat),
+        min_lon=lon,
+        min_lat=lat,
+        max_lon=lon + 0.1,
+        max_lat=lat + 0.1,
+    )
     session.add(area)
     session.flush()
     return area
@@ -57,37 +69,64 @@ def add_customers(
 
 
 def add_outage(
-    session: Session, *, codes: list[str] | None = None, utility: str = "water",
-    start: datetime = T0 + timedelta(days=2), hours: int = 4, title: str = "Main replacement",
-) -> Outage:  # fmt: skip
+    session: Session,
+    *,
+    codes: list[str] | None = None,
+    utility: str = "water",
+    start: datetime = T0 + timedelta(days=2),
+    hours: int = 4,
+    title: str = "Main replacement",
+) -> Outage:
     outage = Outage(
-        utility=utility, title=title, description="Replacing a 300 mm main.",
-        start_at=start, end_at=start + timedelta(hours=hours), area_codes=codes or ["W1"],
-    )  # fmt: skip
+        utility=utility,
+        title=title,
+        description="Replacing a 300 mm main.",
+        start_at=start,
+        end_at=start + timedelta(hours=hours),
+        area_codes=codes or ["W1"],
+    )
     session.add(outage)
     session.flush()
     assert outage.id is not None
     session.add(
         OutageRevision(
-            outage_id=outage.id, revision=1, change="created", title=outage.title,
-            description=outage.description, start_at=outage.start_at, end_at=outage.end_at,
-            area_codes=outage.area_codes, status=outage.status, actor="test",
+            outage_id=outage.id,
+            revision=1,
+            change="created",
+            title=outage.title,
+            description=outage.description,
+            start_at=outage.start_at,
+            end_at=outage.end_at,
+            area_codes=outage.area_codes,
+            status=outage.status,
+            actor="test",
         )
-    )  # fmt: skip
+    )
     session.flush()
     return outage
 
 
 def add_notice(
-    session: Session, outage: Outage, *, due: datetime = T0, kind: str = "advance",
-    audience: str = "all", sms_due: datetime | None = None, deadline: datetime | None = None,
+    session: Session,
+    outage: Outage,
+    *,
+    due: datetime = T0,
+    kind: str = "advance",
+    audience: str = "all",
+    sms_due: datetime | None = None,
+    deadline: datetime | None = None,
     revision: int | None = None,
-) -> Notice:  # fmt: skip
+) -> Notice:
     assert outage.id is not None
     notice = Notice(
-        outage_id=outage.id, revision=revision or outage.revision, kind=kind, audience=audience,
-        due_at=due, sms_due_at=sms_due or due, deadline=deadline or outage.start_at,
-    )  # fmt: skip
+        outage_id=outage.id,
+        revision=revision or outage.revision,
+        kind=kind,
+        audience=audience,
+        due_at=due,
+        sms_due_at=sms_due or due,
+        deadline=deadline or outage.start_at,
+    )
     session.add(notice)
     session.flush()
     return notice
@@ -103,9 +142,15 @@ def add_customer(session: Session, account_id: str, **values: Any) -> Customer:
 
 
 def add_revision(
-    session: Session, outage: Outage, *, change: str, start: datetime | None = None,
-    end: datetime | None = None, status: str | None = None, reason: str | None = None,
-) -> Outage:  # fmt: skip
+    session: Session,
+    outage: Outage,
+    *,
+    change: str,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    status: str | None = None,
+    reason: str | None = None,
+) -> Outage:
     """A later revision of ``outage``, as the planning code writes one (rescheduled, ...)."""
     assert outage.id is not None
     outage.revision += 1
@@ -117,11 +162,19 @@ def add_revision(
     session.add(outage)
     session.add(
         OutageRevision(
-            outage_id=outage.id, revision=outage.revision, change=change, title=outage.title,
-            description=outage.description, start_at=outage.start_at, end_at=outage.end_at,
-            area_codes=outage.area_codes, status=outage.status, reason=reason, actor="test",
+            outage_id=outage.id,
+            revision=outage.revision,
+            change=change,
+            title=outage.title,
+            description=outage.description,
+            start_at=outage.start_at,
+            end_at=outage.end_at,
+            area_codes=outage.area_codes,
+            status=outage.status,
+            reason=reason,
+            actor="test",
         )
-    )  # fmt: skip
+    )
     session.flush()
     return outage
 
@@ -139,13 +192,24 @@ def restore_outage(session: Session, outage: Outage, at: datetime) -> Outage:
 
 
 def add_subscriber(
-    session: Session, channel: str, address: str, *, area: str = "W1",
-    consent_at: datetime | None = T0, source: str = "web", status: str = "active",
-) -> Subscriber:  # fmt: skip
+    session: Session,
+    channel: str,
+    address: str,
+    *,
+    area: str = "W1",
+    consent_at: datetime | None = T0,
+    source: str = "web",
+    status: str = "active",
+) -> Subscriber:
     row = Subscriber(
-        channel=channel, address=address, area_code=area, language="zh-CN", status=status,
-        consent_source=source, consent_at=consent_at,
-    )  # fmt: skip
+        channel=channel,
+        address=address,
+        area_code=area,
+        language="zh-CN",
+        status=status,
+        consent_source=source,
+        consent_at=consent_at,
+    )
     session.add(row)
     session.flush()
     return row

@@ -21,8 +21,13 @@ def cli_process(config: Path, *args: str, **popen: Any) -> subprocess.Popen[str]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OUTAGE_NOTIFY_", "TWILIO_"))}
     return subprocess.Popen(
         [sys.executable, "-m", "outage_notify", "--config", str(config), *args],
-        cwd=REPO, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **popen,
-    )  # fmt: skip
+        cwd=REPO,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        **popen,
+    )
 
 
 def run_cli_process(
@@ -38,8 +43,10 @@ def fake_twilio_process() -> Iterator[str]:
     """The fake Twilio in a process of its own; yields its base URL."""
     process = subprocess.Popen(
         [sys.executable, "-m", "tests.fake_twilio", "--port", "0"],
-        cwd=REPO, text=True, stdout=subprocess.PIPE,
-    )  # fmt: skip
+        cwd=REPO,
+        text=True,
+        stdout=subprocess.PIPE,
+    )
     try:
         assert process.stdout is not None
         url = process.stdout.readline().split()[-1]
@@ -56,9 +63,11 @@ def fake_stats(url: str) -> dict[str, Any]:
 
 def fake_script(url: str, **faults: Any) -> None:
     request = urllib.request.Request(
-        f"{url}/_fake/script", data=json.dumps(faults).encode(), method="POST",
+        f"{url}/_fake/script",
+        data=json.dumps(faults).encode(),
+        method="POST",
         headers={"Content-Type": "application/json"},
-    )  # fmt: skip
+    )
     with urllib.request.urlopen(request, timeout=5):
         pass
 

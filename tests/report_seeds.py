@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 from channels.base import ChannelError, DeliveryResult, Message
 from outage_notify import migrations
 from outage_notify.db import Database
-from outage_notify.delivery_reports import Outcome, StatusReport, apply_status_report
+from outage_notify.delivery.status_callbacks import Outcome, StatusReport, apply_status_report
 from outage_notify.models import Customer, Delivery, InboundMessage, Notice, OptOut, Outage
 from tests.conftest import create_postgres_database, drop_postgres_database
 from tests.engine import ScriptedChannel, make_dispatcher
@@ -80,9 +80,12 @@ def failing(rules: dict[str, ChannelError]) -> Script:
 
 
 def dispatch_at(
-    db: Database, times: Iterable[datetime], *, sms: Script | None = None,
+    db: Database,
+    times: Iterable[datetime],
+    *,
+    sms: Script | None = None,
     email: Script | None = None,
-) -> None:  # fmt: skip
+) -> None:
     """Run the engine once at each time, in order, as the daemon would have."""
     for at in times:
         make_dispatcher(db, sms=ScriptedChannel(sms), email=ScriptedChannel(email)).run_once(at)
@@ -105,9 +108,14 @@ def set_delivery(
 
 
 def status_callback(
-    db: Database, notice_id: int, address: str, status: str, *, code: str | None = None,
+    db: Database,
+    notice_id: int,
+    address: str,
+    status: str,
+    *,
+    code: str | None = None,
     at: datetime,
-) -> None:  # fmt: skip
+) -> None:
     """A Twilio status callback for the SMS of ``notice_id`` to ``address``, through the real
     handler (which may also flag the contact)."""
     with db.session() as session:
@@ -247,14 +255,19 @@ def seed_outage(db: Database) -> OutageSeed:
         advance = add_notice(s, outage, due=T0)
         reminder = add_notice(s, outage, kind="reminder", due=T0 + timedelta(days=1))
         last_call = add_notice(s, outage, kind="reminder", due=START - timedelta(hours=2))
-    sms = failing({"+8613900000005": ChannelError("carrier filtered", permanent=True,
-                                                  code="30007")})  # fmt: skip
+    sms = failing(
+        {"+8613900000005": ChannelError("carrier filtered", permanent=True, code="30007")}
+    )
     mailbox = ChannelError("mailbox unavailable", permanent=True, code="550")
-    email = failing({
-        "a005@example.org": mailbox,
-        "a013@example.org": mailbox,
-        "a006@example.org": ChannelError("503 Service Unavailable", permanent=False, code="503"),
-    })  # fmt: skip
+    email = failing(
+        {
+            "a005@example.org": mailbox,
+            "a013@example.org": mailbox,
+            "a006@example.org": ChannelError(
+                "503 Service Unavailable", permanent=False, code="503"
+            ),
+        }
+    )
     dispatch_at(db, [T0, LATE_RUN], sms=sms, email=email)
     assert outage.id is not None
     assert advance.id is not None
@@ -311,16 +324,21 @@ def seed_year(db: Database) -> YearSeed:
         add_customer(s, "W-4", phone="+8613700000004", water_area="W1")
         add_customer(s, "G-1", phone="+8613700000011", email="g1@example.org", gas_area="G1")
         add_customer(s, "G-2", phone="+8613700000012", gas_area="G1")
-        s.add(OptOut(channel="sms", address="+8613700000004", source="sms",
-                     created_at=utc(2025, 11, 1)))  # fmt: skip
+        s.add(
+            OptOut(
+                channel="sms", address="+8613700000004", source="sms", created_at=utc(2025, 11, 1)
+            )
+        )
         h = timedelta(hours=1)
         ids: dict[str, int] = {}
         notices: dict[str, Notice] = {}
 
-        def outage(name: str, start: datetime, hours: int, codes: list[str],
-                   utility: str = "water") -> Outage:  # fmt: skip
-            row = add_outage(s, start=start, hours=hours, codes=codes, utility=utility,
-                             title=f"Outage {name}")  # fmt: skip
+        def outage(
+            name: str, start: datetime, hours: int, codes: list[str], utility: str = "water"
+        ) -> Outage:
+            row = add_outage(
+                s, start=start, hours=hours, codes=codes, utility=utility, title=f"Outage {name}"
+            )
             assert row.id is not None
             ids[name] = row.id
             return row
@@ -335,16 +353,18 @@ def seed_year(db: Database) -> YearSeed:
         oa = outage("OA", utc(2026, 3, 10), 4, ["W1"])
         notices["OA-advance"] = add_notice(s, oa, due=utc(2026, 3, 7))
         notices["OA-reminder"] = add_notice(s, oa, kind="reminder", due=utc(2026, 3, 9))
-        notices["OA-restored"] = add_notice(s, oa, kind="restored", due=utc(2026, 3, 10, 5),
-                                            deadline=utc(2026, 3, 17), revision=2)  # fmt: skip
+        notices["OA-restored"] = add_notice(
+            s, oa, kind="restored", due=utc(2026, 3, 10, 5), deadline=utc(2026, 3, 17), revision=2
+        )
         # Planned late: lead 20 h, under the 24 h minimum.
         ob = outage("OB", utc(2026, 6, 1), 2, ["W1"])
         notices["OB"] = add_notice(s, ob, due=utc(2026, 6, 1) - 20 * h)
         # Gas, cancelled after its advance went out.
         oc = outage("OC", utc(2026, 8, 1), 3, ["G1"], "gas")
         notices["OC-advance"] = add_notice(s, oc, due=utc(2026, 7, 30))
-        notices["OC-cancelled"] = add_notice(s, oc, kind="cancelled", due=utc(2026, 7, 31),
-                                             revision=2)  # fmt: skip
+        notices["OC-cancelled"] = add_notice(
+            s, oc, kind="cancelled", due=utc(2026, 7, 31), revision=2
+        )
         # Gas, restored after 4 of 6 planned hours. Its advance was due 48 h ahead but went 30 h
         # ahead (the daemon was down); its SMS, held for quiet hours past the start, expired.
         od = outage("OD", utc(2026, 9, 1), 6, ["G1"], "gas")
@@ -373,8 +393,14 @@ def seed_year(db: Database) -> YearSeed:
             ("stop", utc(2026, 12, 31, 16)),  # 2027 locally
             ("help", utc(2025, 12, 31, 15)),  # 2025
         ]:
-            s.add(InboundMessage(from_address="+8613600000009", body=keyword or "hello",
-                                 keyword=keyword, received_at=at))  # fmt: skip
+            s.add(
+                InboundMessage(
+                    from_address="+8613600000009",
+                    body=keyword or "hello",
+                    keyword=keyword,
+                    received_at=at,
+                )
+            )
         for channel, address, source, at, status in [
             ("sms", "+8613600000021", "web", utc(2026, 2, 1), "active"),
             ("email", "s2@example.org", "web", utc(2026, 3, 1), "active"),
@@ -382,8 +408,9 @@ def seed_year(db: Database) -> YearSeed:
             ("email", "s4@example.org", "web", None, "pending"),  # never confirmed
             ("sms", "+8613600000025", "sms", utc(2025, 12, 31, 15), "active"),  # 2025
         ]:
-            add_subscriber(s, channel, address, area="Z9", consent_at=at, source=source,
-                           status=status)  # fmt: skip
+            add_subscriber(
+                s, channel, address, area="Z9", consent_at=at, source=source, status=status
+            )
 
     failure = ChannelError("unreachable handset", permanent=True, code="30003")
     sms = failing({"+8613700000002": failure})
@@ -391,8 +418,7 @@ def seed_year(db: Database) -> YearSeed:
     # The daemon was down from OD's due time until 30 hours before its start.
     dispatch_at(db, sorted([*dues, utc(2026, 8, 30, 18), utc(2027, 1, 15)]), sms=sms)
     # Status callbacks: one email bounced after it was sent, one was confirmed delivered.
-    set_delivery(db, notices["OA-advance"].id or 0, "email", "w3@example.org",
-                 state="undelivered")  # fmt: skip
+    set_delivery(db, notices["OA-advance"].id or 0, "email", "w3@example.org", state="undelivered")
     set_delivery(db, notices["OB"].id or 0, "email", "w1@example.org", state="delivered")
     # What the planners recorded (after the fact here, so the engine saw revision 1 notices).
     with db.session() as s:

@@ -31,8 +31,12 @@ def test_demo_runs_the_whole_flow_and_fills_the_outbox(tmp_path: Path) -> None:
     for kind in KINDS:
         assert re.search(rf"│ {kind} +│ sms +│ zh-CN", output), f"no {kind} SMS in zh-CN"
         assert re.search(rf"│ {kind} +│ email +│ en", output), f"no {kind} email in en"
-    for change in ("rescheduled WO-2026-0416", "cancelled WO-2026-0417",
-                   "extended WO-2026-0415", "restored service for WO-2026-0415"):  # fmt: skip
+    for change in (
+        "rescheduled WO-2026-0416",
+        "cancelled WO-2026-0417",
+        "extended WO-2026-0415",
+        "restored service for WO-2026-0415",
+    ):
         assert change in output
     assert "opted_out" in output  # the demo's opted-out residents are skipped, and said so
     assert "Demo city Lanxi Bay: 18 service areas, 5,000 customers" in output

@@ -7,7 +7,7 @@ from outage_notify.logs import JsonFormatter, TextFormatter
 
 
 def _record(**extra: object) -> logging.LogRecord:
-    fields = {"name": "outage_notify.dispatcher", "levelname": "INFO", "levelno": 20}
+    fields = {"name": "outage_notify.delivery.dispatcher", "levelname": "INFO", "levelno": 20}
     record = logging.makeLogRecord({**fields, "msg": "delivery sent %s", "args": ("ok",)})
     for key, value in extra.items():
         setattr(record, key, value)
@@ -23,4 +23,4 @@ def test_json_lines_carry_the_extra_fields() -> None:
 
 def test_text_lines_show_the_extra_fields() -> None:
     line = TextFormatter().format(_record(delivery_id=7))
-    assert line == "info    outage_notify.dispatcher: delivery sent ok [delivery_id=7]"
+    assert line == "info    outage_notify.delivery.dispatcher: delivery sent ok [delivery_id=7]"

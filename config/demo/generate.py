@@ -15,7 +15,7 @@ from pathlib import Path
 
 from shapely.geometry import Point, Polygon, mapping
 
-from outage_notify.customer_rows import COLUMNS
+from outage_notify.planning.customer_rows import COLUMNS
 
 HERE = Path(__file__).parent
 SEED = 2026

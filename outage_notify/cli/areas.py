@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from outage_notify import areas
 from outage_notify.cli.base import AppContext, AppGroup, actor_option, echo_json, pass_app
+from outage_notify.planning import areas
 
 
 @click.group("areas", cls=AppGroup)

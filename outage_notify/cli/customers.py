@@ -6,10 +6,10 @@ from pathlib import Path
 
 import click
 
-from outage_notify import customers
 from outage_notify.cli.base import AppContext, AppGroup, actor_option, echo_json, pass_app
 from outage_notify.cli.progress import progress_bar
-from outage_notify.customer_import import import_customers
+from outage_notify.planning import customers
+from outage_notify.planning.customer_import import import_customers
 
 CHANNEL_CHOICE = click.Choice(customers.CHANNELS)
 
@@ -52,9 +52,13 @@ def import_cmd(app: AppContext, file: Path, skip_invalid: bool, actor: str, as_j
     labels = {"check": "Checking rows", "write": "Writing"}
     with progress_bar(labels) as report:
         result = import_customers(
-            app.database, file, settings=app.settings, actor=actor,
-            skip_invalid=skip_invalid, progress=report,
-        )  # fmt: skip
+            app.database,
+            file,
+            settings=app.settings,
+            actor=actor,
+            skip_invalid=skip_invalid,
+            progress=report,
+        )
     if as_json:
         echo_json(result.summary())
         return
@@ -149,9 +153,14 @@ def _opt_command(opted_out: bool) -> click.Command:
     ) -> None:
         with app.database.session() as session:
             changes = customers.set_opted_out(
-                session, target, opted_out=opted_out, channels=list(channels),
-                settings=app.settings, actor=actor, reason=extra.get("reason"),
-            )  # fmt: skip
+                session,
+                target,
+                opted_out=opted_out,
+                channels=list(channels),
+                settings=app.settings,
+                actor=actor,
+                reason=extra.get("reason"),
+            )
         for change in changes:
             who = f"account {change.account_id}" if change.account_id else change.address
             state = "opted out of" if opted_out else "opted back into"

@@ -12,13 +12,13 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from outage_notify.cli.base import AppContext, echo_json, pass_app, stderr_is_terminal
-from outage_notify.compose import NoticeComposer
-from outage_notify.daemon import Daemon
 from outage_notify.db import utcnow
-from outage_notify.dispatcher import Dispatcher
+from outage_notify.delivery.compose import NoticeComposer
+from outage_notify.delivery.daemon import Daemon
+from outage_notify.delivery.dispatcher import Dispatcher
+from outage_notify.delivery.recovery import reconcile
 from outage_notify.logs import setup_logging
 from outage_notify.models import Delivery, DeliveryState
-from outage_notify.recovery import reconcile
 from outage_notify.senders import build_channels, concurrency, rates
 from outage_notify.times import parse_time
 
@@ -51,9 +51,14 @@ def dispatch(app: AppContext, once: bool, now_text: str | None, as_json: bool) -
     channels = build_channels(settings)
     composer = NoticeComposer(database, settings, clock=(lambda: now) if now else utcnow)
     dispatcher = Dispatcher(
-        database, channels, composer=composer, concurrency=concurrency(settings),
-        rates=rates(settings), quiet_hours=settings.schedule.quiet_hours, zone=settings.zone,
-    )  # fmt: skip
+        database,
+        channels,
+        composer=composer,
+        concurrency=concurrency(settings),
+        rates=rates(settings),
+        quiet_hours=settings.schedule.quiet_hours,
+        zone=settings.zone,
+    )
     at = now or utcnow()
     recovered = reconcile(database, channels, composer, now=at, me=dispatcher.worker_id)
     show_progress = stderr_is_terminal() and not as_json
@@ -64,8 +69,12 @@ def dispatch(app: AppContext, once: bool, now_text: str | None, as_json: bool) -
         summary = dispatcher.run_once(now)
     for channel in channels.values():
         channel.close()
-    result = {"now": at, **summary.as_dict(), "recovered": recovered.as_dict(),
-              "pending": _pending(app, at)}  # fmt: skip
+    result = {
+        "now": at,
+        **summary.as_dict(),
+        "recovered": recovered.as_dict(),
+        "pending": _pending(app, at),
+    }
     if as_json:
         echo_json(result)
         return
@@ -76,8 +85,10 @@ def dispatch(app: AppContext, once: bool, now_text: str | None, as_json: bool) -
     for key, count in sorted(summary.results.items()):
         click.echo(f"  {key}: {count}")
     if summary.expired or summary.expansion.expired_notices:
-        click.echo(f"Expired unsent: {summary.expansion.expired_notices} notice(s), "
-                   f"{summary.expired} deliveries (the work had started).")  # fmt: skip
+        click.echo(
+            f"Expired unsent: {summary.expansion.expired_notices} notice(s), "
+            f"{summary.expired} deliveries (the work had started)."
+        )
     if any(recovered.as_dict().values()):
         click.echo(f"Recovered after a crash: {recovered.as_dict()}")
     click.echo(f"Still pending (retries and later times): {result['pending']}")
@@ -87,25 +98,33 @@ def _progress(enabled: bool) -> Progress | nullcontext[None]:
     if not enabled:
         return nullcontext()
     return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeRemainingColumn(), transient=True,
-    )  # fmt: skip
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        transient=True,
+    )
 
 
 def _pending(app: AppContext, at: datetime) -> int:
     with app.database.read() as session:
         count = session.exec(
-            select(func.count()).select_from(Delivery).where(
-                col(Delivery.state) == DeliveryState.PENDING
-            )
-        ).one()  # fmt: skip
+            select(func.count())
+            .select_from(Delivery)
+            .where(col(Delivery.state) == DeliveryState.PENDING)
+        ).one()
     return int(count)
 
 
 @click.command()
 @click.option("--no-web", is_flag=True, help="Do not serve the web app from this process.")
-@click.option("--log-format", type=click.Choice(["json", "text"]), default="json",
-              show_default=True, help="Log lines as JSON objects or as text.")  # fmt: skip
+@click.option(
+    "--log-format",
+    type=click.Choice(["json", "text"]),
+    default="json",
+    show_default=True,
+    help="Log lines as JSON objects or as text.",
+)
 @pass_app
 def run(app: AppContext, no_web: bool, log_format: str) -> None:
     """Run the daemon: the scheduler, the dispatcher and the web app, until SIGTERM.
@@ -121,8 +140,9 @@ def run(app: AppContext, no_web: bool, log_format: str) -> None:
     settings, database = app.settings, app.database
     setup_logging(json_lines=log_format == "json")
     channels = build_channels(settings)
-    daemon = Daemon(settings, database, channels=channels,
-                    composer=NoticeComposer(database, settings))  # fmt: skip
+    daemon = Daemon(
+        settings, database, channels=channels, composer=NoticeComposer(database, settings)
+    )
     web_app = None
     if not no_web:
         from outage_notify.web.app import create_app

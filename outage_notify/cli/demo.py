@@ -23,8 +23,13 @@ from outage_notify.errors import OutageNotifyError
     help="Where the demo database, outbox and exported feeds go (recreated).",
 )
 @click.option("--serve", is_flag=True, help="Then serve the web app until Ctrl-C.")
-@click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True,
-              help="Port for --serve (and the links in the notices).")  # fmt: skip
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=8080,
+    show_default=True,
+    help="Port for --serve (and the links in the notices).",
+)
 def demo(directory: Path, serve: bool, port: int) -> None:
     """Run the whole flow on a bundled demo city with SQLite and the file backends.
 

@@ -6,10 +6,10 @@ import click
 from email_validator import EmailNotValidError, validate_email
 
 from channels.base import ChannelError
-from outage_notify import email_notice
 from outage_notify.cli.base import AppContext, AppGroup, echo_json, pass_app
 from outage_notify.db import utcnow
 from outage_notify.errors import InputError
+from outage_notify.notices import email as email_notice
 from outage_notify.settings import SHIPPED_LANGUAGES
 
 

@@ -11,7 +11,7 @@ from rich.progress import Progress
 
 from outage_notify.cli.base import AppContext, AppGroup, echo_json, pass_app, stderr_is_terminal
 from outage_notify.db import utcnow
-from outage_notify.export import export_site
+from outage_notify.publishing.export import export_site
 
 
 def parse_time(value: str, zone: object) -> datetime:

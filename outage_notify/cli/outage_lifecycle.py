@@ -9,7 +9,6 @@ from typing import Any
 import click
 from sqlmodel import Session
 
-from outage_notify import outages
 from outage_notify.cli.base import AppContext, actor_option, echo_json, pass_app
 from outage_notify.cli.outages import (
     JSON_OPTION,
@@ -20,7 +19,8 @@ from outage_notify.cli.outages import (
 )
 from outage_notify.cli.times import now_of, now_option, to_utc
 from outage_notify.models import NoticeState, Outage
-from outage_notify.outage_views import describe_notice, describe_outage, notices
+from outage_notify.planning import outages
+from outage_notify.planning.outage_views import describe_notice, describe_outage, notices
 
 
 def _report(app: AppContext, as_json: bool, change: Callable[[Session], Outage], verb: str) -> None:
@@ -74,10 +74,21 @@ def reschedule_cmd(
     """
     start, end = to_utc(app, start_text, "--start"), to_utc(app, end_text, "--end")
     now = now_of(app, now_text)
-    _report(app, as_json, lambda s: outages.reschedule(
-        s, outage_id, start=start, end=end, settings=app.settings, now=now, actor=actor,
-        short_notice=short_notice,
-    ), "Rescheduled")  # fmt: skip
+    _report(
+        app,
+        as_json,
+        lambda s: outages.reschedule(
+            s,
+            outage_id,
+            start=start,
+            end=end,
+            settings=app.settings,
+            now=now,
+            actor=actor,
+            short_notice=short_notice,
+        ),
+        "Rescheduled",
+    )
 
 
 @outages_group.command("extend")
@@ -93,9 +104,14 @@ def extend_cmd(
         outage-notify outages extend 12 --end 2026-12-01T15:00
     """
     end, now = to_utc(app, end_text, "--end"), now_of(app, now_text)
-    _report(app, as_json, lambda s: outages.extend(
-        s, outage_id, end=end, settings=app.settings, now=now, actor=actor
-    ), "Extended")  # fmt: skip
+    _report(
+        app,
+        as_json,
+        lambda s: outages.extend(
+            s, outage_id, end=end, settings=app.settings, now=now, actor=actor
+        ),
+        "Extended",
+    )
 
 
 @outages_group.command("cancel")
@@ -117,9 +133,14 @@ def cancel_cmd(
         outage-notify outages cancel 12 --reason "crew reassigned to a burst main"
     """
     now = now_of(app, now_text)
-    _report(app, as_json, lambda s: outages.cancel(
-        s, outage_id, reason=reason, settings=app.settings, now=now, actor=actor
-    ), "Cancelled")  # fmt: skip
+    _report(
+        app,
+        as_json,
+        lambda s: outages.cancel(
+            s, outage_id, reason=reason, settings=app.settings, now=now, actor=actor
+        ),
+        "Cancelled",
+    )
 
 
 @outages_group.command("restore")
@@ -134,6 +155,9 @@ def restore_cmd(
         outage-notify outages restore 12
     """
     now = now_of(app, now_text)
-    _report(app, as_json, lambda s: outages.restore(
-        s, outage_id, settings=app.settings, now=now, actor=actor
-    ), "Restored")  # fmt: skip
+    _report(
+        app,
+        as_json,
+        lambda s: outages.restore(s, outage_id, settings=app.settings, now=now, actor=actor),
+        "Restored",
+    )

@@ -13,10 +13,10 @@ from typing import Any
 import click
 from sqlmodel import Session
 
-from outage_notify import outage_import, outages
 from outage_notify.cli.base import AppContext, AppGroup, actor_option, echo_json, pass_app
 from outage_notify.cli.times import now_of, now_option, to_utc
-from outage_notify.outage_views import (
+from outage_notify.planning import outage_import, outages
+from outage_notify.planning.outage_views import (
     describe_notice,
     describe_outage,
     describe_revision,
@@ -24,7 +24,7 @@ from outage_notify.outage_views import (
     notices,
     revisions,
 )
-from outage_notify.preview import preview
+from outage_notify.planning.preview import preview
 
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 
@@ -150,12 +150,18 @@ def add_cmd(
     """
     settings, now = app.settings, now_of(app, now_text)
     draft = outages.OutageDraft(
-        utility=utility, title=title, description=description, ref=ref, areas=areas,
-        start=to_utc(app, start_text, "--start"), end=to_utc(app, end_text, "--end"),
-    )  # fmt: skip
+        utility=utility,
+        title=title,
+        description=description,
+        ref=ref,
+        areas=areas,
+        start=to_utc(app, start_text, "--start"),
+        end=to_utc(app, end_text, "--end"),
+    )
     with transaction(app, dry_run=dry_run) as session:
-        outage = outages.plan_outage(session, draft, settings=settings, now=now, actor=actor,
-                                     short_notice=short_notice)  # fmt: skip
+        outage = outages.plan_outage(
+            session, draft, settings=settings, now=now, actor=actor, short_notice=short_notice
+        )
         data = describe_outage(outage, settings.zone)
         shown = preview(session, outage, settings=settings, now=now) if dry_run else None
         planned = [describe_notice(n, settings.zone) for n in notices(session, outage.id or 0)]
@@ -205,14 +211,17 @@ def import_cmd(
     """
     settings, now = app.settings, now_of(app, now_text)
     with transaction(app, dry_run=dry_run) as session:
-        actions = outage_import.import_outages(session, file, settings=settings, now=now,
-                                               actor=actor, short_notice=short_notice)  # fmt: skip
+        actions = outage_import.import_outages(
+            session, file, settings=settings, now=now, actor=actor, short_notice=short_notice
+        )
         rows = [a.describe() for a in actions]
     if dry_run:
         for row in rows:
             row["outage_id"] = row["outage_id"] if row["action"] != "create" else None
-    counts = {a: sum(1 for r in rows if r["action"] == a) for a in
-              ("create", "reschedule", "extend", "edit", "unchanged")}  # fmt: skip
+    counts = {
+        a: sum(1 for r in rows if r["action"] == a)
+        for a in ("create", "reschedule", "extend", "edit", "unchanged")
+    }
     if as_json:
         echo_json({"file": str(file), "dry_run": dry_run, "counts": counts, "rows": rows})
         return

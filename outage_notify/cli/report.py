@@ -15,12 +15,12 @@ from rich.console import Console
 
 from outage_notify.cli.base import AppContext, echo_json, pass_app, stderr_is_terminal
 from outage_notify.cli.report_tables import print_annual, print_outage
-from outage_notify.coverage import DoorHanger, write_door_hangers
 from outage_notify.db import utcnow
 from outage_notify.errors import InputError
-from outage_notify.reports import outage_report
-from outage_notify.reports_annual import annual_report, csv_rows
-from outage_notify.spreadsheet import write_csv
+from outage_notify.reports.annual import annual_report, csv_rows
+from outage_notify.reports.coverage import DoorHanger, write_door_hangers
+from outage_notify.reports.outage_report import outage_report
+from outage_notify.reports.spreadsheet import write_csv
 
 
 @click.command()

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 from rich.console import Console
 from rich.table import Table
 
-from outage_notify.coverage import REASONS
-from outage_notify.reports import STATES, OutageReport
-from outage_notify.reports_annual import AnnualReport
+from outage_notify.reports.annual import AnnualReport
+from outage_notify.reports.coverage import REASONS
+from outage_notify.reports.outage_report import STATES, OutageReport
 
 
 def _when(value: datetime | None, zone: ZoneInfo) -> str:
@@ -67,10 +67,12 @@ def print_outage(report: OutageReport, zone: ZoneInfo, written: Path | None) -> 
         deliveries.add_row(state, *(str(report.deliveries[c][state]) for c in channels))
     totals = [str(sum(report.deliveries[c].values())) for c in channels]
     deliveries.add_row("total", *totals, style="bold")
-    deliveries.add_row("late (sent > 5 min after due)",
-                       *(str(report.late_deliveries.get(c, 0)) for c in channels))  # fmt: skip
-    deliveries.add_row("possible duplicates",
-                       *(str(report.duplicate_counts.get(c, 0)) for c in channels))  # fmt: skip
+    deliveries.add_row(
+        "late (sent > 5 min after due)", *(str(report.late_deliveries.get(c, 0)) for c in channels)
+    )
+    deliveries.add_row(
+        "possible duplicates", *(str(report.duplicate_counts.get(c, 0)) for c in channels)
+    )
     out.print(deliveries)
 
     notices = Table(title="Notices", title_justify="left")
@@ -82,8 +84,16 @@ def print_outage(report: OutageReport, zone: ZoneInfo, written: Path | None) -> 
             for c in channels
             if c in n.deliveries
         )
-        notices.add_row(str(n.id), n.kind, n.audience, str(n.revision), _short(n.due_at, zone),
-                        n.state, "late" if n.late else "", sent or "-")  # fmt: skip
+        notices.add_row(
+            str(n.id),
+            n.kind,
+            n.audience,
+            str(n.revision),
+            _short(n.due_at, zone),
+            n.state,
+            "late" if n.late else "",
+            sent or "-",
+        )
     out.print(notices if report.notices else "Notices: none planned.")
 
     if report.failures:
@@ -136,8 +146,9 @@ def print_annual(report: AnnualReport) -> None:
     for status in (*statuses, "total"):
         outages.add_column(status, justify="right")
     for utility, by_status in report.outages.items():
-        outages.add_row(utility, *(str(by_status[s]) for s in statuses),
-                        str(sum(by_status.values())))  # fmt: skip
+        outages.add_row(
+            utility, *(str(by_status[s]) for s in statuses), str(sum(by_status.values()))
+        )
     out.print(outages)
 
     hours = Table(title="Customer-hours of interruption", title_justify="left")
@@ -168,8 +179,9 @@ def print_annual(report: AnnualReport) -> None:
     for name in ("channel", "attempted", "succeeded", "rate"):
         success.add_column(name, justify="left" if name == "channel" else "right")
     for channel, outcome in report.delivery.items():
-        success.add_row(channel, str(outcome.attempted), str(outcome.succeeded),
-                        _share(outcome.rate))  # fmt: skip
+        success.add_row(
+            channel, str(outcome.attempted), str(outcome.succeeded), _share(outcome.rate)
+        )
     out.print(success)
     opt_outs = "; ".join(
         f"{source}: " + ", ".join(f"{c} {n}" for c, n in channels.items())

@@ -23,11 +23,12 @@ from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session, col, select
 
-from outage_notify import outages
 from outage_notify.db import Database
 from outage_notify.errors import ConflictError, InputError, NotFoundError
 from outage_notify.models import Outage, OutageRevision
-from outage_notify.outage_views import (
+from outage_notify.notices.texts import outage_url
+from outage_notify.planning import outages
+from outage_notify.planning.outage_views import (
     describe_notice,
     describe_outage,
     describe_revision,
@@ -35,9 +36,8 @@ from outage_notify.outage_views import (
     notices,
     revisions,
 )
-from outage_notify.outages import OutageDraft
+from outage_notify.planning.outages import OutageDraft
 from outage_notify.settings import Settings
-from outage_notify.texts import outage_url
 from outage_notify.web import deps
 from outage_notify.web.api_errors import ApiError, domain_error
 from outage_notify.web.api_models import (
@@ -236,9 +236,13 @@ def create_api(
             existing = _by_ref(session, ref) if ref else None
             if existing is None:
                 outage = outages.plan_outage(
-                    session, draft, settings=settings, now=now, actor=actor,
+                    session,
+                    draft,
+                    settings=settings,
+                    now=now,
+                    actor=actor,
                     short_notice=body.short_notice,
-                )  # fmt: skip
+                )
                 response.status_code = 201
                 response.headers["Location"] = f"/api/outages/{outage.id}"
             else:
@@ -342,8 +346,14 @@ def _apply(
     common: dict[str, Any] = {"settings": settings, "now": now, "actor": actor}
     if isinstance(body, Reschedule):
         times = read_times(zone, start=body.start, end=body.end)
-        return outages.reschedule(session, outage_id, start=times["start"], end=times["end"],
-                                  short_notice=body.short_notice, **common)  # fmt: skip
+        return outages.reschedule(
+            session,
+            outage_id,
+            start=times["start"],
+            end=times["end"],
+            short_notice=body.short_notice,
+            **common,
+        )
     if isinstance(body, Extend):
         end = read_times(zone, end=body.end)["end"]
         return outages.extend(session, outage_id, end=end, **common)

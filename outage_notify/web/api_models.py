@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field
 
 from outage_notify.errors import InputError, Problem
-from outage_notify.outages import OutageDraft
+from outage_notify.planning.outages import OutageDraft
 from outage_notify.times import parse_time
 
 TIME_HELP = (
@@ -301,25 +301,40 @@ def problem_example(status: int, title: str, detail: str, *problems: tuple[str |
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """The error answers of an endpoint, for the OpenAPI document."""
     known: dict[int, tuple[str, Any]] = {
-        401: ("No or wrong bearer token.", problem_example(
-            401, "Unauthorized", "the bearer token is not valid"
-        )),
-        403: ("The API is disabled: web.api_token is empty.", problem_example(
-            403, "Forbidden", "the REST API is disabled: set web.api_token to enable it"
-        )),
-        404: ("No such outage.", problem_example(
-            404, "Not Found", "there is no outage #99"
-        )),
-        409: ("The outage's state does not allow this, or the ref is taken.", problem_example(
-            409, "Conflict", "outage #12 is cancelled: it cannot be rescheduled",
-            (None, "outage #12 is cancelled: it cannot be rescheduled"),
-        )),
-        422: ("The request names a field at fault.", problem_example(
-            422, "Unprocessable Content", "the outage was not planned:",
-            ("areas", "area W99 does not exist (see `outage-notify areas list`)"),
-            ("start", "start 2026-11-01 08:00 +08:00 is in the past (now 2026-11-20 10:00 +08:00)"),
-        )),
-    }  # fmt: skip
+        401: (
+            "No or wrong bearer token.",
+            problem_example(401, "Unauthorized", "the bearer token is not valid"),
+        ),
+        403: (
+            "The API is disabled: web.api_token is empty.",
+            problem_example(
+                403, "Forbidden", "the REST API is disabled: set web.api_token to enable it"
+            ),
+        ),
+        404: ("No such outage.", problem_example(404, "Not Found", "there is no outage #99")),
+        409: (
+            "The outage's state does not allow this, or the ref is taken.",
+            problem_example(
+                409,
+                "Conflict",
+                "outage #12 is cancelled: it cannot be rescheduled",
+                (None, "outage #12 is cancelled: it cannot be rescheduled"),
+            ),
+        ),
+        422: (
+            "The request names a field at fault.",
+            problem_example(
+                422,
+                "Unprocessable Content",
+                "the outage was not planned:",
+                ("areas", "area W99 does not exist (see `outage-notify areas list`)"),
+                (
+                    "start",
+                    "start 2026-11-01 08:00 +08:00 is in the past (now 2026-11-20 10:00 +08:00)",
+                ),
+            ),
+        ),
+    }
     return {
         status: {
             "model": ProblemBody,

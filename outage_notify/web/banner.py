@@ -13,9 +13,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from channels.banner import BANNER_JS, banner_document
-from outage_notify.documents import JS_TYPE, JSON_TYPE
 from outage_notify.errors import InputError
-from outage_notify.publication import parse_filter
+from outage_notify.publishing.documents import JS_TYPE, JSON_TYPE
+from outage_notify.publishing.publication import parse_filter
 from outage_notify.settings import Settings
 from outage_notify.web import deps
 from outage_notify.web.language import page_language

@@ -16,9 +16,15 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 
-from outage_notify.documents import ATOM_TYPE, CAP_TYPE, ICS_TYPE, RSS_TYPE, Publisher
 from outage_notify.errors import InputError, NotFoundError
-from outage_notify.publication import OutageFilter, Snapshot, next_change, parse_filter, read_outage
+from outage_notify.publishing.documents import ATOM_TYPE, CAP_TYPE, ICS_TYPE, RSS_TYPE, Publisher
+from outage_notify.publishing.publication import (
+    OutageFilter,
+    Snapshot,
+    next_change,
+    parse_filter,
+    read_outage,
+)
 from outage_notify.web.language import requested_language
 from outage_notify.web.published import Published, conditional_response, published
 

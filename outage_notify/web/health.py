@@ -36,16 +36,20 @@ def _status(database: Database, settings: Settings, now: datetime) -> dict[str, 
     with database.read() as session:
         state = session.get(DaemonState, "scheduler")
         due_deliveries = session.exec(
-            select(func.count()).select_from(Delivery).where(
+            select(func.count())
+            .select_from(Delivery)
+            .where(
                 col(Delivery.state) == DeliveryState.PENDING, col(Delivery.next_attempt_at) <= now
             )
-        ).one()  # fmt: skip
+        ).one()
         due_notices = session.exec(
-            select(func.count()).select_from(Notice).where(
+            select(func.count())
+            .select_from(Notice)
+            .where(
                 col(Notice.state) == NoticeState.PENDING,
                 or_(col(Notice.due_at) <= now, col(Notice.sms_due_at) <= now),
             )
-        ).one()  # fmt: skip
+        ).one()
     last_tick = state.last_tick_at if state else None
     # Three missed ticks and the scheduler is presumed down.
     stale_after = timedelta(seconds=3 * settings.schedule.tick_seconds + 60)

@@ -12,10 +12,10 @@ from fastapi.responses import Response
 
 from channels.feeds import FeedOutage
 from outage_notify.db import Database
-from outage_notify.documents import feed_query
 from outage_notify.errors import InputError, NotFoundError
-from outage_notify.public_texts import utc_offset
-from outage_notify.publication import OutageFilter, parse_filter, read_outage
+from outage_notify.notices.public import utc_offset
+from outage_notify.publishing.documents import feed_query
+from outage_notify.publishing.publication import OutageFilter, parse_filter, read_outage
 from outage_notify.settings import Settings
 from outage_notify.web import deps
 from outage_notify.web.areamap import area_map

@@ -1,7 +1,8 @@
 """Rendered documents, cached until the database or the clock changes them, served with
 conditional GET (ETag, Last-Modified, 304) and ``Cache-Control: max-age=60``.
 
-Each request costs one cheap query (:func:`~outage_notify.publication.fingerprint`): when it
+Each request costs one cheap query
+(:func:`~outage_notify.publishing.publication.fingerprint`): when it
 matches the marker a document was built under, and time has not reached the moment at which
 the document would change by itself (an outage starting, ending or leaving the window), the
 stored bytes are served.
@@ -24,8 +25,8 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from outage_notify.db import Database
-from outage_notify.documents import Publisher
-from outage_notify.publication import Snapshot, fingerprint, read_snapshot
+from outage_notify.publishing.documents import Publisher
+from outage_notify.publishing.publication import Snapshot, fingerprint, read_snapshot
 from outage_notify.settings import Settings
 
 MAX_AGE = 60

@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse
 
 from outage_notify.db import Database
 from outage_notify.errors import InputError, NotFoundError
-from outage_notify.reports_annual import (
+from outage_notify.reports.annual import (
     MAX_YEAR,
     MIN_YEAR,
     AnnualReport,
@@ -130,6 +130,11 @@ def report_page(
         return _render(request, "reports.html", 404, settings, years=years, message=message)
     generated = report.generated_at.astimezone(settings.zone)
     return _render(
-        request, "report_year.html", 200, settings, r=report.as_dict(), years=years,
+        request,
+        "report_year.html",
+        200,
+        settings,
+        r=report.as_dict(),
+        years=years,
         generated=f"{generated:%Y-%m-%d %H:%M}",
-    )  # fmt: skip
+    )

@@ -20,14 +20,14 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse
 from sqlmodel import Session, col, select
 
-from outage_notify import subscription_messages as messages
 from outage_notify.contacts import ContactError, normalise_email, normalise_phone
 from outage_notify.db import Database
 from outage_notify.errors import InputError
 from outage_notify.models import Channel, ServiceArea
-from outage_notify.settings import SHIPPED_LANGUAGES, Settings
-from outage_notify.subscription_secrets import number_token, read_number_token
-from outage_notify.subscriptions import (
+from outage_notify.notices.texts import join_names
+from outage_notify.residents import subscription_messages as messages
+from outage_notify.residents.subscription_secrets import number_token, read_number_token
+from outage_notify.residents.subscriptions import (
     EMAIL_LINK_VALID,
     SMS_CODE_VALID,
     Requested,
@@ -38,7 +38,7 @@ from outage_notify.subscriptions import (
     read_confirmation,
     request_subscription,
 )
-from outage_notify.texts import join_names
+from outage_notify.settings import SHIPPED_LANGUAGES, Settings
 from outage_notify.web import csrf, deps
 from outage_notify.web.language import page_language, shipped_language
 from outage_notify.web.messages import translate
@@ -177,8 +177,14 @@ class Pages:
 
     def with_form(self, step: str, *, status: int = 200, **context: Any) -> HTMLResponse:
         token = csrf.FormToken(self.request, self.settings)
-        return self.render("subscribe_step.html", status=status, token=token, step=step,
-                           error=context.pop("error", None), **context)  # fmt: skip
+        return self.render(
+            "subscribe_step.html",
+            status=status,
+            token=token,
+            step=step,
+            error=context.pop("error", None),
+            **context,
+        )
 
     def form(
         self, session: Session, values: FormValues, errors: dict[str, str], status: int = 200
@@ -254,8 +260,13 @@ def _after_request(
         return pages.step("already", address=address)
     if requested.outcome == "wait":
         seconds = requested.retry_after
-        return pages.step("wait", status=429, address=address, seconds=seconds,
-                          headers={"Retry-After": str(seconds)})  # fmt: skip
+        return pages.step(
+            "wait",
+            status=429,
+            address=address,
+            seconds=seconds,
+            headers={"Retry-After": str(seconds)},
+        )
     if requested.outcome == "reply_yes":
         number = settings.sms.from_number or translate(pages.language, "subscribe_our_number")
         return pages.step("reply_yes", address=address, number=number, minutes=minutes)
@@ -264,25 +275,37 @@ def _after_request(
     recipient = f"subscriber:{requested.subscriber_ids[0]}" if requested.subscriber_ids else "-"
     if sign_up.channel == Channel.EMAIL:
         message = messages.confirmation_email(
-            settings, address=address, language=sign_up.language, area_names=names,
-            token=requested.secret, recipient_id=recipient,
-        )  # fmt: skip
+            settings,
+            address=address,
+            language=sign_up.language,
+            area_names=names,
+            token=requested.secret,
+            recipient_id=recipient,
+        )
         sent = messages.send_now(message, messages.email_backend(settings))
     else:
         message = messages.code_sms(
-            address=address, language=sign_up.language, code=requested.secret,
-            recipient_id=recipient, valid_until=requested.expires_at,
-        )  # fmt: skip
+            address=address,
+            language=sign_up.language,
+            code=requested.secret,
+            recipient_id=recipient,
+            valid_until=requested.expires_at,
+        )
         sent = messages.send_now(message, messages.sms_backend(settings))
     if not sent:
         with database.session() as session:
             forget_request(session, requested.subscriber_ids)
         return pages.step("failed", status=503)
     if sign_up.channel == Channel.EMAIL:
-        return pages.step("inbox", address=address, days=EMAIL_LINK_VALID.days,
-                          was_opted_out=requested.was_opted_out)  # fmt: skip
-    return pages.with_form("code", address=address, minutes=minutes,
-                           number_token=number_token(settings, address))  # fmt: skip
+        return pages.step(
+            "inbox",
+            address=address,
+            days=EMAIL_LINK_VALID.days,
+            was_opted_out=requested.was_opted_out,
+        )
+    return pages.with_form(
+        "code", address=address, minutes=minutes, number_token=number_token(settings, address)
+    )
 
 
 def _digits(code: str | None) -> str:
@@ -348,10 +371,16 @@ def confirm_page(
         return pages.step("link_bad", status=400, headers=LINK_HEADERS)
     address = masked(rows[0].address)
     if all(r.status == "active" for r in rows):
-        return pages.step("done", address=address, areas=names, channel_key="email",
-                          headers=LINK_HEADERS)  # fmt: skip
-    return pages.with_form("confirm", address=address, areas=names, headers=LINK_HEADERS,
-                           action=_confirm_action(settings, token, pages.language))  # fmt: skip
+        return pages.step(
+            "done", address=address, areas=names, channel_key="email", headers=LINK_HEADERS
+        )
+    return pages.with_form(
+        "confirm",
+        address=address,
+        areas=names,
+        headers=LINK_HEADERS,
+        action=_confirm_action(settings, token, pages.language),
+    )
 
 
 @router.post("/subscribe/confirm/{token}", response_class=HTMLResponse)
@@ -373,5 +402,10 @@ def confirm(
             names = area_names(session, confirmed.area_codes, pages.language)
     except InputError:
         return pages.step("link_bad", status=400, headers=LINK_HEADERS)
-    return pages.step("done", address=masked(confirmed.address), areas=names,
-                      channel_key="email", headers=LINK_HEADERS)  # fmt: skip
+    return pages.step(
+        "done",
+        address=masked(confirmed.address),
+        areas=names,
+        channel_key="email",
+        headers=LINK_HEADERS,
+    )

@@ -15,8 +15,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from outage_notify.notices.texts import format_datetime, format_range, join_names
 from outage_notify.settings import SHIPPED_LANGUAGES, Settings
-from outage_notify.texts import format_datetime, format_range, join_names
 from outage_notify.web.messages import translate
 
 PAGE_HEADERS = {

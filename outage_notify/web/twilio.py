@@ -29,8 +29,8 @@ from twilio.request_validator import (
 from twilio.twiml.messaging_response import MessagingResponse
 
 from outage_notify.db import Database
-from outage_notify.delivery_reports import StatusReport, apply_status_report
-from outage_notify.inbound import InboundResult, handle_inbound
+from outage_notify.delivery.status_callbacks import StatusReport, apply_status_report
+from outage_notify.residents.inbound import InboundResult, handle_inbound
 from outage_notify.settings import Settings
 from outage_notify.web import deps
 

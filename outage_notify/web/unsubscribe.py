@@ -16,9 +16,9 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse
 
-from outage_notify import optouts, unsubscribe
 from outage_notify.db import Database
 from outage_notify.errors import InputError
+from outage_notify.residents import optouts, unsubscribe
 from outage_notify.settings import Settings
 from outage_notify.web import deps
 from outage_notify.web.language import page_language

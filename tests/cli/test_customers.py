@@ -15,14 +15,33 @@ from outage_notify.models import AuditEvent, Customer, OptOut
 @pytest.fixture
 def people(db: Database) -> Database:
     with db.session() as session:
-        session.add_all([
-            Customer(account_id="A1", name="李伟", phone="+8613800138000", language="zh-CN",
-                     water_area="W01", critical=True),
-            Customer(account_id="A2", name="Ann", phone="+8613900139000", email="ann@example.org",
-                     language="en", water_area="W02"),
-            Customer(account_id="A3", name="王芳", email="wf@example.org", language="zh-CN",
-                     gas_area="W01"),
-        ])  # fmt: skip
+        session.add_all(
+            [
+                Customer(
+                    account_id="A1",
+                    name="李伟",
+                    phone="+8613800138000",
+                    language="zh-CN",
+                    water_area="W01",
+                    critical=True,
+                ),
+                Customer(
+                    account_id="A2",
+                    name="Ann",
+                    phone="+8613900139000",
+                    email="ann@example.org",
+                    language="en",
+                    water_area="W02",
+                ),
+                Customer(
+                    account_id="A3",
+                    name="王芳",
+                    email="wf@example.org",
+                    language="zh-CN",
+                    gas_area="W01",
+                ),
+            ]
+        )
     return db
 
 
@@ -41,8 +60,10 @@ def test_list_filters_and_pages(run_cli, people: Database) -> None:
     data = run_json(run_cli, "customers", "list")
     assert data["total"] == 3
     assert [c["account_id"] for c in data["customers"]] == ["A1", "A2", "A3"]
-    assert [c["account_id"] for c in run_json(run_cli, "customers", "list", "--area", "W01")
-            ["customers"]] == ["A1", "A3"]  # fmt: skip
+    assert [
+        c["account_id"]
+        for c in run_json(run_cli, "customers", "list", "--area", "W01")["customers"]
+    ] == ["A1", "A3"]
     critical = run_json(run_cli, "customers", "list", "--critical")
     assert [c["account_id"] for c in critical["customers"]] == ["A1"]
     page = run_json(run_cli, "customers", "list", "--limit", "1", "--offset", "1")
@@ -69,8 +90,10 @@ def test_opt_out_by_account_covers_each_contact_and_is_audited(run_cli, people: 
     assert result.exit_code == 0, result.output
     assert "account A2: opted out of sms" in result.output
     assert "account A2: opted out of email" in result.output
-    assert opt_outs(people) == {("sms", "+8613900139000", "planner"),
-                                ("email", "ann@example.org", "planner")}  # fmt: skip
+    assert opt_outs(people) == {
+        ("sms", "+8613900139000", "planner"),
+        ("email", "ann@example.org", "planner"),
+    }
     with people.read() as session:
         events = session.exec(select(AuditEvent).where(AuditEvent.action == "opt_out")).all()
         assert {e.actor for e in events} == {"pat"}
@@ -88,8 +111,10 @@ def test_opt_out_by_account_covers_each_contact_and_is_audited(run_cli, people: 
 def test_opt_out_by_email_or_phone_without_an_account(run_cli, people: Database) -> None:
     assert run_cli("customers", "opt-out", "Someone@Example.org").exit_code == 0
     assert run_cli("customers", "opt-out", "13700137000", "--channel", "sms").exit_code == 0
-    assert opt_outs(people) == {("email", "someone@example.org", "planner"),
-                                ("sms", "+8613700137000", "planner")}  # fmt: skip
+    assert opt_outs(people) == {
+        ("email", "someone@example.org", "planner"),
+        ("sms", "+8613700137000", "planner"),
+    }
 
 
 @pytest.mark.parametrize(

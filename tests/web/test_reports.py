@@ -35,8 +35,15 @@ def client(
     with module_database(request, tmp_path_factory) as db:
         with db.session() as s:
             for account, name, address, phone, email in PEOPLE:
-                add_customer(s, account, name=name, address=address, phone=phone, email=email,
-                             water_area="W1")  # fmt: skip
+                add_customer(
+                    s,
+                    account,
+                    name=name,
+                    address=address,
+                    phone=phone,
+                    email=email,
+                    water_area="W1",
+                )
         seed_year(db)
         yield TestClient(create_app(_settings(), db, clock=lambda: utc(2027, 2, 1)))
 
@@ -151,8 +158,14 @@ def test_a_years_figures_are_kept_ten_minutes(db: Database) -> None:
 
     assert shown() == "2"
     with db.session() as s:
-        s.add(InboundMessage(from_address="+8613600000009", body="STOP", keyword="stop",
-                             received_at=utc(2026, 6, 6)))  # fmt: skip
+        s.add(
+            InboundMessage(
+                from_address="+8613600000009",
+                body="STOP",
+                keyword="stop",
+                received_at=utc(2026, 6, 6),
+            )
+        )
     clock[0] += timedelta(minutes=9)
     assert shown() == "2"  # computed once, shown for ten minutes
     clock[0] += timedelta(minutes=2)

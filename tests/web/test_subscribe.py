@@ -149,8 +149,12 @@ def test_what_was_typed_comes_back_escaped(client: TestClient, city: City) -> No
 def smtp_client(
     settings: Settings, db: Database, clock: Clock, smtp_server: LocalSMTPServer
 ) -> TestClient:
-    smtp = {"backend": "smtp", "host": smtp_server.host, "port": smtp_server.port,
-            "starttls": False}  # fmt: skip
+    smtp = {
+        "backend": "smtp",
+        "host": smtp_server.host,
+        "port": smtp_server.port,
+        "starttls": False,
+    }
     return TestClient(create_app(with_sections(settings, email=smtp), db, clock=clock))
 
 
@@ -247,8 +251,10 @@ def test_a_failed_send_says_so_and_the_address_may_ask_again(
     with db.read() as session:
         row = session.exec(select(Subscriber)).one()
         assert (row.status, row.confirm_secret_hash, row.confirm_expires_at) == (
-            "pending", None, None,
-        )  # fmt: skip
+            "pending",
+            None,
+            None,
+        )
     assert sign_up(client).status_code == 503  # not "wait a minute": nothing went
 
 
@@ -268,8 +274,16 @@ def test_areas_followed_already_need_no_message(
     client: TestClient, city: City, db: Database, tmp_path: Path
 ) -> None:
     with db.session() as session:
-        session.add(Subscriber(channel="email", address="resident@example.net", area_code="A1",
-                               language="en", status="active", consent_source="web"))  # fmt: skip
+        session.add(
+            Subscriber(
+                channel="email",
+                address="resident@example.net",
+                area_code="A1",
+                language="en",
+                status="active",
+                consent_source="web",
+            )
+        )
     response = sign_up(client)
     assert response.status_code == 200
     assert "resident@example.net already gets notices for these areas." in main(response)
@@ -283,9 +297,13 @@ def test_areas_followed_already_need_no_message(
 def twilio_client(
     settings: Settings, db: Database, clock: Clock, fake_twilio: FakeTwilio
 ) -> TestClient:
-    sms = {"backend": "twilio", "account_sid": fake_twilio.account_sid,
-           "auth_token": SecretStr(fake_twilio.auth_token), "from_number": "+8610690000",
-           "api_base_url": fake_twilio.url}  # fmt: skip
+    sms = {
+        "backend": "twilio",
+        "account_sid": fake_twilio.account_sid,
+        "auth_token": SecretStr(fake_twilio.auth_token),
+        "from_number": "+8610690000",
+        "api_base_url": fake_twilio.url,
+    }
     return TestClient(create_app(with_sections(settings, sms=sms), db, clock=clock))
 
 
@@ -312,8 +330,11 @@ def start_sms(client: TestClient) -> Any:
 
 
 def enter(client: TestClient, page: Any, code: str) -> Any:
-    data = {"csrf_token": field(page.text, "csrf_token"), "number": field(page.text, "number"),
-            "code": code}  # fmt: skip
+    data = {
+        "csrf_token": field(page.text, "csrf_token"),
+        "number": field(page.text, "number"),
+        "code": code,
+    }
     return client.post("/subscribe/verify?lang=en", data=data)
 
 
@@ -392,8 +413,11 @@ def test_an_altered_number_field_is_refused(
     twilio_client: TestClient, city: City, fake_twilio: FakeTwilio
 ) -> None:
     page = start_sms(twilio_client)
-    data = {"csrf_token": field(page.text, "csrf_token"), "number": "+8613900000000",
-            "code": texted_code(fake_twilio)}  # fmt: skip
+    data = {
+        "csrf_token": field(page.text, "csrf_token"),
+        "number": "+8613900000000",
+        "code": texted_code(fake_twilio),
+    }
     response = twilio_client.post("/subscribe/verify?lang=en", data=data)
     assert response.status_code == 400
 
@@ -529,8 +553,10 @@ def test_the_confirm_link_page_is_not_limited_but_its_post_is(
     client = TestClient(app)
     assert all(client.get("/subscribe/confirm/x").status_code == 400 for _ in range(5))
     token = token_of(client)
-    codes = [client.post("/subscribe/confirm/x", data={"csrf_token": token}).status_code
-             for _ in range(3)]  # fmt: skip
+    codes = [
+        client.post("/subscribe/confirm/x", data={"csrf_token": token}).status_code
+        for _ in range(3)
+    ]
     assert codes == [400, 400, 429]
 
 

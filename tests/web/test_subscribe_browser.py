@@ -49,8 +49,12 @@ def site(tmp_path: Path, smtp_server: LocalSMTPServer) -> Iterator[tuple[str, Da
         base = f"http://127.0.0.1:{server.port}"
         values = base_config(tmp_path, url)
         values["public_url"] = base
-        values["email"] = {"backend": "smtp", "host": smtp_server.host,
-                           "port": smtp_server.port, "starttls": False}  # fmt: skip
+        values["email"] = {
+            "backend": "smtp",
+            "host": smtp_server.host,
+            "port": smtp_server.port,
+            "starttls": False,
+        }
         settings = load_settings(write_config(tmp_path / "c.toml", values), environ={})
         late.app = create_app(settings, database)
         yield base, database

@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
 
-from outage_notify import outages
 from outage_notify.db import Database
-from outage_notify.inbound import handle_inbound
-from outage_notify.outages import OutageDraft
+from outage_notify.planning import outages
+from outage_notify.planning.outages import OutageDraft
+from outage_notify.residents.inbound import handle_inbound
 from outage_notify.settings import Settings
 from tests.engine import ScriptedChannel, make_dispatcher
 from tests.web.conftest import Clock
@@ -59,18 +59,26 @@ def test_confirmed_subscribers_get_the_next_notice_through_the_dispatcher(
     )
     assert texted.status_code == 200
     with db.session() as session:  # the resident answers the code's text with YES
-        handle_inbound(session, settings, sid="SM1", from_address="+8613800138000", body="YES",
-                       now=clock.now)  # fmt: skip
+        handle_inbound(
+            session, settings, sid="SM1", from_address="+8613800138000", body="YES", now=clock.now
+        )
 
     engine_sms, engine_email = ScriptedChannel(), ScriptedChannel()
     dispatcher = make_dispatcher(db, sms=engine_sms, email=engine_email)
     with db.session() as session:
         outages.plan_outage(
             session,
-            OutageDraft(utility="water", title="Valve work", start=local("2026-12-05T09:00"),
-                        end=local("2026-12-05T13:00"), areas=["A1"]),
-            settings=settings, now=clock.now, actor="planner",
-        )  # fmt: skip
+            OutageDraft(
+                utility="water",
+                title="Valve work",
+                start=local("2026-12-05T09:00"),
+                end=local("2026-12-05T13:00"),
+                areas=["A1"],
+            ),
+            settings=settings,
+            now=clock.now,
+            actor="planner",
+        )
     dispatcher.run_once(local("2026-12-02T09:05"))  # the 72-hour advance notice falls due
 
     assert [(m.address, m.recipient_id.split(":")[0]) for m in engine_email.sent] == [

@@ -1,0 +1,1 @@
+"""Delivery: the outbox, claims, the dispatcher and its fan-out, recovery, rate limits, daemon."""

@@ -1,0 +1,1 @@
+"""What notices say: the texts of SMS, email and the public documents, in every shipped language."""

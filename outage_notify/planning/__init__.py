@@ -1,0 +1,1 @@
+"""Planning: service areas, customers, outages and their lifecycle, the timeline, targeting."""

@@ -1,0 +1,256 @@
+"""Importing outages from a work-management system's CSV: ``ref,utility,title,description,
+start,end,areas`` (``areas`` separated by ``;``).
+
+Idempotent by ``ref``: a row for a new ref plans an outage, a row equal to its outage changes
+nothing, and a changed row becomes the lifecycle step that fits (extend when only the end
+moved later, reschedule otherwise; a corrected title or description is an edit). Every row is
+checked before anything is written; one bad row rejects the file.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session, select
+
+from outage_notify.errors import InputError
+from outage_notify.models import Outage, OutageStatus
+from outage_notify.planning import outages
+from outage_notify.planning.outages import OutageDraft
+from outage_notify.settings import Settings
+from outage_notify.times import parse_time
+
+COLUMNS = ("ref", "utility", "title", "description", "start", "end", "areas")
+REQUIRED = ("ref", "utility", "title", "start", "end", "areas")
+
+
+@dataclass(frozen=True)
+class OutageRow:
+    line: int
+    draft: OutageDraft
+
+
+@dataclass
+class RowAction:
+    line: int
+    ref: str
+    action: str  # create | reschedule | extend | edit | unchanged
+    outage_id: int | None = None
+    edits: bool = False  # the title or description changes too
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "line": self.line,
+            "ref": self.ref,
+            "action": self.action,
+            "outage_id": self.outage_id,
+        }
+
+
+def read_rows(path: Path, settings: Settings) -> list[OutageRow]:
+    """Parse the file; InputError lists every unreadable row."""
+    try:
+        handle = path.open(encoding="utf-8-sig", newline="")
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise InputError(f"{path} cannot be read: {exc.strerror}") from None
+    rows: list[OutageRow] = []
+    problems: list[str] = []
+    with handle:
+        try:
+            reader = csv.reader(handle, strict=True)
+            header = [c.strip().lower() for c in next(reader, [])]
+            _check_header(header, path)
+            ended = reader.line_num
+            for record in reader:
+                line, ended = ended + 1, reader.line_num
+                if not any(field.strip() for field in record):
+                    continue
+                try:
+                    rows.append(OutageRow(line, _draft(record, header, settings)))
+                except ValueError as exc:
+                    problems.append(f"line {line}: {exc}")
+        except UnicodeDecodeError:
+            raise InputError(f"{path} is not UTF-8: save it as UTF-8 CSV") from None
+        except csv.Error as exc:
+            raise InputError(f"{path}: line {reader.line_num}: {exc}") from None
+    if problems:
+        raise InputError(f"{path}: nothing was imported:", problems=problems)
+    return rows
+
+
+def _check_header(header: list[str], path: Path) -> None:
+    if not header:
+        raise InputError(f"{path} is empty: the first row must be the header ({','.join(COLUMNS)})")
+    unknown = [c for c in header if c not in COLUMNS]
+    missing = [c for c in REQUIRED if c not in header]
+    if unknown or missing:
+        parts = []
+        if missing:
+            parts.append(f"missing column(s) {', '.join(missing)}")
+        if unknown:
+            parts.append(f"unknown column(s) {', '.join(unknown)}")
+        raise InputError(f"{path}: {'; '.join(parts)}; the columns are {','.join(COLUMNS)}")
+
+
+def _draft(record: list[str], header: list[str], settings: Settings) -> OutageDraft:
+    if len(record) != len(header):
+        raise ValueError(f"has {len(record)} fields where the header has {len(header)}")
+    values = {c: v.strip() for c, v in zip(header, record, strict=True)}
+    if not values["ref"]:
+        raise ValueError("ref is empty (the work order number keeps imports idempotent)")
+    zone = settings.zone
+    start = parse_time(values["start"], zone, name="start")
+    end = parse_time(values["end"], zone, name="end")
+    return OutageDraft(
+        utility=values["utility"].lower(),
+        title=values["title"],
+        description=values.get("description", ""),
+        start=start,
+        end=end,
+        areas=values["areas"].replace(",", ";").split(";"),
+        ref=values["ref"],
+    )
+
+
+def plan_import(
+    session: Session,
+    rows: list[OutageRow],
+    *,
+    settings: Settings,
+    now: datetime,
+    short_notice: bool = False,
+) -> list[RowAction]:
+    """Decide each row's action and check it; InputError lists every problem."""
+    problems: list[str] = []
+    actions: list[RowAction] = []
+    seen: dict[str, int] = {}
+    for row in rows:
+        draft = row.draft
+        ref = draft.ref or ""
+        if ref in seen:
+            problems.append(f"line {row.line}: ref {ref} repeats line {seen[ref]}")
+            continue
+        seen[ref] = row.line
+        existing = session.exec(select(Outage).where(Outage.ref == ref)).first()
+        if existing is None:
+            found = outages.check_draft(
+                session, draft, settings=settings, now=now, short_notice=short_notice
+            )
+            actions.append(RowAction(row.line, ref, "create"))
+        else:
+            action, found = _change(
+                row.line, existing, draft, settings=settings, now=now, short_notice=short_notice
+            )
+            actions.append(action)
+        problems += [f"line {row.line} (ref {ref}): {p}" for p in found]
+    if problems:
+        raise InputError("nothing was imported:", problems=problems)
+    return actions
+
+
+def _change(
+    line: int,
+    outage: Outage,
+    draft: OutageDraft,
+    *,
+    settings: Settings,
+    now: datetime,
+    short_notice: bool,
+) -> tuple[RowAction, list[str]]:
+    action = RowAction(line, outage.ref or "", "unchanged", outage.id)
+    action.edits = (draft.title.strip(), draft.description.strip()) != (
+        outage.title,
+        outage.description,
+    )
+    if draft.utility != outage.utility or draft.area_list != list(outage.area_codes):
+        return action, [
+            f"utility or areas differ from outage #{outage.id} ({outage.utility} "
+            f"{';'.join(outage.area_codes)}): an outage keeps them; cancel it and plan a new "
+            "one under another ref"
+        ]
+    moved = (draft.start, draft.end) != (outage.start_at, outage.end_at)
+    if not moved and not action.edits:
+        return action, []
+    if outage.status != OutageStatus.PLANNED:
+        return action, [f"outage #{outage.id} is {outage.status}: it cannot change"]
+    problems = outages.check_text(draft.title, draft.description) if action.edits else []
+    if not moved:
+        action.action = "edit"
+        return action, problems
+    if draft.start == outage.start_at and draft.end > outage.end_at:
+        action.action = "extend"
+        return action, problems + outages.check_extend(outage, draft.end, settings=settings)
+    action.action = "reschedule"
+    return action, problems + outages.check_reschedule(
+        outage, draft.start, draft.end, settings=settings, now=now, short_notice=short_notice
+    )
+
+
+def apply_import(
+    session: Session,
+    rows: list[OutageRow],
+    actions: list[RowAction],
+    *,
+    settings: Settings,
+    now: datetime,
+    actor: str,
+    short_notice: bool = False,
+) -> None:
+    """Carry out the checked actions, in file order, in the caller's transaction."""
+    for row, action in zip(rows, actions, strict=True):
+        draft = row.draft
+        if action.action == "create":
+            outage = outages.plan_outage(
+                session, draft, settings=settings, now=now, actor=actor, short_notice=short_notice
+            )
+            action.outage_id = outage.id
+            continue
+        assert action.outage_id is not None
+        if action.edits:
+            outages.edit(
+                session,
+                action.outage_id,
+                title=draft.title,
+                description=draft.description,
+                actor=actor,
+            )
+        if action.action == "extend":
+            outages.extend(
+                session, action.outage_id, end=draft.end, settings=settings, now=now, actor=actor
+            )
+        elif action.action == "reschedule":
+            outages.reschedule(
+                session,
+                action.outage_id,
+                start=draft.start,
+                end=draft.end,
+                settings=settings,
+                now=now,
+                actor=actor,
+                short_notice=short_notice,
+            )
+
+
+def import_outages(
+    session: Session,
+    path: Path,
+    *,
+    settings: Settings,
+    now: datetime,
+    actor: str,
+    short_notice: bool = False,
+) -> list[RowAction]:
+    """Read, check and apply an outages CSV in the caller's transaction (roll it back for a
+    dry run)."""
+    rows = read_rows(path, settings)
+    actions = plan_import(session, rows, settings=settings, now=now, short_notice=short_notice)
+    apply_import(
+        session, rows, actions, settings=settings, now=now, actor=actor, short_notice=short_notice
+    )
+    return actions

@@ -1,0 +1,465 @@
+"""Outages and their lifecycle: plan, reschedule, extend, cancel, restore.
+
+Each function takes the caller's Session (it commits with the caller), the settings, ``now``
+and the ``actor``; the CLI and the REST API call the very same ones, so validation, the
+revision history, the audit log and the notice timeline are the same whichever way a change
+comes in. Every change is a new revision: ``Outage.revision`` goes up by one, an
+``OutageRevision`` row keeps the state as of that revision (revision 1 included), and an
+audit event keeps who changed what, before and after.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from outage_notify import audit
+from outage_notify.db import utcnow
+from outage_notify.errors import InputError, NotFoundError, Problem, rejected
+from outage_notify.models import (
+    Outage,
+    OutageStatus,
+    ServiceArea,
+    Utility,
+)
+from outage_notify.planning import timeline
+from outage_notify.settings import Settings
+from outage_notify.times import format_local
+
+UTILITIES = tuple(u.value for u in Utility)
+STATUSES = tuple(s.value for s in OutageStatus)
+TITLE_MAX, DESCRIPTION_MAX, REF_MAX, REASON_MAX = 120, 4000, 64, 500
+
+
+@dataclass(frozen=True)
+class OutageDraft:
+    """An outage as a planner describes it, before it is checked. Times are aware."""
+
+    utility: str
+    title: str
+    start: datetime
+    end: datetime
+    areas: Sequence[str]
+    description: str = ""
+    ref: str | None = None
+    area_list: list[str] = field(init=False, default_factory=list)
+
+    def __post_init__(self) -> None:
+        # Keep the planner's order, drop blanks and repeats.
+        codes = [code.strip() for code in self.areas if code.strip()]
+        object.__setattr__(self, "area_list", list(dict.fromkeys(codes)))
+
+
+def _when(value: datetime, settings: Settings) -> str:
+    return format_local(value, settings.zone)
+
+
+def _duration(delta: Any) -> str:
+    hours = delta.total_seconds() / 3600
+    return f"{hours:.0f}h" if hours >= 1 else f"{delta.total_seconds() / 60:.0f}m"
+
+
+def check_times(
+    start: datetime,
+    end: datetime,
+    *,
+    settings: Settings,
+    now: datetime,
+    short_notice: bool,
+    earlier_than: datetime | None = None,
+) -> list[str]:
+    """Problems with a start and end: order, in the past, too little notice.
+
+    ``earlier_than``: for a reschedule, the current start; moving later never shortens the
+    notice residents get, so only a move earlier must respect ``min_notice``.
+    """
+    problems: list[str] = []
+    if start >= end:
+        problems.append(
+            Problem(
+                f"start {_when(start, settings)} is not before end {_when(end, settings)}", "end"
+            )
+        )
+    if start <= now:
+        problems.append(
+            Problem(
+                f"start {_when(start, settings)} is in the past (now {_when(now, settings)})",
+                "start",
+            )
+        )
+    elif not short_notice and (earlier_than is None or start < earlier_than):
+        min_notice = settings.schedule.min_notice
+        if start - now < min_notice:
+            problems.append(
+                Problem(
+                    f"start is only {_duration(start - now)} away, less than "
+                    f"schedule.min_notice ({_duration(min_notice)}): plan earlier, or pass "
+                    "--short-notice",
+                    "start",
+                )
+            )
+    return problems
+
+
+def check_text(title: str, description: str) -> list[str]:
+    problems: list[str] = []
+    title = title.strip()
+    if not title:
+        problems.append(Problem("title is empty", "title"))
+    elif len(title) > TITLE_MAX:
+        problems.append(Problem(f"title is {len(title)} characters; at most {TITLE_MAX}", "title"))
+    if len(description.strip()) > DESCRIPTION_MAX:
+        problems.append(
+            Problem(f"description is longer than {DESCRIPTION_MAX} characters", "description")
+        )
+    return problems
+
+
+def check_draft(
+    session: Session, draft: OutageDraft, *, settings: Settings, now: datetime, short_notice: bool
+) -> list[str]:
+    """Every problem with a draft, in words a planner can act on (empty: it is fine)."""
+    problems: list[str] = []
+    if draft.utility not in UTILITIES:
+        problems.append(Problem(f"unknown utility {draft.utility!r} (use water or gas)", "utility"))
+    problems += check_text(draft.title, draft.description)
+    if draft.ref is not None:
+        if not draft.ref.strip() or len(draft.ref.strip()) > REF_MAX:
+            problems.append(Problem(f"ref must be 1-{REF_MAX} characters", "ref"))
+        else:
+            taken = session.exec(select(Outage.id).where(Outage.ref == draft.ref.strip())).first()
+            if taken is not None:
+                problems.append(
+                    Problem(
+                        f"ref {draft.ref.strip()} is already outage #{taken}", "ref", conflict=True
+                    )
+                )
+    problems += check_areas(session, draft.area_list, draft.utility)
+    problems += check_times(
+        draft.start, draft.end, settings=settings, now=now, short_notice=short_notice
+    )
+    return problems
+
+
+def check_areas(session: Session, codes: Sequence[str], utility: str) -> list[str]:
+    if not codes:
+        return [Problem("no area given (at least one area code)", "areas")]
+    found = {
+        a.code: a.utility
+        for a in session.exec(select(ServiceArea).where(col(ServiceArea.code).in_(list(codes))))
+    }
+    problems: list[str] = []
+    for code in codes:
+        if code not in found:
+            problems.append(
+                Problem(f"area {code} does not exist (see `outage-notify areas list`)", "areas")
+            )
+        elif utility in UTILITIES and found[code] != utility:
+            problems.append(Problem(f"area {code} is a {found[code]} area, not {utility}", "areas"))
+    return problems
+
+
+def plan_outage(
+    session: Session,
+    draft: OutageDraft,
+    *,
+    settings: Settings,
+    now: datetime,
+    actor: str,
+    short_notice: bool = False,
+) -> Outage:
+    """Check the draft, create the outage (revision 1) and its notices. InputError lists
+    every problem and nothing is written."""
+    problems = check_draft(session, draft, settings=settings, now=now, short_notice=short_notice)
+    if problems:
+        raise rejected("the outage was not planned:", problems)
+    outage = Outage(
+        ref=draft.ref.strip() if draft.ref else None,
+        utility=draft.utility,
+        title=draft.title.strip(),
+        description=draft.description.strip(),
+        start_at=draft.start,
+        end_at=draft.end,
+        area_codes=draft.area_list,
+        short_notice=short_notice,
+        created_by=actor[:64],
+    )
+    session.add(outage)
+    try:
+        session.flush()
+    except IntegrityError:
+        # Another planner took the ref between the check and the insert.
+        problem = Problem(
+            f"ref {outage.ref} is already used by another outage", "ref", conflict=True
+        )
+        raise rejected(problem, [problem]) from None
+    _revise(session, outage, change="created", actor=actor, before=None)
+    span = timeline.sms_span(session, outage, settings)
+    planned = timeline.plan_created(outage, settings=settings, now=now, sms_span=span)
+    timeline.add_notices(session, outage, planned)
+    return outage
+
+
+def get_outage(session: Session, outage_id: int, *, for_update: bool = False) -> Outage:
+    query = select(Outage).where(Outage.id == outage_id)
+    if for_update:
+        # Two planners changing one outage at once queue here on PostgreSQL (SQLite's
+        # write transactions are serial already).
+        query = query.with_for_update()
+    outage = session.exec(query).first()
+    if outage is None:
+        raise NotFoundError(f"there is no outage #{outage_id} (see `outage-notify outages list`)")
+    return outage
+
+
+def _snapshot(outage: Outage) -> dict[str, Any]:
+    return {
+        "revision": outage.revision,
+        "status": outage.status,
+        "title": outage.title,
+        "description": outage.description,
+        "start_at": outage.start_at,
+        "end_at": outage.end_at,
+        "area_codes": list(outage.area_codes),
+        "cancel_reason": outage.cancel_reason,
+        "restored_at": outage.restored_at,
+    }
+
+
+def _revise(
+    session: Session,
+    outage: Outage,
+    *,
+    change: str,
+    actor: str,
+    before: dict[str, Any] | None,
+    reason: str | None = None,
+) -> None:
+    """Record the outage's current state as its revision, and audit the change."""
+    assert outage.id is not None
+    session.add(outage.as_revision(change=change, reason=reason, actor=actor))
+    session.add(outage)
+    audit.record(
+        session,
+        actor=actor,
+        action=f"outage.{change}",
+        entity="outage",
+        entity_id=outage.id,
+        before=before,
+        after=_snapshot(outage),
+    )
+    session.flush()
+
+
+def _not_planned(outage: Outage, doing: str) -> Problem:
+    return Problem(f"outage #{outage.id} is {outage.status}: it cannot be {doing}", conflict=True)
+
+
+def _require_planned(outage: Outage, doing: str) -> None:
+    if outage.status != OutageStatus.PLANNED:
+        problem = _not_planned(outage, doing)
+        raise rejected(problem, [problem])
+
+
+def _bump(outage: Outage) -> dict[str, Any]:
+    before = _snapshot(outage)
+    outage.revision += 1
+    outage.updated_at = utcnow()
+    return before
+
+
+def reschedule(
+    session: Session,
+    outage_id: int,
+    *,
+    start: datetime,
+    end: datetime,
+    settings: Settings,
+    now: datetime,
+    actor: str,
+    short_notice: bool = False,
+) -> Outage:
+    """New times for work that has not started: pending notices are superseded, the
+    lead-time notices recomputed, and a ``changed`` notice goes out now."""
+    outage = get_outage(session, outage_id, for_update=True)
+    problems = check_reschedule(
+        outage, start, end, settings=settings, now=now, short_notice=short_notice
+    )
+    if problems:
+        raise rejected(f"outage #{outage_id} was not rescheduled:", problems)
+    notified = timeline.anyone_notified(session, outage)
+    before = _bump(outage)
+    outage.start_at, outage.end_at = start, end
+    outage.short_notice = outage.short_notice or short_notice
+    _revise(session, outage, change="rescheduled", actor=actor, before=before)
+    timeline.supersede_pending(session, outage)
+    planned = timeline.plan_rescheduled(
+        outage,
+        settings=settings,
+        now=now,
+        anyone_notified=notified,
+        sms_span=timeline.sms_span(session, outage, settings),
+    )
+    timeline.add_notices(session, outage, planned)
+    return outage
+
+
+def check_reschedule(
+    outage: Outage,
+    start: datetime,
+    end: datetime,
+    *,
+    settings: Settings,
+    now: datetime,
+    short_notice: bool,
+) -> list[str]:
+    if outage.status != OutageStatus.PLANNED:
+        return [_not_planned(outage, "rescheduled")]
+    if outage.start_at <= now:
+        return [
+            Problem(
+                f"outage #{outage.id} started at {_when(outage.start_at, settings)}: use "
+                "`outage-notify outages extend` to change its end",
+                conflict=True,
+            )
+        ]
+    if (start, end) == (outage.start_at, outage.end_at):
+        return [Problem("the new times are the current ones: nothing to change", "start")]
+    return check_times(
+        start,
+        end,
+        settings=settings,
+        now=now,
+        short_notice=short_notice,
+        earlier_than=outage.start_at,
+    )
+
+
+def extend(
+    session: Session,
+    outage_id: int,
+    *,
+    end: datetime,
+    settings: Settings,
+    now: datetime,
+    actor: str,
+) -> Outage:
+    """A later end: an ``extended`` notice to those notified; pending reminders are
+    reissued for the new revision so they tell the new end."""
+    outage = get_outage(session, outage_id, for_update=True)
+    problems = check_extend(outage, end, settings=settings)
+    if problems:
+        raise rejected(f"outage #{outage_id} was not extended:", problems)
+    before = _bump(outage)
+    outage.end_at = end
+    _revise(session, outage, change="extended", actor=actor, before=before)
+    timeline.reissue_pending(session, outage)
+    timeline.add_notices(
+        session, outage, timeline.plan_extended(outage, settings=settings, now=now)
+    )
+    return outage
+
+
+def check_extend(outage: Outage, end: datetime, *, settings: Settings) -> list[str]:
+    if outage.status != OutageStatus.PLANNED:
+        return [_not_planned(outage, "extended")]
+    if end <= outage.end_at:
+        return [
+            Problem(
+                f"the new end {_when(end, settings)} is not after the current end "
+                f"{_when(outage.end_at, settings)}: use `outage-notify outages reschedule` to "
+                "shorten",
+                "end",
+            )
+        ]
+    return []
+
+
+def cancel(
+    session: Session,
+    outage_id: int,
+    *,
+    settings: Settings,
+    now: datetime,
+    actor: str,
+    reason: str | None = None,
+) -> Outage:
+    """Call off work that has not started: pending notices are superseded and a
+    ``cancelled`` notice goes to those already notified."""
+    outage = get_outage(session, outage_id, for_update=True)
+    _require_planned(outage, "cancelled")
+    if outage.start_at <= now:
+        problem = Problem(
+            f"outage #{outage_id} started at {_when(outage.start_at, settings)}: use "
+            "`outage-notify outages restore` when service is back",
+            conflict=True,
+        )
+        raise rejected(problem, [problem])
+    reason = (reason or "").strip() or None
+    if reason is not None and len(reason) > REASON_MAX:
+        problem = Problem(f"the reason is longer than {REASON_MAX} characters", "reason")
+        raise rejected(problem, [problem])
+    before = _bump(outage)
+    outage.status = OutageStatus.CANCELLED
+    outage.cancel_reason = reason
+    _revise(session, outage, change="cancelled", actor=actor, before=before, reason=reason)
+    timeline.supersede_pending(session, outage)
+    planned = timeline.plan_cancelled(
+        old_start=outage.start_at, old_end=outage.end_at, settings=settings, now=now
+    )
+    timeline.add_notices(session, outage, planned)
+    return outage
+
+
+def restore(
+    session: Session, outage_id: int, *, settings: Settings, now: datetime, actor: str
+) -> Outage:
+    """Service is back: a ``restored`` notice to those notified; anything still pending
+    about the work (a reminder, an extension) is superseded."""
+    outage = get_outage(session, outage_id, for_update=True)
+    _require_planned(outage, "restored")
+    if outage.start_at > now:
+        problem = Problem(
+            f"outage #{outage_id} has not started (it starts {_when(outage.start_at, settings)}): "
+            "use `outage-notify outages cancel` to call it off",
+            conflict=True,
+        )
+        raise rejected(problem, [problem])
+    before = _bump(outage)
+    outage.status = OutageStatus.RESTORED
+    outage.restored_at = now
+    _revise(session, outage, change="restored", actor=actor, before=before)
+    timeline.supersede_pending(session, outage)
+    timeline.add_notices(session, outage, timeline.plan_restored(settings=settings, now=now))
+    return outage
+
+
+def edit(
+    session: Session,
+    outage_id: int,
+    *,
+    title: str | None = None,
+    description: str | None = None,
+    actor: str,
+) -> Outage:
+    """Correct the title or description: a revision without notices (notices still to go
+    tell the corrected text)."""
+    outage = get_outage(session, outage_id, for_update=True)
+    _require_planned(outage, "edited")
+    new_title = outage.title if title is None else title.strip()
+    new_description = outage.description if description is None else description.strip()
+    problems = check_text(new_title, new_description)
+    if problems:
+        raise InputError(f"outage #{outage_id} was not edited:", problems=problems)
+    if (new_title, new_description) == (outage.title, outage.description):
+        return outage
+    before = _bump(outage)
+    outage.title, outage.description = new_title, new_description
+    _revise(session, outage, change="edited", actor=actor, before=before)
+    timeline.reissue_pending(session, outage)
+    return outage

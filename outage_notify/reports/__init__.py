@@ -1,0 +1,1 @@
+"""Reports: per-outage delivery reports, coverage and door hangers, the annual disclosure."""

@@ -1,0 +1,1 @@
+"""The residents' side: subscriptions, inbound replies, opt-outs and unsubscribe links."""
