@@ -23,6 +23,9 @@ class Faults:
     # Sleep after a message is created, before answering: the client times out although
     # Twilio has the message (the ambiguous case a sender must look up, not resend).
     response_delay: float = 0.0
+    # How long an accepted message stays queued at Twilio (no DateSent yet); None: until
+    # FakeTwilio.release(). Under load Twilio holds messages for minutes.
+    queue_seconds: float | None = 0.0
 
 
 class FaultScript:
@@ -45,12 +48,16 @@ class FaultScript:
         problem_details: bool | None = None,
         delay: float | None = None,
         response_delay: float | None = None,
+        queue_seconds: float | None = None,
+        hold_queued: bool | None = None,
         seed: int | None = None,
     ) -> None:
         """Set faults; arguments left out keep their current value.
 
         ``error_codes`` maps a recipient to a Twilio code, or to ``[code, http_status]``.
-        ``seed`` makes the share of 429s reproducible.
+        ``seed`` makes the share of 429s reproducible. ``queue_seconds`` keeps each accepted
+        message queued (no ``DateSent``) that long; ``hold_queued`` keeps them queued until
+        released (``FakeTwilio.release``), False ends the hold.
         """
         with self._lock:
             f = self._faults
@@ -74,6 +81,10 @@ class FaultScript:
                 f.delay = delay
             if response_delay is not None:
                 f.response_delay = response_delay
+            if queue_seconds is not None:
+                f.queue_seconds = queue_seconds
+            if hold_queued is not None:
+                f.queue_seconds = None if hold_queued else 0.0
             if seed is not None:
                 self._random = random.Random(seed)
 
@@ -91,6 +102,11 @@ class FaultScript:
     def response_delay(self) -> float:
         with self._lock:
             return self._faults.response_delay
+
+    @property
+    def queue_seconds(self) -> float | None:
+        with self._lock:
+            return self._faults.queue_seconds
 
     @property
     def problem_details(self) -> bool:
