@@ -21,6 +21,7 @@ from outage_notify.logs import setup_logging
 from outage_notify.models import Delivery, DeliveryState
 from outage_notify.senders import build_channels, concurrency, rates
 from outage_notify.times import parse_time
+from outage_notify.web.public_url import warn_if_insecure
 
 
 @click.command()
@@ -139,6 +140,7 @@ def run(app: AppContext, no_web: bool, log_format: str) -> None:
     """
     settings, database = app.settings, app.database
     setup_logging(json_lines=log_format == "json")
+    warn_if_insecure(settings.public_url)
     channels = build_channels(settings)
     daemon = Daemon(
         settings, database, channels=channels, composer=NoticeComposer(database, settings)
