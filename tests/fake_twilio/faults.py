@@ -26,6 +26,8 @@ class Faults:
     # How long an accepted message stays queued at Twilio (no DateSent yet); None: until
     # FakeTwilio.release(). Under load Twilio holds messages for minutes.
     queue_seconds: float | None = 0.0
+    # A share of message lists (lookups) answered 429: a storm hits those too.
+    lookup_429_percent: float = 0.0
 
 
 class FaultScript:
@@ -50,6 +52,7 @@ class FaultScript:
         response_delay: float | None = None,
         queue_seconds: float | None = None,
         hold_queued: bool | None = None,
+        lookup_429_percent: float | None = None,
         seed: int | None = None,
     ) -> None:
         """Set faults; arguments left out keep their current value.
@@ -83,6 +86,8 @@ class FaultScript:
                 f.response_delay = response_delay
             if queue_seconds is not None:
                 f.queue_seconds = queue_seconds
+            if lookup_429_percent is not None:
+                f.lookup_429_percent = lookup_429_percent
             if hold_queued is not None:
                 f.queue_seconds = None if hold_queued else 0.0
             if seed is not None:
@@ -112,6 +117,15 @@ class FaultScript:
     def problem_details(self) -> bool:
         with self._lock:
             return self._faults.problem_details
+
+    def lookup_failure(self) -> Failure | None:
+        """A 429 for this list request, when the share of failing lookups says so."""
+        with self._lock:
+            f = self._faults
+            if f.lookup_429_percent and self._random.random() * 100 < f.lookup_429_percent:
+                headers = {"Retry-After": f.retry_after} if f.retry_after else {}
+                return 429, 20429, headers
+        return None
 
     def failure_for(self, to: str | None) -> Failure | None:
         """The scripted failure of this request, if any (a storm counts it down)."""

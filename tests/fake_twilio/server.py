@@ -233,6 +233,10 @@ class FakeTwilio:
                 threading.Thread(target=self._call_back, args=(body["sid"],), daemon=True).start()
             return status, body, {}
         if method == "GET" and rest == "Messages.json":
+            lookup_failure = self.faults.lookup_failure()
+            if lookup_failure is not None:
+                status, code, extra = lookup_failure
+                return status, self._error(code, status), extra
             return 200, self.store.page(account, query), {}
         if method == "GET" and rest.startswith("Messages/") and rest.endswith(".json"):
             message = self.store.fetch(rest[len("Messages/") : -len(".json")])
