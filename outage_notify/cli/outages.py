@@ -87,6 +87,14 @@ def echo_preview(data: dict[str, Any]) -> None:
         )
     matched = ", ".join(f"{k} {v}" for k, v in data["by_match"].items()) or "nobody"
     click.echo(f"Matched: {matched}")
+    network = data.get("network")
+    if network:
+        click.echo(
+            f"Network: pipes {', '.join(network['pipes'])}, close {len(network['valves'])} "
+            f"valve(s), {network['affected_nodes']} node(s) cut off, {network['customers']} "
+            f"customer(s); the areas alone: {network['areas_alone']} (the network adds "
+            f"{network['added_by_network']}, spares {network['spared_by_network']})"
+        )
     for channel, reasons in data["skipped"].items():
         click.echo(f"Left out by {channel}: " + ", ".join(f"{k} {v}" for k, v in reasons.items()))
     click.echo("Notices:")
@@ -110,7 +118,14 @@ def echo_preview(data: dict[str, Any]) -> None:
     "--start", "start_text", metavar="T", required=True, help="ISO 8601; local if no offset."
 )
 @click.option("--end", "end_text", metavar="T", required=True, help="ISO 8601; local if no offset.")
-@click.option("--area", "areas", metavar="CODE", multiple=True, required=True, help="Repeatable.")
+@click.option("--area", "areas", metavar="CODE", multiple=True, help="Repeatable.")
+@click.option(
+    "--pipe",
+    "pipes",
+    metavar="PIPE",
+    multiple=True,
+    help="Repeatable: target by isolating these pipes of the network (water).",
+)
 @click.option("--title", required=True, help="1-120 characters.")
 @click.option("--description", default="", help="More detail, for email and the web page.")
 @click.option("--ref", metavar="WORK_ORDER", help="The work order number (unique).")
@@ -126,6 +141,7 @@ def add_cmd(
     start_text: str,
     end_text: str,
     areas: tuple[str, ...],
+    pipes: tuple[str, ...],
     title: str,
     description: str,
     ref: str | None,
@@ -141,12 +157,17 @@ def add_cmd(
     (else --short-notice), every area exists and belongs to the utility, title 1-120
     characters. Every problem is listed and nothing is written.
 
+    With --pipe (instead of or besides --area) the outage targets the customers that closing
+    the valves around those pipes cuts off (see `outage-notify network isolate`).
+
     Example:
 
     \b
         outage-notify outages add --utility water --start 2026-12-01T08:00 \\
             --end 2026-12-01T12:00 --area W01 --area W02 --title "Main replacement" \\
             --ref WO-2291
+        outage-notify outages add --utility water --pipe P-1024 --start 2026-12-01T08:00 \\
+            --end 2026-12-01T12:00 --title "Valve replacement"
     """
     settings, now = app.settings, now_of(app, now_text)
     draft = outages.OutageDraft(
@@ -155,6 +176,7 @@ def add_cmd(
         description=description,
         ref=ref,
         areas=areas,
+        pipes=pipes,
         start=to_utc(app, start_text, "--start"),
         end=to_utc(app, end_text, "--end"),
     )

@@ -50,7 +50,7 @@ class NetworkExtraMissing(OutageNotifyError):
 
 def load_wntr() -> ModuleType:
     try:
-        import wntr  # noqa: PLC0415 (heavy, optional: only network import needs it)
+        import wntr
     except ImportError:
         raise NetworkExtraMissing(
             f"network import needs WNTR, the optional `network` extra: {INSTALL_HINT}"
@@ -106,7 +106,10 @@ def read_network(
         if len(problems) > len(shown):
             shown.append(f"... and {len(problems) - len(shown)} more")
         raise InputError(f"the network in {path} was not imported:", problems=shown)
-    coordinates = {name: tuple(map(float, node.coordinates)) for name, node in wn.nodes()}
+    coordinates: dict[str, tuple[float, float]] = {
+        str(name): (float(node.coordinates[0]), float(node.coordinates[1]))
+        for name, node in wn.nodes()
+    }
     located = True
     if crs is not None:
         coordinates = _to_lonlat(coordinates, crs)
@@ -117,7 +120,7 @@ def read_network(
             "are linked only by service_node (pass --crs, e.g. --crs EPSG:2246, to locate it)"
         )
     graph.compute_segments()
-    return NetworkDraft(str(path), graph, coordinates, valves_from, located, notes)  # type: ignore[arg-type]
+    return NetworkDraft(str(path), graph, coordinates, valves_from, located, notes)
 
 
 def _graph(wn: Any) -> Graph:
@@ -144,8 +147,8 @@ def _to_lonlat(
     coordinates: dict[str, tuple[float, float]], crs: str
 ) -> dict[str, tuple[float, float]]:
     try:
-        from pyproj import Transformer  # noqa: PLC0415 (part of the network extra)
-        from pyproj.exceptions import CRSError  # noqa: PLC0415
+        from pyproj import Transformer
+        from pyproj.exceptions import CRSError
     except ImportError:
         raise NetworkExtraMissing(
             f"--crs needs pyproj, part of the extra: {INSTALL_HINT}"
@@ -153,7 +156,9 @@ def _to_lonlat(
     try:
         transformer = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
     except CRSError as exc:
-        raise InputError(f"--crs {crs}: not a coordinate reference system pyproj knows ({exc})")
+        raise InputError(
+            f"--crs {crs}: not a coordinate reference system pyproj knows ({exc})"
+        ) from None
     names = list(coordinates)
     xs, ys = transformer.transform(
         [coordinates[n][0] for n in names], [coordinates[n][1] for n in names]

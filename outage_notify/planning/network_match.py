@@ -131,7 +131,7 @@ def cut_off_customer_ids(
     for start in range(0, len(elements), _ID_CHUNK):
         chunk = elements[start : start + _ID_CHUNK]
         query = select(col(Customer.id)).where(col(Customer.service_node).in_(chunk), *extra)
-        ids.update(i for (i,) in connection.execute(query))
+        ids.update(i for (i,) in connection.execute(query) if i is not None)
     placed = placed_network(session, graph)
     if placed is not None and affected_links:
         ids.update(_nearby_ids(session, graph, placed, affected_links, extra))
@@ -194,7 +194,7 @@ def link_report(session: Session) -> dict[str, Any]:
         _index, distance = nearest_links(placed, table[:, 0], table[:, 1])
         linked = distance[~np.isnan(distance)]
         nearest = {
-            "linked": int(len(linked)),
+            "linked": len(linked),
             "too_far": int(len(table) - len(linked)),
             "median_m": round(float(np.median(linked)), 1) if len(linked) else None,
             "p95_m": round(float(np.percentile(linked, 95)), 1) if len(linked) else None,

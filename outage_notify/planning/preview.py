@@ -17,7 +17,7 @@ from channels.sms_segments import count_segments
 from outage_notify.models import Notice, NoticeState, Outage
 from outage_notify.notices.sms import MAX_SEGMENTS, sms_text
 from outage_notify.notices.texts import build_context
-from outage_notify.planning import targeting, timeline
+from outage_notify.planning import network_match, targeting, timeline
 from outage_notify.planning.outage_views import describe_notice, describe_outage, notices
 from outage_notify.settings import SHIPPED_LANGUAGES, Settings
 from outage_notify.times import format_local, iso_local
@@ -126,6 +126,27 @@ def preview(
         "sms_eta_seconds": round(eta, 1),
         "texts": texts,
         "warnings": _warnings(outage, pending, texts, everyone, eta, settings),
+        "network": network_comparison(session, outage),
+    }
+
+
+def network_comparison(session: Session, outage: Outage) -> dict[str, Any] | None:
+    """For a network outage: who the isolation reaches beside who the areas' codes and
+    polygons alone would have (None for an outage planned by area only)."""
+    pipes = network_match.outage_pipes(session, outage.id)
+    if not pipes:
+        return None
+    by_network = set(targeting.match_outage_customers(session, outage))
+    by_areas = set(targeting.match_customers(session, outage)) if outage.area_codes else set()
+    _ids, isolation = network_match.cut_off_customer_ids(session, pipes)
+    return {
+        "pipes": pipes,
+        "valves": [v.name for v in isolation.valves],
+        "affected_nodes": len(isolation.affected_nodes),
+        "customers": len(by_network),
+        "areas_alone": len(by_areas),
+        "added_by_network": len(by_network - by_areas),
+        "spared_by_network": len(by_areas - by_network),
     }
 
 
