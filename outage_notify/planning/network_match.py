@@ -207,3 +207,52 @@ def link_report(session: Session) -> dict[str, Any]:
         "radius_m": LINK_RADIUS_M,
         "no_location": len(without),
     }
+
+
+# The hull is widened by this much (about 50 m), so premises beside its outermost junctions
+# fall inside it and a single junction or a line of them still makes a polygon.
+HULL_MARGIN_DEGREES = 0.0005
+
+
+def outage_hulls(
+    session: Session, outage_ids: Sequence[int]
+) -> dict[int, tuple[tuple[tuple[tuple[float, float], ...], ...], ...]]:
+    """For each network outage among ``outage_ids``: the polygons (lon/lat rings) of the
+    concave hull of the nodes its isolation cuts off, for feeds, CAP and the public map.
+    Outages planned by area only, and an unlocated network, give none."""
+    pipes: dict[int, list[str]] = {}
+    rows = session.execute(
+        select(col(OutagePipe.outage_id), col(OutagePipe.pipe)).where(
+            col(OutagePipe.outage_id).in_(list(outage_ids))
+        )
+    )
+    for outage_id, pipe in rows:
+        pipes.setdefault(outage_id, []).append(pipe)
+    info = network_info(session) if pipes else None
+    if info is None or not info.located:
+        return {}
+    graph = load_graph(session)
+    where = {
+        name: (x, y)
+        for name, x, y in session.execute(
+            select(col(NetworkNode.name), col(NetworkNode.x), col(NetworkNode.y))
+        )
+    }
+    hulls = {}
+    for outage_id, worked_on in pipes.items():
+        isolation = isolate(graph, [p for p in worked_on if p in graph.links])
+        ends = [n for p in isolation.pipes for n in (graph.links[p].start, graph.links[p].end)]
+        points = [where[n] for n in dict.fromkeys([*isolation.affected_nodes, *ends])]
+        if not points:
+            continue
+        hull = shapely.concave_hull(shapely.multipoints(points), ratio=0.5)
+        area = hull.buffer(HULL_MARGIN_DEGREES, quad_segs=2)
+        polygons = list(getattr(area, "geoms", [area]))
+        hulls[outage_id] = tuple(
+            tuple(
+                tuple((round(x, 6), round(y, 6)) for x, y in ring.coords)
+                for ring in (polygon.exterior, *polygon.interiors)
+            )
+            for polygon in polygons
+        )
+    return hulls

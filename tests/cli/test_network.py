@@ -237,3 +237,26 @@ def test_the_daemon_and_the_preview_never_import_wntr() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_feeds_describe_a_network_outage_by_the_hull_of_what_it_cuts_off(
+    run_cli, db: Database, settings, customers: Path, tmp_path: Path
+) -> None:
+    import shapely
+
+    from outage_notify.publishing.publication import NETWORK_AREA, read_outage
+
+    run_cli("network", "import", INP, "--valves", VALVES)
+    outage = run_json(run_cli, *ADD, "--pipe", "P4", *NOW)
+    with db.read() as session:
+        feed = read_outage(session, settings, outage["id"])
+    (area,) = feed.areas
+    assert area.code == NETWORK_AREA
+    hull = shapely.Polygon(area.shapes[0][0])
+    assert hull.contains(shapely.Point(121.496, 31.25))  # J3, in the isolated segment
+    assert hull.contains(shapely.Point(121.502, 31.249))  # J6, cut off beyond it
+    assert not hull.contains(shapely.Point(121.492, 31.25))  # J1 keeps its water
+    result = run_cli("feeds", "export", str(tmp_path / "out"), *NOW)
+    assert result.exit_code == 0, result.output
+    cap = "\n".join(p.read_text() for p in (tmp_path / "out").rglob("*.xml"))
+    assert "<polygon>" in cap and "受影响管网范围" in cap
