@@ -16,7 +16,7 @@ import pytest
 from sqlmodel import select
 
 from outage_notify.db import Database
-from outage_notify.models import Customer, NetworkLink, NetworkNode, NetworkValve, OutagePipe
+from outage_notify.models import NetworkLink, NetworkNode, NetworkValve, OutagePipe
 from tests.builders import CUSTOMER_HEADER, customer_row, make_city, write_customers
 
 pytest.importorskip("wntr")
@@ -63,9 +63,11 @@ def customers(db: Database, tmp_path: Path, run_cli) -> Path:  # type: ignore[no
 
 def test_import_stores_nodes_pipes_valves_and_segments(run_cli, db: Database) -> None:
     data = run_json(run_cli, "network", "import", INP, "--valves", VALVES)
-    assert data["junctions"] == 6 and data["sources"] == 1
+    assert data["junctions"] == 6
+    assert data["sources"] == 1
     assert (data["links"], data["closed_links"], data["valves"]) == (7, 1, 4)
-    assert data["segments"] == 4 and data["valves_from"] == "file"
+    assert data["segments"] == 4
+    assert data["valves_from"] == "file"
     assert (count(db, NetworkNode), count(db, NetworkLink), count(db, NetworkValve)) == (7, 7, 4)
     with db.read() as session:
         assert session.exec(select(NetworkLink.closed).where(NetworkLink.name == "P7")).one()
@@ -74,7 +76,8 @@ def test_import_stores_nodes_pipes_valves_and_segments(run_cli, db: Database) ->
 def test_import_without_valves_says_they_were_placed_by_wntr(run_cli) -> None:
     result = run_cli("network", "import", INP)
     assert result.exit_code == 0, result.output
-    assert "strategic" in result.output and "import the utility's valve layer" in result.output
+    assert "strategic" in result.output
+    assert "import the utility's valve layer" in result.output
 
 
 def test_a_geojson_valve_layer_is_read_like_the_csv(run_cli, tmp_path: Path) -> None:
@@ -94,7 +97,8 @@ def test_a_geojson_valve_layer_is_read_like_the_csv(run_cli, tmp_path: Path) -> 
     path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
     data = run_json(run_cli, "network", "import", INP, "--valves", str(path))
     # P2 alone, and the rest (the closed P7 still joins J6 and J1: segments are topology).
-    assert data["valves"] == 2 and data["segments"] == 2
+    assert data["valves"] == 2
+    assert data["segments"] == 2
 
 
 BAD_VALVES = [
@@ -156,7 +160,8 @@ def test_isolate_an_unknown_pipe_fails(run_cli) -> None:
 def test_show_reports_how_customers_are_linked(run_cli, customers: Path) -> None:
     run_cli("network", "import", INP, "--valves", VALVES)
     data = run_json(run_cli, "network", "show")
-    assert data["sources"] == ["R"] and data["closed"] == ["P7"]
+    assert data["sources"] == ["R"]
+    assert data["closed"] == ["P7"]
     links = data["customers"]
     assert links["by_service_node"] == 3
     assert links["by_nearest_pipe"]["linked"] == 2
@@ -259,4 +264,5 @@ def test_feeds_describe_a_network_outage_by_the_hull_of_what_it_cuts_off(
     result = run_cli("feeds", "export", str(tmp_path / "out"), *NOW)
     assert result.exit_code == 0, result.output
     cap = "\n".join(p.read_text() for p in (tmp_path / "out").rglob("*.xml"))
-    assert "<polygon>" in cap and "受影响管网范围" in cap
+    assert "<polygon>" in cap
+    assert "受影响管网范围" in cap

@@ -5,10 +5,10 @@ How they are compared: the pipe's segment and its boundary valves are closed in 
 nodes), controls are removed (our method takes pumps and control valves as open, and a
 control could switch a pump off at t=0), and EPANET (``EpanetSimulator``, not WNTR's own
 solver) runs one pressure-driven step. A junction with a positive demand that is served
-less than a tenth of it is dry (see ``DRY``). Judged are the junctions with demand that are wet when nothing is
-closed (ky10 has about 30 too high for its pressure even then): of those, the ones dry after
-closing must be exactly the ones the isolation says are affected. Junctions without demand
-cannot be judged by demand served and are left out.
+less than a tenth of it is dry (see ``DRY``). Judged are the junctions with demand that are
+wet when nothing is closed (ky10 has about 30 too high for its pressure even then): of
+those, the ones dry after closing must be exactly the ones the isolation says are affected.
+Junctions without demand cannot be judged by demand served and are left out.
 """
 
 from __future__ import annotations
