@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from outage_notify.cli.base import AppContext, AppGroup, actor_option, echo_json, pass_app
 from outage_notify.cli.times import now_of, now_option, to_utc
-from outage_notify.planning import outage_import, outages
+from outage_notify.planning import network_match, outage_import, outages
 from outage_notify.planning.outage_views import (
     describe_notice,
     describe_outage,
@@ -185,6 +185,7 @@ def add_cmd(
             session, draft, settings=settings, now=now, actor=actor, short_notice=short_notice
         )
         data = describe_outage(outage, settings.zone)
+        data["pipes"] = network_match.outage_pipes(session, outage.id)
         shown = preview(session, outage, settings=settings, now=now) if dry_run else None
         planned = [describe_notice(n, settings.zone) for n in notices(session, outage.id or 0)]
     if dry_run:
@@ -294,12 +295,15 @@ def show_cmd(app: AppContext, outage_id: int, as_json: bool) -> None:
     zone = app.settings.zone
     with app.database.read() as session:
         data = describe_outage(outages.get_outage(session, outage_id), zone)
+        data["pipes"] = network_match.outage_pipes(session, outage_id)
         data["revisions"] = [describe_revision(r, zone) for r in revisions(session, outage_id)]
         data["notices"] = [describe_notice(n, zone) for n in notices(session, outage_id)]
     if as_json:
         echo_json(data)
         return
     click.echo(outage_line(data))
+    if data["pipes"]:
+        click.echo("Pipes (targeted by valve isolation): " + ", ".join(data["pipes"]))
     if data["description"]:
         click.echo(data["description"])
     click.echo("History:")

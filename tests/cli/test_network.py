@@ -191,6 +191,8 @@ def test_a_network_outage_needs_no_area(run_cli, customers: Path) -> None:
     run_cli("network", "import", INP, "--valves", VALVES)
     outage = run_json(run_cli, *ADD, "--pipe", "P4", *NOW)
     assert outage["areas"] == []
+    assert outage["pipes"] == ["P4"]
+    assert "Pipes (targeted by valve isolation): P4" in run_cli("outages", "show", "1").output
     data = run_json(run_cli, "outages", "preview", str(outage["id"]), *NOW)
     assert data["by_match"] == {"network": 2}  # c1 at J3, c2 on P6
     assert data["network"]["areas_alone"] == 0
@@ -266,3 +268,12 @@ def test_feeds_describe_a_network_outage_by_the_hull_of_what_it_cuts_off(
     cap = "\n".join(p.read_text() for p in (tmp_path / "out").rglob("*.xml"))
     assert "<polygon>" in cap
     assert "受影响管网范围" in cap
+
+
+def test_the_outage_report_counts_a_network_outages_premises_by_isolation(
+    run_cli, customers: Path
+) -> None:
+    run_cli("network", "import", INP, "--valves", VALVES)
+    outage = run_json(run_cli, *ADD, "--pipe", "P2", "--area", "W01", *NOW)
+    data = run_json(run_cli, "report", "--outage", str(outage["id"]), "--now", "2026-12-11T09:00")
+    assert data["coverage"]["affected_premises"] == 3  # the isolation's, not W01's
