@@ -277,3 +277,56 @@ def test_the_outage_report_counts_a_network_outages_premises_by_isolation(
     outage = run_json(run_cli, *ADD, "--pipe", "P2", "--area", "W01", *NOW)
     data = run_json(run_cli, "report", "--outage", str(outage["id"]), "--now", "2026-12-11T09:00")
     assert data["coverage"]["affected_premises"] == 3  # the isolation's, not W01's
+
+
+def projected(tmp_path: Path) -> Path:
+    """tiny.inp with its coordinates in UTM zone 51N metres, as a utility's GIS has them."""
+    from pyproj import Transformer
+
+    to_utm = Transformer.from_crs("EPSG:4326", "EPSG:32651", always_xy=True)
+    lines, in_coordinates = [], False
+    for line in Path(INP).read_text().splitlines():
+        parts = line.split()
+        if line.startswith("["):
+            in_coordinates = line.strip() == "[COORDINATES]"
+        elif in_coordinates and len(parts) == 3 and not line.startswith(";"):
+            x, y = to_utm.transform(float(parts[1]), float(parts[2]))
+            line = f" {parts[0]} {x:.2f} {y:.2f}"
+        lines.append(line)
+    path = tmp_path / "utm.inp"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_crs_turns_projected_coordinates_into_lon_lat(
+    run_cli, customers: Path, tmp_path: Path
+) -> None:
+    data = run_json(
+        run_cli,
+        "network",
+        "import",
+        str(projected(tmp_path)),
+        "--valves",
+        VALVES,
+        "--crs",
+        "EPSG:32651",
+    )
+    assert data["located"] is True
+    assert run_json(run_cli, "network", "isolate", "P2")["customers"] == 3
+
+
+def test_projected_coordinates_without_crs_link_customers_by_service_node_only(
+    run_cli, customers: Path, tmp_path: Path
+) -> None:
+    result = run_cli("network", "import", str(projected(tmp_path)), "--valves", VALVES)
+    assert result.exit_code == 0, result.output
+    assert "pass --crs" in result.output
+    # c1 (J3) and c2 (P6) by service_node; c3, found only by location, is not linked.
+    assert run_json(run_cli, "network", "isolate", "P2")["customers"] == 2
+
+
+def test_an_unknown_crs_is_rejected(run_cli, db: Database) -> None:
+    result = run_cli("network", "import", INP, "--valves", VALVES, "--crs", "EPSG:0")
+    assert result.exit_code == 1
+    assert "--crs EPSG:0" in result.output
+    assert count(db, NetworkNode) == 0
