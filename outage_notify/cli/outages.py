@@ -57,8 +57,9 @@ def short(iso: str | None) -> str:
 
 def outage_line(data: dict[str, Any]) -> str:
     number = f"#{data['id']}" if data["id"] is not None else "(new)"
+    where = ", ".join(data["areas"] + [f"pipe {p}" for p in data.get("pipes") or []])
     return (
-        f"{number} {data['utility']} {', '.join(data['areas'])}  "
+        f"{number} {data['utility']} {where}  "
         f"{short(data['start'])} - {short(data['end'])}  {data['status']} "
         f"(revision {data['revision']})  {data['title']}"
     )

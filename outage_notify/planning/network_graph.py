@@ -123,6 +123,32 @@ def isolate(graph: Graph, pipes: Sequence[str]) -> Isolation:
         if (graph.link_segment[v.link] in closed) != (graph.node_segment[v.node] in closed)
     ]
     inside = {n for n, s in graph.node_segment.items() if s in closed}
+    reached = _supplied(graph, closed, inside)
+    # A junction no source reaches even with every valve open (behind a link closed in the
+    # INP file) is not this work's doing: it is left out rather than told on every outage.
+    supplied_anyway = _supplied(graph, set(), set()) if closed else reached
+    junctions = [n for n, kind in graph.nodes.items() if kind not in SOURCE_KINDS]
+    cut_off = sorted(
+        n for n in junctions if n not in inside and n not in reached and n in supplied_anyway
+    )
+    dry = set(cut_off)
+    affected_links = sorted(
+        k.name
+        for k in graph.links.values()
+        if graph.link_segment[k.name] in closed or k.start in dry or k.end in dry
+    )
+    return Isolation(
+        pipes=list(dict.fromkeys(pipes)),
+        segments=chosen,
+        valves=sorted(boundary, key=lambda v: v.name),
+        segment_nodes=sorted(n for n in inside if graph.nodes[n] not in SOURCE_KINDS),
+        cut_off_nodes=cut_off,
+        affected_links=affected_links,
+    )
+
+
+def _supplied(graph: Graph, closed: set[int], inside: set[str]) -> set[str]:
+    """The nodes joined to a source with the ``closed`` segments (holding ``inside``) shut."""
     adjacency: dict[str, list[str]] = {}
     for link in graph.links.values():
         if link.closed or graph.link_segment[link.name] in closed:
@@ -138,22 +164,7 @@ def isolate(graph: Graph, pipes: Sequence[str]) -> Isolation:
             if neighbour not in reached:
                 reached.add(neighbour)
                 queue.append(neighbour)
-    junctions = [n for n, kind in graph.nodes.items() if kind not in SOURCE_KINDS]
-    cut_off = sorted(n for n in junctions if n not in inside and n not in reached)
-    dry = set(cut_off)
-    affected_links = sorted(
-        k.name
-        for k in graph.links.values()
-        if graph.link_segment[k.name] in closed or k.start in dry or k.end in dry
-    )
-    return Isolation(
-        pipes=list(dict.fromkeys(pipes)),
-        segments=chosen,
-        valves=sorted(boundary, key=lambda v: v.name),
-        segment_nodes=sorted(n for n in inside if graph.nodes[n] not in SOURCE_KINDS),
-        cut_off_nodes=cut_off,
-        affected_links=affected_links,
-    )
+    return reached
 
 
 def load_graph(session: Session) -> Graph:

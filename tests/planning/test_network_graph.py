@@ -79,3 +79,10 @@ def test_a_segment_holding_the_source_cuts_off_everything_it_fed() -> None:
     isolation = isolate(tiny(), ["P1"])
     assert isolation.segment_nodes == ["J1"]
     assert isolation.cut_off_nodes == ["J2", "J3", "J4", "J5", "J6"]
+
+
+def test_a_junction_already_dry_behind_a_closed_pipe_is_not_any_works_doing() -> None:
+    graph = tiny([*LINKS, Link("P8", "pipe", "J4", "J7", closed=True)])
+    graph.nodes["J7"] = "junction"
+    graph.compute_segments()
+    assert "J7" not in isolate(graph, ["P2"]).affected_nodes
