@@ -82,7 +82,8 @@ def test_a_segment_holding_the_source_cuts_off_everything_it_fed() -> None:
 
 
 def test_a_junction_already_dry_behind_a_closed_pipe_is_not_any_works_doing() -> None:
-    graph = tiny([*LINKS, Link("P8", "pipe", "J4", "J7", closed=True)])
-    graph.nodes["J7"] = "junction"
+    nodes = {"R": "reservoir", **{f"J{i}": "junction" for i in range(1, 8)}}
+    links = [*LINKS, Link("P8", "pipe", "J4", "J7", closed=True)]
+    graph = Graph(nodes=nodes, links={k.name: k for k in links}, valves=list(VALVES))
     graph.compute_segments()
     assert "J7" not in isolate(graph, ["P2"]).affected_nodes
