@@ -96,6 +96,9 @@ def echo_preview(data: dict[str, Any]) -> None:
             f"customer(s); the areas alone: {network['areas_alone']} (the network adds "
             f"{network['added_by_network']}, spares {network['spared_by_network']})"
         )
+        for label, key in (("adds", "added_accounts"), ("spares", "spared_accounts")):
+            if network[key]:
+                click.echo(f"  the network {label}: {', '.join(network[key])}")
     for channel, reasons in data["skipped"].items():
         click.echo(f"Left out by {channel}: " + ", ".join(f"{k} {v}" for k, v in reasons.items()))
     click.echo("Notices:")

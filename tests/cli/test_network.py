@@ -183,6 +183,7 @@ def test_a_network_outage_targets_by_isolation_and_compares_with_its_area(
     # W01 holds c3, c4 and c5 by location; c1 has no location, c2 lies in W02.
     assert (network["customers"], network["areas_alone"]) == (3, 3)
     assert (network["added_by_network"], network["spared_by_network"]) == (2, 2)
+    assert (network["added_accounts"], network["spared_accounts"]) == (["c1", "c2"], ["c4", "c5"])
     text = run_cli("outages", "preview", str(outage["id"]), *NOW).output
     assert "the network adds 2, spares 2" in text
 
