@@ -21,7 +21,8 @@ As a process (benchmarks, tests that kill the sender)::
     python -m tests.fake_twilio --port 8765
 
 then script it over HTTP: ``POST /_fake/script`` with a JSON object of faults (the keyword
-arguments of :meth:`FaultScript.script`), ``POST /_fake/reset``, ``GET /_fake/stats`` (accepted
+arguments of :meth:`FaultScript.script`), ``POST /_fake/release`` (hand held messages to the
+carrier), ``POST /_fake/reset``, ``GET /_fake/stats`` (accepted
 messages per recipient) and ``GET /_fake/requests`` (every request with its arrival time).
 """
 

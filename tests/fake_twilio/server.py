@@ -260,6 +260,8 @@ class FakeTwilio:
             return 200, self.stats(), {}
         if method == "GET" and path == "/_fake/requests":
             return 200, [asdict(r) for r in self.requests], {}
+        if method == "POST" and path == "/_fake/release":
+            return 200, {"released": self.release()}, {}
         if method == "POST" and path == "/_fake/reset":
             self.reset()
             return 200, {"reset": True}, {}
