@@ -198,6 +198,7 @@ def test_runs_as_a_separate_process_scripted_over_http() -> None:
         assert stats["accepted"] == {TO: 1}
         recorded = requests.get(f"{url}/_fake/requests", timeout=5).json()
         assert [r["status"] for r in recorded] == [201, 400]
+        assert requests.post(f"{url}/_fake/release", timeout=5).json() == {"released": 0}
         assert requests.post(f"{url}/_fake/reset", timeout=5).json() == {"reset": True}
         assert requests.get(f"{url}/_fake/stats", timeout=5).json()["requests"] == 0
     finally:
