@@ -47,6 +47,7 @@ class OutageDraft:
     areas: Sequence[str]
     description: str = ""
     ref: str | None = None
+    geometry: dict[str, Any] | None = None  # an upstream feed's polygon (see targeting)
     area_list: list[str] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
@@ -172,9 +173,11 @@ def plan_outage(
     now: datetime,
     actor: str,
     short_notice: bool = False,
+    review: bool = False,
 ) -> Outage:
     """Check the draft, create the outage (revision 1) and its notices. InputError lists
-    every problem and nothing is written."""
+    every problem and nothing is written. ``review``: the outage waits for a planner's
+    approval (planning.review) and gets its notices only then."""
     problems = check_draft(session, draft, settings=settings, now=now, short_notice=short_notice)
     if problems:
         raise rejected("the outage was not planned:", problems)
@@ -186,6 +189,8 @@ def plan_outage(
         start_at=draft.start,
         end_at=draft.end,
         area_codes=draft.area_list,
+        geometry=draft.geometry,
+        status=OutageStatus.REVIEW if review else OutageStatus.PLANNED,
         short_notice=short_notice,
         created_by=actor[:64],
     )
@@ -199,6 +204,8 @@ def plan_outage(
         )
         raise rejected(problem, [problem]) from None
     _revise(session, outage, change="created", actor=actor, before=None)
+    if review:
+        return outage
     span = timeline.sms_span(session, outage, settings)
     planned = timeline.plan_created(outage, settings=settings, now=now, sms_span=span)
     timeline.add_notices(session, outage, planned)

@@ -124,7 +124,9 @@ def read_snapshot(session: Session, settings: Settings, *, now: datetime) -> Sna
                 col(Outage.end_at) >= cutoff,
                 col(Outage.updated_at) >= cutoff,
                 col(Outage.restored_at) >= cutoff,
-            )
+            ),
+            # Waiting for a planner's approval (an untrusted source's): not public yet.
+            col(Outage.status) != OutageStatus.REVIEW,
         )
         .order_by(col(Outage.start_at), col(Outage.id))
     ).all()
@@ -143,7 +145,7 @@ def read_outage(
 ) -> FeedOutage:
     """One outage, at ``revision`` (default: its current one), whatever its age."""
     outage = session.get(Outage, outage_id)
-    if outage is None:
+    if outage is None or outage.status == OutageStatus.REVIEW:
         raise NotFoundError(f"no outage {outage_id}")
     wanted = outage.revision if revision is None else revision
     if not 1 <= wanted <= outage.revision:
