@@ -131,7 +131,7 @@ def read_snapshot(session: Session, settings: Settings, *, now: datetime) -> Sna
         .order_by(col(Outage.start_at), col(Outage.id))
     ).all()
     builder = _Builder(session, settings, rows)
-    outages = [o for o in builder.build_all() if o.ended_at >= cutoff]
+    outages = [o for o in builder.build_all() if o.ended_at >= cutoff and ever_public(o)]
     return Snapshot(
         outages=tuple(outages),
         areas=_area_names(session),
@@ -150,7 +150,18 @@ def read_outage(
     wanted = outage.revision if revision is None else revision
     if not 1 <= wanted <= outage.revision:
         raise NotFoundError(f"outage {outage_id} has no revision {wanted}")
-    return _Builder(session, settings, [outage]).build(outage, wanted)
+    built = _Builder(session, settings, [outage]).build(outage, wanted)
+    if not ever_public(built):
+        raise NotFoundError(f"no outage {outage_id}")
+    return built
+
+
+def ever_public(outage: FeedOutage) -> bool:
+    """Whether the outage was ever live: one from an untrusted source that was cancelled
+    while it waited for review was never announced, so it is never published either."""
+    return any(r.status != OutageStatus.REVIEW for r in outage.history[:1]) or any(
+        r.status == OutageStatus.PLANNED for r in outage.history
+    )
 
 
 def read_all_revisions(
@@ -162,7 +173,8 @@ def read_all_revisions(
         select(Outage).where(col(Outage.id).in_(ids)).order_by(col(Outage.id))
     ).all()
     builder = _Builder(session, settings, rows)
-    return [builder.build(o, n) for o in rows for n in range(1, o.revision + 1)]
+    built = (builder.build(o, n) for o in rows for n in range(1, o.revision + 1))
+    return [b for b in built if ever_public(b)]
 
 
 def next_change(outages: Sequence[FeedOutage], now: datetime) -> datetime | None:

@@ -252,3 +252,20 @@ def test_an_untrusted_source_waits_for_review_then_approve(
         assert [o.id for o in read_snapshot(session, settings, now=NOW).outages] == [valve.id]
         source = session.exec(select(Source)).one()
     assert source.last_status == "ok"
+
+
+def test_an_outage_cancelled_while_in_review_is_never_published(
+    db: Database, settings: Settings, feed_server: FeedServer
+) -> None:
+    make_city(db)
+    add_source(db, "city", feed_server.serve("/planned.rss", RSS), "rss", trusted=False)
+    poll(db, settings, "city")
+    cancelled = RSS.replace(b"<category>maintenance</category>", b"<category>cancelled</category>")
+    feed_server.serve("/planned.rss", cancelled)
+    result = poll(db, settings, "city", NOW + timedelta(minutes=5))
+    valve = outage_of(db, "city:WO-2026-11873")
+    assert result.applied.cancelled == [valve.id]
+    assert valve.status == OutageStatus.CANCELLED
+    assert notice_count(db) == 0
+    with db.read() as session:
+        assert read_snapshot(session, settings, now=NOW).outages == ()
