@@ -14,6 +14,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import shapely
+from shapely.geometry import MultiPolygon, Polygon, mapping, shape
 from sqlalchemy import Connection, or_, text
 from sqlmodel import Session, col, select
 
@@ -272,7 +274,7 @@ class _Builder:
             created=history[0].created_at.astimezone(local),
             updated=current.created_at.astimezone(local),
             url=f"{self.settings.public_url}/outages/{outage.id}",
-            areas=tuple(FeedArea(c, self.shapes.get(c, ())) for c in current.area_codes),
+            areas=tuple(FeedArea(c, self._shapes(outage, c)) for c in current.area_codes),
             texts=(),
             history=tuple(
                 FeedRevision(
@@ -302,6 +304,16 @@ class _Builder:
             for language in self.languages
         )
         return replace(result, texts=texts)
+
+    def _shapes(self, outage: Outage, code: str) -> tuple[Shape, ...]:
+        """The area's polygons; for an outage with its own geometry (an upstream feed's
+        polygon), the part of the area that geometry covers, so maps and CAP show the work
+        zone rather than the whole area."""
+        area = self.areas.get(code)
+        if not outage.geometry or area is None:
+            return self.shapes.get(code, ())
+        clipped = shape(area.geometry).intersection(shapely.make_valid(shape(outage.geometry)))
+        return shapes_of(mapping(clipped)) if isinstance(clipped, Polygon | MultiPolygon) else ()
 
     def _area_label(self, code: str, language: str) -> str:
         area = self.areas.get(code)

@@ -269,3 +269,19 @@ def test_an_outage_cancelled_while_in_review_is_never_published(
     assert notice_count(db) == 0
     with db.read() as session:
         assert read_snapshot(session, settings, now=NOW).outages == ()
+
+
+def test_the_published_outage_shows_the_work_zone_not_the_whole_area(
+    db: Database, settings: Settings, feed_server: FeedServer
+) -> None:
+    make_city(db)
+    add_source(db, "city", feed_server.serve("/planned.rss", RSS), "rss")
+    poll(db, settings, "city")
+    with db.read() as session:
+        published = {o.title: o for o in read_snapshot(session, settings, now=NOW).outages}
+    (valve_area,) = published["Valve replacement on Renmin Road"].areas
+    (ring,) = valve_area.shapes[0]
+    lons, lats = {p[0] for p in ring}, {p[1] for p in ring}
+    assert (min(lons), max(lons), min(lats), max(lats)) == (121.41, 121.44, 31.21, 31.24)
+    (flushing_area,) = published["Hydrant flushing, Jiefang Road district"].areas
+    assert flushing_area.shapes[0][0][0] == (121.5, 31.2)  # no polygon: the whole area
