@@ -87,7 +87,8 @@ def _kind(source: Source) -> str:
 @pass_app
 def list_cmd(app: AppContext, as_json: bool) -> None:
     """Show each source: its last poll and status, entries seen, held and vanished entries,
-    and the last error.
+    and the last error. Listed below a source: entries held for review or with a change
+    not applied, and vanished entries whose outage is still planned (--json lists all).
 
     Example:
 
@@ -110,8 +111,16 @@ def list_cmd(app: AppContext, as_json: bool) -> None:
         if row["last_error"]:
             click.echo(f"  error: {row['last_error']}")
         for entry in row["entries"]:
-            if entry["reason"] or entry["vanished_at"]:
+            if _worth_showing(entry):
                 _echo_entry(entry)
+
+
+def _worth_showing(entry: dict[str, Any]) -> bool:
+    """Held entries, notes on entries still in the feed, and vanished entries whose outage is
+    still ahead (finished work leaves feeds all the time: those stay in --json only)."""
+    if entry["vanished_at"] is None:
+        return bool(entry["reason"])
+    return entry["outage_status"] in ("planned", "review")
 
 
 def _echo_entry(entry: dict[str, Any]) -> None:

@@ -106,7 +106,11 @@ def apply_entries(
             with session.begin_nested():
                 _apply(session, source, row, entry, settings=settings, now=now, result=result)
         except InputError as exc:
+            # The savepoint is gone, and with it anything this entry wrote.
             reason = "; ".join([str(exc), *(p for p in exc.problems if p != str(exc))])
+            if row.outage_id is None:
+                row.state, reason = "held", f"held for review: {reason}"
+                result.held.append(row.entry_key)
             row.reason = reason[:REASON_MAX]
             result.notes.append(f"{row.entry_key}: {reason}")
         row.fields_hash = digest

@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from outage_notify import audit
 from outage_notify.errors import NotFoundError, Problem, rejected
-from outage_notify.models import Source, SourceEntry
+from outage_notify.models import Outage, Source, SourceEntry
 from outage_notify.planning.outages import UTILITIES, check_areas
 from outage_notify.settings import parse_duration
 
@@ -135,6 +135,13 @@ def describe_sources(session: Session, zone: ZoneInfo) -> list[dict[str, Any]]:
     entries: dict[int, list[SourceEntry]] = {}
     for row in session.exec(select(SourceEntry).order_by(col(SourceEntry.id))).all():
         entries.setdefault(row.source_id, []).append(row)
+    statuses = dict(
+        session.exec(
+            select(Outage.id, Outage.status).where(
+                col(Outage.id).in_([r.outage_id for rows in entries.values() for r in rows])
+            )
+        ).all()
+    )
     described = []
     for source in sources:
         rows = entries.get(source.id or 0, [])
@@ -153,6 +160,7 @@ def describe_sources(session: Session, zone: ZoneInfo) -> list[dict[str, Any]]:
                         "key": r.entry_key,
                         "state": r.state,
                         "outage_id": r.outage_id,
+                        "outage_status": statuses.get(r.outage_id),
                         "reason": r.reason,
                         "last_seen_at": _local(r.last_seen_at, zone),
                         "vanished_at": _local(r.vanished_at, zone),

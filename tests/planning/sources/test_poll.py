@@ -285,3 +285,62 @@ def test_the_published_outage_shows_the_work_zone_not_the_whole_area(
     assert (min(lons), max(lons), min(lats), max(lats)) == (121.41, 121.44, 31.21, 31.24)
     (flushing_area,) = published["Hydrant flushing, Jiefang Road district"].areas
     assert flushing_area.shapes[0][0][0] == (121.5, 31.2)  # no polygon: the whole area
+
+
+def test_a_change_the_lifecycle_refuses_is_noted_and_the_rest_applies(
+    db: Database, settings: Settings, feed_server: FeedServer
+) -> None:
+    make_city(db)
+    add_source(db, "city", feed_server.serve("/planned.rss", RSS), "rss")
+    poll(db, settings, "city")
+    valve = outage_of(db, "city:WO-2026-11873")
+    flushing = outage_of(db, "city:WO-2026-11901")
+    revised = RSS.replace(b"2026-12-10T09:00:00", b"2026-11-30T09:00:00").replace(
+        b"2026-12-12T11:00:00", b"2026-12-12T12:00:00"
+    )
+    feed_server.serve("/planned.rss", revised)
+
+    result = poll(db, settings, "city", NOW + timedelta(minutes=5))
+
+    assert result.applied.changed == [flushing.id]
+    assert changes(db, valve.id or 0) == ["created"]
+    assert changes(db, flushing.id or 0) == ["created", "extended"]
+    with db.read() as session:
+        entry = session.exec(
+            select(SourceEntry).where(SourceEntry.entry_key == "WO-2026-11873")
+        ).one()
+    assert "was not rescheduled" in (entry.reason or "")
+    assert "is in the past" in (entry.reason or "")
+    assert entry.state == "outage"
+    # Noted once: the same document again changes nothing and says nothing new.
+    feed_server.serve("/planned.rss", revised, etag='"again"')
+    again = poll(db, settings, "city", NOW + timedelta(minutes=10))
+    assert again.applied.unchanged == 2
+    assert again.applied.notes == []
+
+
+def test_an_entry_whose_ref_a_planner_took_is_held(
+    db: Database, settings: Settings, feed_server: FeedServer
+) -> None:
+    make_city(db)
+    with db.session() as session:
+        session.add(
+            Outage(
+                ref="city:WO-2026-11901",
+                utility="water",
+                title="Typed in by hand",
+                start_at=NOW + timedelta(days=3),
+                end_at=NOW + timedelta(days=3, hours=2),
+                area_codes=["W02"],
+            )
+        )
+    add_source(db, "city", feed_server.serve("/planned.rss", RSS), "rss")
+    result = poll(db, settings, "city")
+    assert len(result.applied.created) == 1
+    assert sorted(result.applied.held) == ["WO-2026-11901", "WO-2026-11950"]
+    with db.read() as session:
+        entry = session.exec(
+            select(SourceEntry).where(SourceEntry.entry_key == "WO-2026-11901")
+        ).one()
+    assert entry.state == "held"
+    assert "ref city:WO-2026-11901 is already outage #1" in (entry.reason or "")
