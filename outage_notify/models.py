@@ -349,6 +349,9 @@ class Source(SQLModel, table=True):
     last_status: str = Field(default="never", max_length=16)  # never | ok | not_modified | error
     last_error: str | None = Field(default=None, max_length=500)
     entries_seen: int = 0
+    # Bumped by each poll that gets applied: a poll that fetched before another one was
+    # applied sees it moved and drops its copy, which may be the older one.
+    polls: int = 0
     created_at: datetime = _created()
     updated_at: datetime = _created()
 

@@ -34,6 +34,7 @@ def upgrade() -> None:
         sa.Column("last_status", sa.String(length=16), nullable=False),
         sa.Column("last_error", sa.String(length=500), nullable=True),
         sa.Column("entries_seen", sa.Integer(), nullable=False),
+        sa.Column("polls", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),

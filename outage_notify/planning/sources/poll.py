@@ -1,8 +1,9 @@
 """Polling: one source now (``sources poll``), or every source that is due (the daemon).
 
 A poll fetches outside any transaction, parses, then applies every entry in one transaction
-that holds the source's row lock: two pollers of one source queue there, and the second finds
-the first one's digests and changes nothing. A fetch or parse failure is recorded on the
+that holds the source's row lock: two pollers of one source queue there, and the second sees
+that the first was applied since it started (``Source.polls`` moved) and drops its copy, which
+may be older than the one applied. A fetch or parse failure is recorded on the
 source (its last status and message) and nothing else is written; the next poll is the retry.
 Daemons claim due sources with a conditional UPDATE, so each interval polls a source once.
 """
@@ -90,6 +91,13 @@ def poll_source(
             locked.last_poll_at, locked.updated_at = now, now
             locked.next_poll_at = now + timedelta(seconds=locked.every_seconds)
             locked.last_error = None
+            if locked.polls != source.polls:
+                result.applied.notes.append(
+                    "another poll of this source was applied while this one fetched: "
+                    "its copy was dropped (the next poll fetches again)"
+                )
+                return result
+            locked.polls += 1
             if fetched.not_modified:
                 result.status = locked.last_status = "not_modified"
             else:
