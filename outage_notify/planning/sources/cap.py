@@ -1,4 +1,5 @@
-"""A CAP 1.2 alert document (read with lxml) to a :class:`MappedEntry`.
+"""A CAP 1.2 alert document (read with lxml) to a :class:`MappedEntry`; and the alert links
+of a CAP index (an Atom feed of alerts).
 
 The mapping (docs/sources.md): ``identifier`` is the key and ``references`` tie an Update or
 a Cancel to the alerts before it; the first ``<info>`` gives the headline, description and the
@@ -10,6 +11,7 @@ Only ``status`` Actual alerts become outages: Exercise, Test, System and Draft a
 
 from __future__ import annotations
 
+from urllib.parse import urljoin
 from zoneinfo import ZoneInfo
 
 from lxml import etree
@@ -25,7 +27,10 @@ from outage_notify.planning.sources.entries import (
 from outage_notify.planning.sources.fetch import FeedError
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
+CAP_MEDIA_TYPE = "application/cap+xml"
+ATOM_NS = "http://www.w3.org/2005/Atom"
 _N = {"cap": CAP_NS}
+_ATOM = {"atom": ATOM_NS}
 # No DTDs, no entities, no network: an alert is data from outside.
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 
@@ -92,6 +97,25 @@ def parse_alert(body: bytes, *, zone: ZoneInfo) -> MappedEntry:
         references=references,
         problems=tuple(problems),
     )
+
+
+def index_links(body: bytes, base_url: str) -> list[str] | None:
+    """The alert URLs of a CAP index (an Atom feed whose entries link to alerts, as most CAP
+    publishers serve them, ours included); None when the document is not an Atom feed."""
+    try:
+        root = etree.fromstring(body, _PARSER)
+    except etree.XMLSyntaxError:
+        return None
+    if root.tag != f"{{{ATOM_NS}}}feed":
+        return None
+    links = []
+    for entry in root.findall("atom:entry", _ATOM):
+        candidates = entry.findall("atom:link", _ATOM)
+        chosen = [c for c in candidates if (c.get("type") or "").startswith(CAP_MEDIA_TYPE)]
+        chosen = chosen or [c for c in candidates if c.get("rel", "alternate") == "alternate"]
+        if chosen and chosen[0].get("href"):
+            links.append(urljoin(base_url, chosen[0].get("href", "")))
+    return links
 
 
 def _text(element: etree._Element, path: str) -> str:

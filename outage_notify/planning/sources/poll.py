@@ -32,6 +32,7 @@ from outage_notify.settings import Settings
 log = logging.getLogger(__name__)
 
 Fetcher = Callable[..., Fetched]
+MAX_ALERTS = 200  # alerts read from one CAP index per poll
 
 
 @dataclass
@@ -52,14 +53,34 @@ class PollResult:
         }
 
 
-def parse(body: bytes, fmt: str, settings: Settings) -> tuple[list[MappedEntry], list[str]]:
-    """The document's entries (and notes) as the source's format reads them."""
-    if fmt == "cap":
+def read_entries(
+    source: Source,
+    body: bytes,
+    settings: Settings,
+    *,
+    fetcher: Fetcher,
+    http: requests.Session | None,
+) -> tuple[list[MappedEntry], list[str]]:
+    """The document's entries (and notes) as the source's format reads them. A CAP source
+    may serve one alert, or an Atom index whose entries link to alerts (each fetched here,
+    with the same limits; one that fails fails the poll)."""
+    if source.format != "cap":
+        return rss.parse_feed(body, zone=settings.zone, expected=source.format), []
+    notes: list[str] = []
+    links = cap.index_links(body, source.url)
+    if links is None:
+        bodies = [body]
+    else:
+        if len(links) > MAX_ALERTS:
+            notes.append(f"the index links {len(links)} alerts: only the first {MAX_ALERTS} read")
+        bodies = [fetcher(link, http=http).body for link in links[:MAX_ALERTS]]
+    entries = []
+    for alert in bodies:
         try:
-            return [cap.parse_alert(body, zone=settings.zone)], []
+            entries.append(cap.parse_alert(alert, zone=settings.zone))
         except cap.NotActual as exc:
-            return [], [str(exc)]
-    return rss.parse_feed(body, zone=settings.zone, expected=fmt), []
+            notes.append(str(exc))
+    return entries, notes
 
 
 def poll_source(
@@ -80,7 +101,9 @@ def poll_source(
             source.url, etag=source.etag, last_modified=source.last_modified, http=http
         )
         entries, notes = (
-            ([], []) if fetched.not_modified else parse(fetched.body, source.format, settings)
+            ([], [])
+            if fetched.not_modified
+            else read_entries(source, fetched.body, settings, fetcher=fetcher, http=http)
         )
     except FeedError as exc:
         return _failed(database, source, result, str(exc), now=now)
