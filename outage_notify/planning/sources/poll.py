@@ -159,13 +159,17 @@ def _failed(
 
 def claim_due(database: Database, *, now: datetime) -> list[str]:
     """Names of the sources due at ``now`` that this caller won (their next poll moved on)."""
-    claimed = []
-    with database.session() as session:
+    claimed: list[str] = []
+    # A read first: most ticks find nothing due, and need not take SQLite's write lock.
+    with database.read() as session:
         due = session.exec(
             select(Source.id, Source.name, Source.every_seconds).where(
                 or_(col(Source.next_poll_at).is_(None), col(Source.next_poll_at) <= now)
             )
         ).all()
+    if not due:
+        return claimed
+    with database.session() as session:
         for source_id, name, every in due:
             won = session.execute(
                 update(Source)
