@@ -11,9 +11,9 @@ import math
 import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
-from outage_notify.contacts import ContactError, normalise_email, normalise_phone
+from outage_notify.contacts import ContactError, normalise_email, phone_contact
 from outage_notify.settings import SHIPPED_LANGUAGES
 
 COLUMNS = (
@@ -39,6 +39,7 @@ _FALSE = frozenset({"false", "no", "n", "0", "f", ""})
 # NUL and other control characters: PostgreSQL refuses NUL in text, and none belongs in a
 # contact record. Tabs and line breaks stay allowed (an address may span lines).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+T = TypeVar("T")
 _LANGUAGES = {language.lower().replace("_", "-"): language for language in SHIPPED_LANGUAGES}
 
 
@@ -58,6 +59,7 @@ class CustomerRow(NamedTuple):
     channels: str
     critical: bool
     row_hash: str
+    landline: bool = False  # the phone is a fixed line (not in the digest: the phone is)
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,10 @@ def check_row(values: dict[str, str], rules: RowRules) -> CustomerRow | list[str
             problems.append(f"{column} is longer than {limit} characters")
     if not text["account_id"]:
         problems.append("account_id is empty")
-    phone = _contact(text["phone"], "phone", lambda v: normalise_phone(v, rules.region), problems)
+    phone_facts = _contact(
+        text["phone"], "phone", lambda v: phone_contact(v, rules.region), problems
+    )
+    phone, landline = phone_facts if phone_facts else (None, False)
     email = _contact(text["email"], "email", normalise_email, problems)
     if not text["phone"] and not text["email"]:
         problems.append("needs a phone or an email")
@@ -109,7 +114,7 @@ def check_row(values: dict[str, str], rules: RowRules) -> CustomerRow | list[str
         channels,
         critical,
     )
-    return CustomerRow(*fields, row_hash=row_digest(fields))
+    return CustomerRow(*fields, row_hash=row_digest(fields), landline=landline)
 
 
 def row_digest(fields: tuple[object, ...]) -> str:
@@ -119,8 +124,8 @@ def row_digest(fields: tuple[object, ...]) -> str:
 
 
 def _contact(
-    value: str, column: str, normalise: Callable[[str], str], problems: list[str]
-) -> str | None:
+    value: str, column: str, normalise: Callable[[str], T], problems: list[str]
+) -> T | None:
     if not value:
         return None
     try:
