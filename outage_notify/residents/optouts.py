@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 from outage_notify import audit
 from outage_notify.models import Channel, OptOut
 
-SOURCES = ("sms", "email", "planner", "web", "provider")
+SOURCES = ("sms", "email", "voice", "planner", "web", "provider")
 
 
 def opt_out(
