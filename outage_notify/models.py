@@ -71,6 +71,7 @@ FINAL_DELIVERY_STATES = frozenset(
 class Channel(StrEnum):
     SMS = "sms"
     EMAIL = "email"
+    VOICE = "voice"
 
 
 def _created() -> Any:

@@ -181,23 +181,31 @@ def apply_contact_flag(
 
 
 def _find(session: Session, report: StatusReport, *, adopt: bool) -> Delivery | None:
+    return find_delivery(session, report.sid, report.delivery_id, channel=Channel.SMS, adopt=adopt)
+
+
+def find_delivery(
+    session: Session, sid: str, delivery_id: int | None, *, channel: str, adopt: bool
+) -> Delivery | None:
+    """The delivery a callback is about: by the provider's id, else (``adopt``) by the
+    delivery id the callback URL carries, when that row has no provider id yet."""
     delivery = session.exec(
-        select(Delivery).where(Delivery.provider_id == report.sid, Delivery.channel == Channel.SMS)
+        select(Delivery).where(Delivery.provider_id == sid, Delivery.channel == channel)
     ).first()
-    if delivery is not None or report.delivery_id is None or not adopt:
+    if delivery is not None or delivery_id is None or not adopt:
         return delivery
-    candidate = session.get(Delivery, report.delivery_id)
-    if candidate is None or candidate.channel != Channel.SMS:
+    candidate = session.get(Delivery, delivery_id)
+    if candidate is None or candidate.channel != channel:
         return None
     if candidate.provider_id is not None:
         # The row already belongs to another message: this callback is about an earlier
         # attempt (sent, then retried after a lost answer). Do not let it move the row.
         log.info(
             "status callback for an earlier attempt: ignored",
-            extra={"delivery_id": candidate.id, "provider_id": report.sid},
+            extra={"delivery_id": candidate.id, "provider_id": sid},
         )
         return None
-    candidate.provider_id = report.sid
+    candidate.provider_id = sid
     return candidate
 
 

@@ -58,7 +58,7 @@ def count_customers(
 
 def customer_opt_outs(session: Session, customer: Customer) -> list[str]:
     """The channels on which this customer's contacts opted out."""
-    contacts = [("sms", customer.phone), ("email", customer.email)]
+    contacts = [("sms", customer.phone), ("email", customer.email), ("voice", customer.phone)]
     clauses = [
         (col(OptOut.channel) == channel) & (col(OptOut.address) == address)
         for channel, address in contacts
@@ -112,11 +112,15 @@ def _targets(
     text = target.strip()
     customer = session.exec(select(Customer).where(Customer.account_id == text)).first()
     if customer is not None:
-        contacts = {"sms": customer.phone, "email": customer.email}
-        wanted = channels or [c for c in CHANNELS if contacts[c]]
+        contacts = {"sms": customer.phone, "email": customer.email, "voice": customer.phone}
+        # Calls only go to those who asked for them or have a landline: by default the
+        # account's calls are covered only then.
+        called = "voice" in customer.channels.split(";") or customer.landline
+        defaults = [c for c in CHANNELS if contacts[c] and (c != "voice" or called)]
+        wanted = channels or defaults
         missing = [c for c in wanted if not contacts[c]]
         if missing:
-            what = "phone" if missing[0] == "sms" else "email"
+            what = "email" if missing[0] == "email" else "phone"
             raise InputError(
                 f"account {text} has no {what}, so nothing to opt out of on {missing[0]}"
             )
