@@ -67,7 +67,7 @@ def acknowledge(
     return count
 
 
-def acknowledge_phone(session: Session, *, phone: str, via: str, now: datetime) -> int:
+def acknowledge_phone(session: Session, phone: str, now: datetime, *, via: str = "sms") -> int:
     """Reply 1 from ``phone``: every customer with that number acknowledges."""
     ids = session.exec(select(Customer.id).where(Customer.phone == phone)).all()
     return acknowledge(session, customer_ids=[i for i in ids if i is not None], via=via, now=now)

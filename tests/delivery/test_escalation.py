@@ -81,7 +81,7 @@ def test_the_ladder_opens_for_critical_customers_the_notice_was_tried_on(city: D
 def test_acknowledged_by_sms_is_never_called(city: Database) -> None:
     ladder(city).run(hours(1))
     with city.session() as session:
-        assert acknowledge_phone(session, phone=PHONE, via="sms", now=hours(2)) == 1
+        assert acknowledge_phone(session, PHONE, hours(2)) == 1
     ladder(city).run(hours(4))
     ladder(city).run(hours(6))
     assert stages(city)["C1"] == "acknowledged"

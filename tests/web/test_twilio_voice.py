@@ -145,7 +145,8 @@ def test_pressing_2_repeats_the_message_in_the_calls_language(
     assert "Renmin Road" in said
     assert "Press 9" in said
     say = root.find(".//Say")
-    assert say is not None and say.attrib["language"] == "en-US"
+    assert say is not None
+    assert say.attrib["language"] == "en-US"
 
 
 def _place_call(fake: FakeTwilio, delivery_id: int) -> str:
