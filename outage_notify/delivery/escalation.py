@@ -80,6 +80,15 @@ class LadderSummary:
     def __bool__(self) -> bool:
         return bool(self.opened or self.called or self.listed or self.closed)
 
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "opened": self.opened,
+            "called": self.called,
+            "door_knocks": self.listed,
+            "closed": self.closed,
+            "emailed": self.emailed,
+        }
+
 
 def _event(
     session: Session, escalation: Escalation, step: str, now: datetime, **values: Any

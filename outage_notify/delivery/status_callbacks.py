@@ -16,7 +16,7 @@ from enum import StrEnum
 from sqlmodel import Session, select
 
 from channels.sms import ERROR_DESCRIPTIONS, flag_for_error_code
-from outage_notify import audit
+from outage_notify import audit, registry
 from outage_notify.models import Channel, Customer, Delivery, DeliveryState
 from outage_notify.residents import optouts
 
@@ -146,8 +146,9 @@ def apply_contact_flag(
 ) -> bool:
     """Learn from a provider's error (``ChannelError.flag``); False when nothing was new.
 
-    ``opted_out`` records an opt-out (source "provider"); ``invalid_contact`` marks the
-    phone (or email) of every customer with that address as unable to receive.
+    ``opted_out`` records an opt-out (source "provider"); ``invalid_contact`` sets the
+    channel's invalid flag (``phone_invalid``, ``voice_invalid``, ...) on every customer with
+    that address: a number that cannot take SMS may still be called.
     """
     if flag == "opted_out":
         return optouts.opt_out(
@@ -155,9 +156,9 @@ def apply_contact_flag(
         )
     if flag != "invalid_contact":
         return False
-    is_sms = channel == Channel.SMS
-    column = Customer.phone if is_sms else Customer.email
-    attribute = "phone_invalid" if is_sms else "email_invalid"
+    spec = registry.spec(channel)
+    attribute = spec.invalid_flag
+    column = getattr(Customer, spec.contact)
     customers = session.exec(select(Customer).where(column == address)).all()
     learned = False
     for customer in customers:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import NamedTuple, TypeVar
 
+from outage_notify import registry
 from outage_notify.contacts import ContactError, normalise_email, phone_contact
 from outage_notify.settings import SHIPPED_LANGUAGES
 
@@ -32,7 +33,6 @@ COLUMNS = (
 )
 # Columns a rejects file adds; importing a corrected rejects file ignores them.
 ANNOTATION_COLUMNS = ("line", "reason")
-CHANNELS = ("sms", "email")
 LIMITS = {"account_id": 64, "name": 200, "address": 500, "email": 320}
 _TRUE = frozenset({"true", "yes", "y", "1", "t"})
 _FALSE = frozenset({"false", "no", "n", "0", "f", ""})
@@ -198,16 +198,17 @@ def _channels(value: str, phone: str, email: str, problems: list[str]) -> str:
     if not value:
         return ""
     chosen = {part.strip().lower() for part in value.replace(",", ";").split(";") if part.strip()}
-    unknown = sorted(chosen - set(CHANNELS))
+    known = registry.names()
+    unknown = sorted(chosen - set(known))
     if unknown:
-        problems.append(f"channels {value!r}: use sms, email or sms;email")
+        problems.append(f"channels {value!r}: use {', '.join(known)}, separated by ;")
         return ""
-    contacts = {"sms": phone, "email": email}
-    for channel in CHANNELS:
-        if channel in chosen and not contacts[channel]:
-            column = "phone" if channel == "sms" else "email"
+    contacts = {"phone": phone, "email": email}
+    for channel in known:
+        column = registry.spec(channel).contact
+        if channel in chosen and not contacts.get(column):
             problems.append(f"channels asks for {channel} but there is no {column}")
-    return ";".join(c for c in CHANNELS if c in chosen)
+    return ";".join(c for c in known if c in chosen)
 
 
 def _flag(value: str, problems: list[str]) -> bool:

@@ -22,6 +22,7 @@ from channels.voice import (
     say_twiml,
     with_query,
 )
+from outage_notify import registry
 from outage_notify.models import Customer, Delivery, Notice, Outage
 from outage_notify.notices.texts import build_context
 from outage_notify.notices.voice import voice_reply, voice_text
@@ -30,13 +31,6 @@ from outage_notify.residents.acknowledgements import acknowledge
 from outage_notify.settings import Settings
 
 log = logging.getLogger(__name__)
-
-VOICE_PATH = "/twilio/voice"
-
-
-def voice_url(settings: Settings) -> str:
-    """Where Twilio posts a call's keypresses and status callbacks."""
-    return f"{settings.public_url}{VOICE_PATH}"
 
 
 def speaker(settings: Settings, language: str) -> Speaker:
@@ -115,5 +109,5 @@ def repeat_twiml(session: Session, settings: Settings, delivery: Delivery) -> st
         settings=settings,
         revision=notice.revision,
     )
-    gather = with_query(voice_url(settings), delivery=delivery.id, event="gather")
+    gather = with_query(registry.voice_url(settings), delivery=delivery.id, event="gather")
     return call_twiml(voice_text(ctx), speaker(settings, delivery.language), gather_url=gather)

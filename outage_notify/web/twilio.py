@@ -29,6 +29,7 @@ from twilio.request_validator import (
 )
 from twilio.twiml.messaging_response import MessagingResponse
 
+from outage_notify import registry
 from outage_notify.db import Database
 from outage_notify.delivery.call_status import CallReport, apply_call_report
 from outage_notify.delivery.status_callbacks import StatusReport, apply_status_report
@@ -41,7 +42,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 router = APIRouter(prefix="/twilio", tags=["twilio"])
-VOICE = "voice"  # the channel of calls
 
 SettingsDep = Annotated[Settings, Depends(deps.settings)]
 DatabaseDep = Annotated[Database, Depends(deps.database)]
@@ -145,12 +145,11 @@ async def status(
     state = _field(form, "MessageStatus") or _field(form, "SmsStatus")
     if not sid or not state:
         return PlainTextResponse("MessageSid and MessageStatus are required", status_code=400)
-    hint = request.query_params.get("delivery", "")
     report = StatusReport(
         sid=sid,
         status=state,
         error_code=_field(form, "ErrorCode") or None,
-        delivery_id=int(hint) if hint.isdigit() and len(hint) < 10 else None,
+        delivery_id=_delivery_hint(request),
     )
 
     def apply(session: Session) -> None:
@@ -185,7 +184,7 @@ async def voice(
         )
 
         def apply(session: Session) -> None:
-            apply_call_report(session, report, channel=VOICE, now=now)
+            apply_call_report(session, report, channel=registry.VOICE.name, now=now)
 
         await run_in_threadpool(_in_transaction, database, apply)
         return Response(status_code=204)
@@ -196,7 +195,7 @@ async def voice(
             settings,
             delivery_id=delivery_id,
             digits=_field(form, "Digits"),
-            channel=VOICE,
+            channel=registry.VOICE.name,
             now=now,
         )
 
