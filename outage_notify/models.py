@@ -71,7 +71,6 @@ FINAL_DELIVERY_STATES = frozenset(
 class Channel(StrEnum):
     SMS = "sms"
     EMAIL = "email"
-    VOICE = "voice"
 
 
 def _created() -> Any:
@@ -115,13 +114,14 @@ class Customer(SQLModel, table=True):
     # "sms;email" or a subset; empty means every channel the customer has a contact for.
     channels: str = Field(default="", max_length=16)
     critical: bool = False
+    # The network junction or pipe the premise is fed from (network targeting); without it the
+    # customer is linked to the nearest pipe by location.
+    service_node: str | None = Field(default=None, max_length=64)
     # Set when a provider says the contact cannot receive (Twilio 21211, SMTP 5.1.1, ...).
     phone_invalid: bool = False
     email_invalid: bool = False
     voice_invalid: bool = False  # the number cannot be called (Twilio 13224, 21217, ...)
-    # A fixed line (phonenumbers' FIXED_LINE), set at import: it cannot take SMS, so the
-    # notices a customer would get by SMS come as calls.
-    landline: bool = False
+    landline: bool = False  # FIXED_LINE, set at import: called where it would get an SMS
     # A digest of the imported row, so re-importing an unchanged file writes nothing.
     row_hash: str = Field(default="", max_length=64)
     created_at: datetime = _created()
@@ -330,55 +330,70 @@ class DaemonState(SQLModel, table=True):
     updated_at: datetime = _created()
 
 
-class EscalationStep(StrEnum):
-    NOTIFIED = "notified"  # the ladder starts: the first notice went (or was tried)
-    CALL = "call"  # no acknowledgement in time: a voice call is queued
-    CALL_RESULT = "call_result"  # how the call ended (answered by whom, busy, no answer)
-    DOOR_KNOCK = "door_knock"  # still none: on the door-knock list
-    DISPATCH_EMAIL = "dispatch_email"  # the door-knock list was emailed to dispatch
-    ACKNOWLEDGED = "acknowledged"  # reply 1 to the SMS, press 1 on the call
-    CLOSED = "closed"  # the outage was cancelled, or the work started
+class NetworkInfo(SQLModel, table=True):
+    """The imported pipe network (one per database: an import replaces the previous one)."""
+
+    __tablename__ = "network_info"
+
+    id: int | None = Field(default=None, primary_key=True)
+    file: str = Field(max_length=500)
+    utility: str = Field(default="water", max_length=8)
+    valves_from: str = Field(max_length=16)  # file | strategic (derived by WNTR at import)
+    # True when the node coordinates are WGS84 lon/lat, so customers can be linked by location.
+    located: bool = False
+    imported_at: datetime = _created()
 
 
-class Escalation(SQLModel, table=True):
-    """A critical-needs customer's ladder for one outage: notice, call, door-knock.
+class NetworkNode(SQLModel, table=True):
+    """A junction, reservoir or tank, with the valve segment it lies in."""
 
-    The planned times are counted back from the work start (``start_at``), so the last step
-    still has time; ``stage`` is where the ladder stands, ``escalation_event`` each step.
-    """
+    __tablename__ = "network_node"
 
-    __tablename__ = "escalation"
-    __table_args__ = (
-        UniqueConstraint("outage_id", "customer_id", name="uq_escalation_outage_customer"),
-        Index("ix_escalation_stage", "stage"),
-    )
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64, unique=True)
+    kind: str = Field(max_length=16)  # junction | reservoir | tank (the last two are sources)
+    x: float
+    y: float
+    segment: int = Field(index=True)
+
+
+class NetworkLink(SQLModel, table=True):
+    """A pipe (or pump, or control valve) between two nodes, with its valve segment."""
+
+    __tablename__ = "network_link"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64, unique=True)
+    kind: str = Field(max_length=16)  # pipe | pump | valve
+    start_node: str = Field(max_length=64)
+    end_node: str = Field(max_length=64)
+    closed: bool = False  # closed in the INP file: it stays closed when isolating
+    segment: int = Field(index=True)
+
+
+class NetworkValve(SQLModel, table=True):
+    """An isolation (gate) valve on ``link`` next to ``node``, as WNTR's valve layer has it."""
+
+    __tablename__ = "network_valve"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64, unique=True)
+    link: str = Field(max_length=64)
+    node: str = Field(max_length=64)
+
+
+class OutagePipe(SQLModel, table=True):
+    """A pipe a network outage works on: its recipients come from isolating these."""
+
+    __tablename__ = "outage_pipe"
+    __table_args__ = (UniqueConstraint("outage_id", "pipe", name="uq_outage_pipe"),)
 
     id: int | None = Field(default=None, primary_key=True)
     outage_id: int = Field(foreign_key="outage.id", index=True)
-    customer_id: int = Field(foreign_key="customer.id", index=True)
-    notice_id: int = Field(foreign_key="notice.id")  # the notice that started it
-    # waiting (for an acknowledgement) | calling | door_knock | acknowledged | closed
-    stage: str = Field(default="waiting", max_length=16)
-    start_at: datetime = Field(sa_type=UTCDateTime, nullable=False)  # the work start
-    notified_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
-    call_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
-    door_knock_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
-    call_delivery_id: int | None = Field(default=None, foreign_key="delivery.id")
-    acknowledged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    acknowledged_via: str | None = Field(default=None, max_length=8)  # sms | voice
-    listed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # door-knock list
-    created_at: datetime = _created()
-    updated_at: datetime = _created()
+    pipe: str = Field(max_length=64)
 
 
-class EscalationEvent(SQLModel, table=True):
-    """One step of an escalation, kept so the report shows who was reached how and when."""
-
-    __tablename__ = "escalation_event"
-
-    id: int | None = Field(default=None, primary_key=True)
-    escalation_id: int = Field(foreign_key="escalation.id", index=True)
-    at: datetime = Field(sa_type=UTCDateTime, nullable=False)
-    step: str = Field(max_length=16)  # an EscalationStep value
-    channel: str | None = Field(default=None, max_length=8)
-    detail: str = Field(default="", max_length=200)
+# The critical-needs ladder's tables, registered with the rest (migrations, tests).
+from outage_notify.escalation_models import Escalation as Escalation  # noqa: E402
+from outage_notify.escalation_models import EscalationEvent as EscalationEvent  # noqa: E402
+from outage_notify.escalation_models import EscalationStep as EscalationStep  # noqa: E402
