@@ -39,6 +39,7 @@ from outage_notify.settings_values import (
     check_http_url,
     parse_quiet_hours,
 )
+from outage_notify.settings_values import parse_duration as parse_duration  # where it was
 
 ENV_PREFIX = "OUTAGE_NOTIFY_"
 CONFIG_ENV = "OUTAGE_NOTIFY_CONFIG"

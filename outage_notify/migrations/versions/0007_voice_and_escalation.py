@@ -1,7 +1,7 @@
 """voice and escalation: landlines, numbers that cannot be called, the critical ladder
 
 Revision ID: 0007
-Revises: 0006
+Revises: 0005
 Create Date: 2026-12-03
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
-down_revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
