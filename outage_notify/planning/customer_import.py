@@ -363,6 +363,7 @@ class _Writer:
                     CUSTOMERS.c.phone_invalid,
                     CUSTOMERS.c.email_invalid,
                     CUSTOMERS.c.voice_invalid,
+                    CUSTOMERS.c.landline,
                 ).where(CUSTOMERS.c.account_id.in_([row.account_id for row in batch]))
             )
         }
@@ -372,7 +373,8 @@ class _Writer:
             old = existing.get(row.account_id)
             if old is None:
                 inserts.append((*row, False, False, False, self.stamp, self.stamp))
-            elif old.row_hash == row.row_hash:
+            # landline is not in the digest: a row stored before it existed is rewritten.
+            elif old.row_hash == row.row_hash and bool(old.landline) == row.landline:
                 result.unchanged += 1
             else:
                 # A provider's "cannot receive" verdict was about the old contact.

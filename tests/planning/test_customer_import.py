@@ -77,6 +77,14 @@ def test_a_landline_is_marked_at_import_and_again_when_the_phone_changes(
     stored = customers_in(city)
     assert (stored["L1"]["landline"], stored["M1"]["landline"]) == (True, False)
     assert stored["L1"]["voice_invalid"] is False
+    with city.session() as session:  # as stored before the landline column existed
+        stored_before = session.exec(select(Customer).where(Customer.account_id == "L1")).one()
+        stored_before.landline = False
+        session.add(stored_before)
+    again = import_customers(
+        city, write_customers(tmp_path / "a.csv", rows), settings=settings, actor="test"
+    )
+    assert (again.updated, customers_in(city)["L1"]["landline"]) == (1, True)
     rows = [customer_row("L1", phone="13900139000")]
     import_customers(
         city, write_customers(tmp_path / "b.csv", rows), settings=settings, actor="test"
