@@ -85,6 +85,7 @@ def generate(path: Path) -> None:
                     f"G{rng.randrange(GAS_AREAS):03d}",
                     "",
                     "true" if i % 100 == 0 else "false",
+                    *[""] * (len(COLUMNS) - 12),  # later optional columns (service_node)
                 ]
             )
 
@@ -94,7 +95,7 @@ def raw_rows(path: Path) -> Iterator[tuple[object, ...]]:
         reader = csv.reader(handle)
         next(reader)
         for r in reader:
-            yield (*r[:6], r[6] or None, r[7] or None, *r[8:11], r[11] == "true")
+            yield (*r[:6], r[6] or None, r[7] or None, *r[8:11], r[11] == "true", *r[12:])
 
 
 def baseline(path: Path, csv_path: Path, cache_kib: int | None = None) -> float:
@@ -104,9 +105,10 @@ def baseline(path: Path, csv_path: Path, cache_kib: int | None = None) -> float:
     started = time.perf_counter()
     conn.execute("BEGIN")
     conn.executemany(
-        f"INSERT INTO customer ({', '.join(COLUMNS)}, phone_invalid, email_invalid, row_hash,"
-        " created_at, updated_at) VALUES (" + ", ".join("?" for _ in COLUMNS) + ", 0, 0, '',"
-        " '2026-01-01', '2026-01-01')",
+        f"INSERT INTO customer ({', '.join(COLUMNS)}, phone_invalid, email_invalid,"
+        " voice_invalid, landline, row_hash, created_at, updated_at) VALUES ("
+        + ", ".join("?" for _ in COLUMNS)
+        + ", 0, 0, 0, 0, '', '2026-01-01', '2026-01-01')",
         raw_rows(csv_path),
     )
     conn.execute("COMMIT")

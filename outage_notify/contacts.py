@@ -28,6 +28,15 @@ class ContactError(ValueError):
 
 def normalise_phone(raw: str, region: str) -> str:
     """E.164 for ``raw``, read as a number of ``region`` when it has no ``+country``."""
+    return phone_contact(raw, region)[0]
+
+
+def phone_contact(raw: str, region: str) -> tuple[str, bool]:
+    """(E.164, is a landline) for ``raw``: one parse for both.
+
+    A landline is phonenumbers' ``FIXED_LINE``: it cannot take SMS, so it is called instead.
+    ``FIXED_LINE_OR_MOBILE`` (the US and Canada cannot tell them apart) is not one.
+    """
     text = raw.strip()
     try:
         number = phonenumbers.parse(text, region)
@@ -35,7 +44,8 @@ def normalise_phone(raw: str, region: str) -> str:
         raise ContactError(f"not a phone number ({_parse_reason(exc)})") from None
     if not phonenumbers.is_valid_number(number):
         raise ContactError(f"not a valid phone number for region {_region_of(number, region)}")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    landline = phonenumbers.number_type(number) == phonenumbers.PhoneNumberType.FIXED_LINE
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), landline
 
 
 def _parse_reason(exc: phonenumbers.NumberParseException) -> str:

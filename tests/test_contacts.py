@@ -5,7 +5,13 @@ from email_validator import validate_email
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from outage_notify.contacts import ContactError, is_plain_email, normalise_email, normalise_phone
+from outage_notify.contacts import (
+    ContactError,
+    is_plain_email,
+    normalise_email,
+    normalise_phone,
+    phone_contact,
+)
 
 
 @pytest.mark.parametrize(
@@ -83,3 +89,15 @@ def test_the_plain_address_shortcut_agrees_with_email_validator(address: str) ->
 )
 def test_which_addresses_take_the_shortcut(address: str, plain: bool) -> None:
     assert is_plain_email(address) is plain
+
+
+@pytest.mark.parametrize(
+    ("raw", "region", "expected"),
+    [
+        ("020 8877 6655", "CN", ("+862088776655", True)),  # a Guangzhou fixed line
+        ("138 0013 8000", "CN", ("+8613800138000", False)),  # a mobile
+        ("+1 650 253 0000", "US", ("+16502530000", False)),  # fixed line or mobile: not sure
+    ],
+)
+def test_phone_contact_tells_a_landline(raw: str, region: str, expected: tuple[str, bool]) -> None:
+    assert phone_contact(raw, region) == expected
