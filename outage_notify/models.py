@@ -68,11 +68,6 @@ FINAL_DELIVERY_STATES = frozenset(
 )
 
 
-class Channel(StrEnum):
-    SMS = "sms"
-    EMAIL = "email"
-
-
 def _created() -> Any:
     return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 

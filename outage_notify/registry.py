@@ -74,8 +74,9 @@ class ChannelSpec:
     # Which Notice column is this channel's due time: "sms_due_at" is the time moved out of
     # the quiet hours (and earlier by the fan-out's length at max_per_second).
     due_column: Literal["due_at", "sms_due_at"] = "due_at"
-    # Residents can sign up on the web with this kind of address (and confirm it).
-    address_kind: Literal["phone", "email"] = "phone"
+    # How a resident who signs up on the web confirms the address: a "link" mailed to it or
+    # a "code" texted to it (or a YES reply); None: no web sign-up on this channel.
+    confirm_by: Literal["link", "code"] | None = None
 
 
 def status_callback_url(settings: Settings) -> str:
@@ -149,7 +150,7 @@ SMS = ChannelSpec(
     can_lookup=True,
     quiet_hours_apply=True,
     due_column="sms_due_at",
-    address_kind="phone",
+    confirm_by="code",
 )
 
 EMAIL = ChannelSpec(
@@ -162,7 +163,7 @@ EMAIL = ChannelSpec(
     max_per_second=lambda s: s.email.max_per_second,
     concurrency=lambda s: EMAIL_CONCURRENCY,
     message="email",
-    address_kind="email",
+    confirm_by="link",
 )
 
 CHANNELS: dict[str, ChannelSpec] = {SMS.name: SMS, EMAIL.name: EMAIL}

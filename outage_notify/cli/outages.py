@@ -79,8 +79,7 @@ def notice_line(data: dict[str, Any]) -> str:
 
 def echo_preview(data: dict[str, Any]) -> None:
     recipients = data["recipients"]
-    for channel in ("sms", "email"):
-        counts = recipients[channel]
+    for channel, counts in recipients.items():
         languages = ", ".join(f"{k} {v}" for k, v in counts["by_language"].items())
         click.echo(
             f"Recipients by {channel}: {counts['total']}" + (f" ({languages})" if languages else "")

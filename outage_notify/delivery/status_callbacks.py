@@ -16,11 +16,14 @@ from enum import StrEnum
 from sqlmodel import Session, select
 
 from channels.sms import ERROR_DESCRIPTIONS, flag_for_error_code
-from outage_notify import audit
-from outage_notify.models import Channel, Customer, Delivery, DeliveryState
+from outage_notify import audit, registry
+from outage_notify.models import Customer, Delivery, DeliveryState
 from outage_notify.residents import optouts
 
 log = logging.getLogger(__name__)
+
+# Twilio reports the status of the SMS it was given: the channel these callbacks are about.
+TWILIO = registry.SMS.name
 
 # Skipped, expired and superseded are absent: a provider never moves those.
 STATE_RANK = {
@@ -155,9 +158,9 @@ def apply_contact_flag(
         )
     if flag != "invalid_contact":
         return False
-    is_sms = channel == Channel.SMS
-    column = Customer.phone if is_sms else Customer.email
-    attribute = "phone_invalid" if is_sms else "email_invalid"
+    spec = registry.spec(channel)
+    column = getattr(Customer, spec.contact)
+    attribute = spec.invalid_flag
     customers = session.exec(select(Customer).where(column == address)).all()
     learned = False
     for customer in customers:
@@ -182,12 +185,12 @@ def apply_contact_flag(
 
 def _find(session: Session, report: StatusReport, *, adopt: bool) -> Delivery | None:
     delivery = session.exec(
-        select(Delivery).where(Delivery.provider_id == report.sid, Delivery.channel == Channel.SMS)
+        select(Delivery).where(Delivery.provider_id == report.sid, Delivery.channel == TWILIO)
     ).first()
     if delivery is not None or report.delivery_id is None or not adopt:
         return delivery
     candidate = session.get(Delivery, report.delivery_id)
-    if candidate is None or candidate.channel != Channel.SMS:
+    if candidate is None or candidate.channel != TWILIO:
         return None
     if candidate.provider_id is not None:
         # The row already belongs to another message: this callback is about an earlier

@@ -13,6 +13,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from outage_notify import registry
 from outage_notify.contacts import ContactError, normalise_email, normalise_phone
 from outage_notify.settings import SHIPPED_LANGUAGES
 
@@ -32,7 +33,6 @@ COLUMNS = (
 )
 # Columns a rejects file adds; importing a corrected rejects file ignores them.
 ANNOTATION_COLUMNS = ("line", "reason")
-CHANNELS = ("sms", "email")
 LIMITS = {"account_id": 64, "name": 200, "address": 500, "email": 320}
 _TRUE = frozenset({"true", "yes", "y", "1", "t"})
 _FALSE = frozenset({"false", "no", "n", "0", "f", ""})
@@ -91,7 +91,7 @@ def check_row(values: dict[str, str], rules: RowRules) -> CustomerRow | list[str
     latitude, longitude = _location(text["latitude"], text["longitude"], problems)
     water = _area(text["water_area"], "water_area", rules.water_areas, rules.gas_areas, problems)
     gas = _area(text["gas_area"], "gas_area", rules.gas_areas, rules.water_areas, problems)
-    channels = _channels(text["channels"], text["phone"], text["email"], problems)
+    channels = _channels(text["channels"], text, problems)
     critical = _flag(text["critical"], problems)
     if problems:
         return problems
@@ -189,20 +189,20 @@ def _area(
     return None
 
 
-def _channels(value: str, phone: str, email: str, problems: list[str]) -> str:
+def _channels(value: str, text: dict[str, str], problems: list[str]) -> str:
     if not value:
         return ""
+    names = registry.names()
     chosen = {part.strip().lower() for part in value.replace(",", ";").split(";") if part.strip()}
-    unknown = sorted(chosen - set(CHANNELS))
+    unknown = sorted(chosen - set(names))
     if unknown:
-        problems.append(f"channels {value!r}: use sms, email or sms;email")
+        problems.append(f"channels {value!r}: use {', '.join(names)} or {';'.join(names)}")
         return ""
-    contacts = {"sms": phone, "email": email}
-    for channel in CHANNELS:
-        if channel in chosen and not contacts[channel]:
-            column = "phone" if channel == "sms" else "email"
+    for channel in names:
+        column = registry.spec(channel).contact
+        if channel in chosen and not text.get(column):
             problems.append(f"channels asks for {channel} but there is no {column}")
-    return ";".join(c for c in CHANNELS if c in chosen)
+    return ";".join(c for c in names if c in chosen)
 
 
 def _flag(value: str, problems: list[str]) -> bool:

@@ -20,9 +20,8 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from outage_notify import audit
+from outage_notify import audit, registry
 from outage_notify.models import (
-    Channel,
     Customer,
     InboundMessage,
     Outage,
@@ -37,6 +36,8 @@ from outage_notify.residents.subscriptions import confirm_by_reply
 from outage_notify.settings import SHIPPED_LANGUAGES, Settings
 
 log = logging.getLogger(__name__)
+# Texted replies (STOP, SUB, ...) come in on the SMS channel, through Twilio's webhook.
+REPLIES = registry.SMS.name
 
 
 class Keyword(StrEnum):
@@ -125,7 +126,7 @@ def find_sender(session: Session, address: str) -> Sender:
     ).all()
     subscribers = session.exec(
         select(Subscriber)
-        .where(Subscriber.channel == Channel.SMS, Subscriber.address == address)
+        .where(Subscriber.channel == REPLIES, Subscriber.address == address)
         .order_by(col(Subscriber.id))
     ).all()
     return Sender(address, list(customers), list(subscribers))
@@ -176,7 +177,7 @@ def handle_inbound(
     elif parsed.keyword == Keyword.STOP:
         optouts.opt_out(
             session,
-            channel=Channel.SMS,
+            channel=REPLIES,
             address=from_address,
             source="sms",
             actor=actor,
@@ -184,9 +185,7 @@ def handle_inbound(
         )
         reply = render_reply("stop", language, settings)
     elif parsed.keyword == Keyword.START:
-        optouts.opt_in(
-            session, channel=Channel.SMS, address=from_address, source="sms", actor=actor
-        )
+        optouts.opt_in(session, channel=REPLIES, address=from_address, source="sms", actor=actor)
         reply = _start(session, settings, from_address, language, now, actor)
     elif parsed.keyword == Keyword.HELP:
         reply = render_reply("help", language, settings)
@@ -353,7 +352,7 @@ def _subscribe(
         return render_reply("sub_unknown", language, settings, area_code=code[:20])
     subscriber = session.exec(
         select(Subscriber).where(
-            Subscriber.channel == Channel.SMS,
+            Subscriber.channel == REPLIES,
             Subscriber.address == sender.address,
             Subscriber.area_code == area.code,
         )
@@ -362,7 +361,7 @@ def _subscribe(
         before = {"status": subscriber.status} if subscriber else None
         if subscriber is None:
             subscriber = Subscriber(
-                channel=Channel.SMS,
+                channel=REPLIES,
                 address=sender.address,
                 area_code=area.code,
                 language=language,
@@ -381,10 +380,10 @@ def _subscribe(
             entity="subscriber",
             entity_id=subscriber.id,
             before=before,
-            after={"channel": "sms", "area_code": area.code, "status": "active"},
+            after={"channel": REPLIES, "area_code": area.code, "status": "active"},
         )
     name = area.name_en if language == "en" and area.name_en else area.name
-    opted_out = optouts.is_opted_out(session, Channel.SMS, sender.address)
+    opted_out = optouts.is_opted_out(session, REPLIES, sender.address)
     return render_reply(
         "sub_opted_out" if opted_out else "sub",
         language,

@@ -25,9 +25,9 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from outage_notify import audit
+from outage_notify import audit, registry
 from outage_notify.errors import InputError
-from outage_notify.models import Channel, Subscriber
+from outage_notify.models import Subscriber
 from outage_notify.residents import optouts
 from outage_notify.residents.subscription_secrets import (
     email_token,
@@ -40,6 +40,9 @@ from outage_notify.residents.subscription_secrets import (
 )
 from outage_notify.settings import Settings
 
+# The channels whose sign-ups are confirmed by a mailed link and by a texted code.
+BY_LINK = registry.EMAIL.name
+BY_CODE = registry.SMS.name
 EMAIL_LINK_VALID = timedelta(days=3)
 SMS_CODE_VALID = timedelta(minutes=15)
 CODE_TRIES = 5
@@ -51,7 +54,7 @@ RESEND_AFTER = timedelta(seconds=60)
 class SignUp:
     """A checked sign-up: the address normalised, the areas known."""
 
-    channel: str  # "email" | "sms"
+    channel: str  # a registered channel that residents can sign up on (``confirm_by``)
     address: str
     area_codes: tuple[str, ...]
     language: str
@@ -130,7 +133,8 @@ def request_subscription(
     if recent:
         wait = RESEND_AFTER - (now - max(recent))
         return Requested("wait", retry_after=max(1, math.ceil(wait.total_seconds())))
-    if sign_up.channel == Channel.EMAIL:
+    by_link = registry.spec(sign_up.channel).confirm_by == "link"
+    if by_link:
         nonce = new_nonce()
         secret: str | None = email_token(settings, sign_up.address, nonce)
         stored: str | None = nonce_hash(nonce)
@@ -178,7 +182,7 @@ def request_subscription(
                 "expires_at": expires,
             },
         )
-    if opted_out and sign_up.channel == Channel.EMAIL:
+    if opted_out and by_link:
         # The link also stands for the areas already followed: confirming it is what turns
         # this address's email back on.
         for code in sign_up.area_codes:
@@ -235,7 +239,7 @@ def read_confirmation(
     digest = nonce_hash(nonce)
     rows = [
         r
-        for r in _rows(session, Channel.EMAIL, address)
+        for r in _rows(session, BY_LINK, address)
         if r.confirm_secret_hash == digest
         and (r.status == "active" or (r.confirm_expires_at or now) > now)
         and r.status in ("pending", "active")
@@ -253,7 +257,7 @@ def confirm_email(
     address = rows[0].address
     newly = _activate(session, rows, source="web", now=now, actor=actor)
     opted_back_in = optouts.opt_in(
-        session, channel=Channel.EMAIL, address=address, source="web", actor=actor
+        session, channel=BY_LINK, address=address, source="web", actor=actor
     )
     return Confirmed(address, tuple(r.area_code for r in rows), newly, opted_back_in)
 
@@ -271,7 +275,7 @@ def confirm_sms_code(
     void. Codes still outstanding for the number (two sign-ups) are all accepted."""
     waiting = [
         (row, stored)
-        for row in _rows(session, Channel.SMS, number)
+        for row in _rows(session, BY_CODE, number)
         if row.status == "pending"
         and (stored := parse_stored_code(row.confirm_secret_hash)) is not None
     ]
@@ -302,7 +306,7 @@ def confirm_by_reply(
     expired become active, the consent recorded as given by SMS."""
     rows = [
         r
-        for r in _rows(session, Channel.SMS, number)
+        for r in _rows(session, BY_CODE, number)
         if r.status == "pending" and r.confirm_expires_at is not None and r.confirm_expires_at > now
     ]
     _activate(session, rows, source="sms", now=now, actor=actor)

@@ -20,15 +20,18 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse
 from sqlmodel import Session, col, select
 
+from outage_notify import registry
 from outage_notify.contacts import ContactError, normalise_email, normalise_phone
 from outage_notify.db import Database
 from outage_notify.delivery.engine import limiter
 from outage_notify.errors import InputError
-from outage_notify.models import Channel, ServiceArea
+from outage_notify.models import ServiceArea
 from outage_notify.notices.texts import join_names
 from outage_notify.residents import subscription_messages as messages
 from outage_notify.residents.subscription_secrets import number_token, read_number_token
 from outage_notify.residents.subscriptions import (
+    BY_CODE,
+    BY_LINK,
     EMAIL_LINK_VALID,
     SMS_CODE_VALID,
     Requested,
@@ -124,12 +127,14 @@ def check_form(
         if unknown:
             errors["area"] = translate(language, "subscribe_unknown_area", code=unknown[0][:64])
     address = ""
-    if values.channel == Channel.EMAIL:
+    spec = registry.CHANNELS.get(values.channel)
+    contact = spec.contact if spec is not None and spec.confirm_by is not None else None
+    if contact == "email":
         try:
             address = normalise_email(values.email[:320])
         except ContactError:
             errors["email"] = translate(language, "subscribe_bad_email")
-    elif values.channel == Channel.SMS:
+    elif contact == "phone":
         try:
             address = normalise_phone(values.phone[:40], settings.default_region)
         except ContactError:
@@ -274,7 +279,8 @@ def _after_request(
     assert requested.secret is not None
     assert requested.expires_at is not None
     recipient = f"subscriber:{requested.subscriber_ids[0]}" if requested.subscriber_ids else "-"
-    if sign_up.channel == Channel.EMAIL:
+    by_link = registry.spec(sign_up.channel).confirm_by == "link"
+    if by_link:
         message = messages.confirmation_email(
             settings,
             address=address,
@@ -301,7 +307,7 @@ def _after_request(
         with database.session() as session:
             forget_request(session, requested.subscriber_ids)
         return pages.step("failed", status=503)
-    if sign_up.channel == Channel.EMAIL:
+    if by_link:
         return pages.step(
             "inbox",
             address=address,
@@ -350,7 +356,7 @@ def verify_code(
             else ""
         )
     if check.outcome == "confirmed":
-        return pages.step("done", address=address, areas=names, channel_key="sms")
+        return pages.step("done", address=address, areas=names, channel_key=BY_CODE)
     if check.outcome == "wrong":
         error = translate(pages.language, "subscribe_code_wrong", left=check.tries_left)
         return pages.with_form("code", status=422, error=error, **again)
@@ -377,7 +383,7 @@ def confirm_page(
     address = masked(rows[0].address)
     if all(r.status == "active" for r in rows):
         return pages.step(
-            "done", address=address, areas=names, channel_key="email", headers=LINK_HEADERS
+            "done", address=address, areas=names, channel_key=BY_LINK, headers=LINK_HEADERS
         )
     return pages.with_form(
         "confirm",
@@ -411,6 +417,6 @@ def confirm(
         "done",
         address=masked(confirmed.address),
         areas=names,
-        channel_key="email",
+        channel_key=BY_LINK,
         headers=LINK_HEADERS,
     )
