@@ -72,6 +72,11 @@ def _created() -> Any:
     return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
 
+def area_label(name: str, name_en: str | None, language: str) -> str:
+    """An area's name as shown in ``language``: its English name where it has one."""
+    return name_en if language == "en" and name_en else name
+
+
 class ServiceArea(SQLModel, table=True):
     __tablename__ = "service_area"
 
@@ -88,6 +93,9 @@ class ServiceArea(SQLModel, table=True):
     max_lat: float
     created_at: datetime = _created()
     updated_at: datetime = _created()
+
+    def label(self, language: str) -> str:
+        return area_label(self.name, self.name_en, language)
 
 
 class Customer(SQLModel, table=True):
@@ -118,6 +126,20 @@ class Customer(SQLModel, table=True):
     updated_at: datetime = _created()
 
 
+class SubscriberStatus(StrEnum):
+    PENDING = "pending"  # asked for on the web, not confirmed yet
+    ACTIVE = "active"  # confirmed (or texted SUB): gets the area's notices
+    UNSUBSCRIBED = "unsubscribed"
+
+
+# Where a subscription may go from each status: ask again, confirm, end.
+SUBSCRIBER_MOVES: dict[str, frozenset[str]] = {
+    SubscriberStatus.PENDING: frozenset(SubscriberStatus),
+    SubscriberStatus.ACTIVE: frozenset({SubscriberStatus.UNSUBSCRIBED}),
+    SubscriberStatus.UNSUBSCRIBED: frozenset({SubscriberStatus.PENDING, SubscriberStatus.ACTIVE}),
+}
+
+
 class Subscriber(SQLModel, table=True):
     """Somebody without an account who follows an area (web sign-up or SMS ``SUB``)."""
 
@@ -133,13 +155,23 @@ class Subscriber(SQLModel, table=True):
     address: str = Field(max_length=320, index=True)
     area_code: str = Field(max_length=64, index=True)
     language: str = Field(max_length=8)
-    status: str = Field(default="pending", max_length=16)  # pending | active | unsubscribed
+    status: str = Field(default=SubscriberStatus.PENDING, max_length=16)  # SubscriberStatus
     confirm_secret_hash: str | None = Field(default=None, max_length=128)
     confirm_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     consent_source: str = Field(max_length=16)  # web | sms
     consent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = _created()
     updated_at: datetime = _created()
+
+    def move_to(self, status: SubscriberStatus, now: datetime) -> str:
+        """The one way a subscription changes status (SUBSCRIBER_MOVES); returns the status
+        before. ValueError for a move the table does not allow."""
+        before = self.status
+        if status not in SUBSCRIBER_MOVES[before]:
+            raise ValueError(f"subscriber {self.id}: no move from {before} to {status}")
+        self.status = status
+        self.updated_at = now
+        return before
 
 
 class Outage(SQLModel, table=True):

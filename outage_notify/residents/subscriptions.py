@@ -28,6 +28,7 @@ from sqlmodel import Session, col, select
 from outage_notify import audit, registry
 from outage_notify.errors import InputError
 from outage_notify.models import Subscriber
+from outage_notify.models import SubscriberStatus as S
 from outage_notify.residents import optouts
 from outage_notify.residents.subscription_secrets import (
     email_token,
@@ -119,14 +120,14 @@ def request_subscription(
 ) -> Requested:
     """Write the pending rows of a sign-up and make the secret to send (see the module)."""
     existing = {r.area_code: r for r in _rows(session, sign_up.channel, sign_up.address)}
-    wanted = [c for c in sign_up.area_codes if getattr(existing.get(c), "status", "") != "active"]
+    wanted = [c for c in sign_up.area_codes if getattr(existing.get(c), "status", "") != S.ACTIVE]
     opted_out = optouts.is_opted_out(session, sign_up.channel, sign_up.address)
     if not wanted and not opted_out:
         return Requested("already", area_codes=sign_up.area_codes)
     recent = [
         r.updated_at
         for r in existing.values()
-        if r.status == "pending"
+        if r.status == S.PENDING
         and r.confirm_expires_at is not None
         and r.updated_at > now - RESEND_AFTER
     ]
@@ -159,11 +160,10 @@ def request_subscription(
                 consent_source="web",
                 created_at=now,
             )
-        row.status = "pending"
+        row.move_to(S.PENDING, now)
         row.language = sign_up.language
         row.confirm_secret_hash = stored
         row.confirm_expires_at = expires
-        row.updated_at = now
         session.add(row)
         session.flush()
         pending.rows.append(row)
@@ -177,7 +177,7 @@ def request_subscription(
             after={
                 "channel": row.channel,
                 "area_code": code,
-                "status": "pending",
+                "status": S.PENDING,
                 "source": "web",
                 "expires_at": expires,
             },
@@ -196,7 +196,7 @@ def request_subscription(
 def forget_request(session: Session, subscriber_ids: Sequence[int]) -> None:
     """The message could not be sent: its secret is void and the address may ask again."""
     for row in session.exec(select(Subscriber).where(col(Subscriber.id).in_(subscriber_ids))):
-        if row.status == "pending":
+        if row.status == S.PENDING:
             row.confirm_secret_hash = None
             row.confirm_expires_at = None
             session.add(row)
@@ -207,13 +207,12 @@ def _activate(
 ) -> tuple[int, ...]:
     activated = []
     for row in rows:
-        if row.status != "pending":
+        if row.status != S.PENDING:
             continue
-        row.status = "active"
+        row.move_to(S.ACTIVE, now)
         row.consent_at = now
         row.consent_source = source
         row.confirm_expires_at = None
-        row.updated_at = now
         session.add(row)
         audit.record(
             session,
@@ -221,8 +220,8 @@ def _activate(
             action="subscriber.confirm",
             entity="subscriber",
             entity_id=row.id,
-            before={"status": "pending"},
-            after={"status": "active", "consent_source": source, "consent_at": now},
+            before={"status": S.PENDING},
+            after={"status": S.ACTIVE, "consent_source": source, "consent_at": now},
         )
         activated.append(row.id or 0)
     return tuple(activated)
@@ -241,8 +240,8 @@ def read_confirmation(
         r
         for r in _rows(session, BY_LINK, address)
         if r.confirm_secret_hash == digest
-        and (r.status == "active" or (r.confirm_expires_at or now) > now)
-        and r.status in ("pending", "active")
+        and (r.status == S.ACTIVE or (r.confirm_expires_at or now) > now)
+        and r.status in (S.PENDING, S.ACTIVE)
     ]
     if not rows:
         raise InputError("this confirmation link is not valid any more")
@@ -276,7 +275,7 @@ def confirm_sms_code(
     waiting = [
         (row, stored)
         for row in _rows(session, BY_CODE, number)
-        if row.status == "pending"
+        if row.status == S.PENDING
         and (stored := parse_stored_code(row.confirm_secret_hash)) is not None
     ]
     if not waiting:
@@ -307,7 +306,7 @@ def confirm_by_reply(
     rows = [
         r
         for r in _rows(session, BY_CODE, number)
-        if r.status == "pending" and r.confirm_expires_at is not None and r.confirm_expires_at > now
+        if r.status == S.PENDING and r.confirm_expires_at is not None and r.confirm_expires_at > now
     ]
     _activate(session, rows, source="sms", now=now, actor=actor)
     return rows

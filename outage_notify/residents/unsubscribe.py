@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 
 from outage_notify import audit, registry
 from outage_notify.db import utcnow
-from outage_notify.models import Subscriber
+from outage_notify.models import Subscriber, SubscriberStatus
 from outage_notify.notices.unsubscribe_links import UnsubscribeToken
 from outage_notify.residents import optouts
 
@@ -21,7 +21,7 @@ from outage_notify.residents import optouts
 @dataclass(frozen=True)
 class UnsubscribeResult:
     opted_out: bool  # False when the address had already opted out
-    subscriptions_ended: int  # Subscriber rows of the address set to "unsubscribed"
+    subscriptions_ended: int  # Subscriber rows of the address now unsubscribed
 
 
 def unsubscribe(
@@ -48,13 +48,11 @@ def unsubscribe(
         select(Subscriber).where(
             Subscriber.channel == token.channel,
             Subscriber.address == token.address,
-            col(Subscriber.status) != "unsubscribed",
+            col(Subscriber.status) != SubscriberStatus.UNSUBSCRIBED,
         )
     ).all()
     for row in rows:
-        before = row.status
-        row.status = "unsubscribed"
-        row.updated_at = now
+        before = row.move_to(SubscriberStatus.UNSUBSCRIBED, now)
         session.add(row)
         audit.record(
             session,

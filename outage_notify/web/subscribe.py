@@ -25,7 +25,7 @@ from outage_notify.contacts import ContactError, normalise_email, normalise_phon
 from outage_notify.db import Database
 from outage_notify.delivery.engine import limiter
 from outage_notify.errors import InputError
-from outage_notify.models import ServiceArea
+from outage_notify.models import ServiceArea, SubscriberStatus, area_label
 from outage_notify.notices.texts import join_names
 from outage_notify.residents import subscription_messages as messages
 from outage_notify.residents.subscription_secrets import number_token, read_number_token
@@ -89,7 +89,7 @@ def _labels(session: Session, language: str, codes: list[str] | None = None) -> 
     if codes is not None:
         query = query.where(col(ServiceArea.code).in_(codes))
     return [
-        (code, name_en if language == "en" and name_en else name, utility)
+        (code, area_label(name, name_en, language), utility)
         for code, name, name_en, utility in session.exec(query).all()
     ]
 
@@ -381,7 +381,7 @@ def confirm_page(
     except InputError:
         return pages.step("link_bad", status=400, headers=LINK_HEADERS)
     address = masked(rows[0].address)
-    if all(r.status == "active" for r in rows):
+    if all(r.status == SubscriberStatus.ACTIVE for r in rows):
         return pages.step(
             "done", address=address, areas=names, channel_key=BY_LINK, headers=LINK_HEADERS
         )
