@@ -19,10 +19,9 @@ from outage_notify.planning import outage_import, outages
 from outage_notify.planning.outage_views import (
     describe_notice,
     describe_outage,
-    describe_revision,
     list_outages,
     notices,
-    revisions,
+    outage_detail,
 )
 from outage_notify.planning.preview import preview
 
@@ -270,9 +269,7 @@ def show_cmd(app: AppContext, outage_id: int, as_json: bool) -> None:
     """
     zone = app.settings.zone
     with app.database.read() as session:
-        data = describe_outage(outages.get_outage(session, outage_id), zone)
-        data["revisions"] = [describe_revision(r, zone) for r in revisions(session, outage_id)]
-        data["notices"] = [describe_notice(n, zone) for n in notices(session, outage_id)]
+        data = outage_detail(session, outages.get_outage(session, outage_id), zone)
     if as_json:
         echo_json(data)
         return
