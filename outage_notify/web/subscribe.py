@@ -26,6 +26,7 @@ from outage_notify.db import Database
 from outage_notify.delivery.engine import limiter
 from outage_notify.errors import InputError
 from outage_notify.models import ServiceArea, SubscriberStatus, area_label
+from outage_notify.notices.page_words import translate
 from outage_notify.notices.texts import join_names
 from outage_notify.residents import subscription_messages as messages
 from outage_notify.residents.subscription_secrets import number_token, read_number_token
@@ -45,7 +46,6 @@ from outage_notify.residents.subscriptions import (
 from outage_notify.settings import SHIPPED_LANGUAGES, Settings
 from outage_notify.web import csrf, deps
 from outage_notify.web.language import page_language, shipped_language
-from outage_notify.web.messages import translate
 from outage_notify.web.templating import render_page, url_prefix
 from outage_notify.web.throttle import retry_after
 from outage_notify.web.unsubscribe import masked
