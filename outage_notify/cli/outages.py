@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from outage_notify.cli.base import AppContext, AppGroup, actor_option, echo_json, pass_app
 from outage_notify.cli.times import now_of, now_option, to_utc
-from outage_notify.planning import outage_import, outages
+from outage_notify.planning import outage_checks, outage_import, outages
 from outage_notify.planning.outage_views import (
     describe_notice,
     describe_outage,
@@ -103,7 +103,7 @@ def echo_preview(data: dict[str, Any]) -> None:
 
 
 @outages_group.command("add")
-@click.option("--utility", type=click.Choice(outages.UTILITIES), required=True)
+@click.option("--utility", type=click.Choice(outage_checks.UTILITIES), required=True)
 @click.option(
     "--start", "start_text", metavar="T", required=True, help="ISO 8601; local if no offset."
 )
@@ -231,8 +231,10 @@ def import_cmd(
 
 
 @outages_group.command("list")
-@click.option("--status", type=click.Choice(outages.STATUSES), help="Only outages in this state.")
-@click.option("--utility", type=click.Choice(outages.UTILITIES))
+@click.option(
+    "--status", type=click.Choice(outage_checks.STATUSES), help="Only outages in this state."
+)
+@click.option("--utility", type=click.Choice(outage_checks.UTILITIES))
 @JSON_OPTION
 @pass_app
 def list_cmd(app: AppContext, status: str | None, utility: str | None, as_json: bool) -> None:

@@ -5,6 +5,7 @@ Small value types shared by the dispatcher, the per-channel fan-out and crash re
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import socket
@@ -19,6 +20,8 @@ from outage_notify import registry
 from outage_notify.delivery.outbox import ExpansionSummary
 from outage_notify.models import UPCOMING_KINDS
 
+log = logging.getLogger("outage_notify.delivery.dispatcher")  # where these lines always were
+
 # Errors after which the provider may hold the message anyway (the request may have arrived).
 AMBIGUOUS_CODES = frozenset({"timeout", "unexpected"})
 # Provider clocks differ from ours; look a little before the claim.
@@ -31,6 +34,27 @@ def lookup_of(channel: Any, name: str) -> Any:
     if not registry.spec(name).can_lookup:
         return None
     return getattr(channel, "lookup", None)
+
+
+def found_after_timeout(
+    channel: Any, claimed: ClaimedDelivery, message: Message, error: ChannelError
+) -> Any:
+    """After a timeout the provider may have the message all the same: ask it, where it
+    can be asked, rather than send it twice. The body tells this message from others."""
+    lookup = lookup_of(channel, claimed.channel)
+    if error.code not in AMBIGUOUS_CODES or lookup is None:
+        return None
+    try:
+        candidates = lookup(claimed.address, claimed.claimed_at - LOOKUP_SKEW)
+    except ChannelError:
+        return None  # retried as usual; crash recovery asks again if need be
+    found = next((m for m in candidates if getattr(m, "body", None) == message.text), None)
+    if found is not None:
+        log.info(
+            "found at the provider after a timeout",
+            extra={"delivery_id": claimed.id, "provider_id": found.sid},
+        )
+    return found
 
 
 def new_worker_id() -> str:

@@ -25,19 +25,17 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
-from channels.base import ChannelError, DeliveryResult, Message, PushChannel
+from channels.base import ChannelError, DeliveryResult, PushChannel
 from outage_notify import registry
 from outage_notify.db import Database, utcnow
 from outage_notify.delivery import claims
 from outage_notify.delivery.attempts import (
-    AMBIGUOUS_CODES,
-    LOOKUP_SKEW,
     Attempt,
     Backoff,
     ClaimedDelivery,
     Composer,
     DispatchSummary,
-    lookup_of,
+    found_after_timeout,
     new_worker_id,
 )
 from outage_notify.delivery.fanout import FanOut
@@ -280,7 +278,7 @@ class Dispatcher:
         try:
             result = channel.send(message)
         except ChannelError as error:
-            found = self._already_there(channel, claimed, message, error)
+            found = found_after_timeout(channel, claimed, message, error)
             if found is None:
                 return self._failed_attempt(claimed, error, current())
             result = DeliveryResult(provider_id=found.sid)
@@ -300,26 +298,6 @@ class Dispatcher:
             "error_code": None,
         }
         return Attempt(claimed, str(state), now, values, provider_id=result.provider_id)
-
-    def _already_there(
-        self, channel: PushChannel, claimed: ClaimedDelivery, message: Message, error: ChannelError
-    ) -> Any:
-        """After a timeout the provider may have the message all the same: ask it, where it
-        can be asked, rather than send it twice. The body tells this message from others."""
-        lookup = lookup_of(channel, claimed.channel)
-        if error.code not in AMBIGUOUS_CODES or lookup is None:
-            return None
-        try:
-            candidates = lookup(claimed.address, claimed.claimed_at - LOOKUP_SKEW)
-        except ChannelError:
-            return None  # retried as usual; crash recovery asks again if need be
-        found = next((m for m in candidates if getattr(m, "body", None) == message.text), None)
-        if found is not None:
-            log.info(
-                "found at the provider after a timeout",
-                extra={"delivery_id": claimed.id, "provider_id": found.sid},
-            )
-        return found
 
     def _failed_attempt(
         self, claimed: ClaimedDelivery, error: ChannelError, now: datetime

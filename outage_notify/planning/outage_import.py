@@ -19,7 +19,7 @@ from sqlmodel import Session
 
 from outage_notify.errors import InputError
 from outage_notify.models import Outage, OutageStatus
-from outage_notify.planning import outages
+from outage_notify.planning import outage_checks, outages
 from outage_notify.planning.outage_refs import by_ref, differing
 from outage_notify.planning.outages import OutageDraft
 from outage_notify.settings import Settings
@@ -140,7 +140,7 @@ def plan_import(
         seen[ref] = row.line
         existing = by_ref(session, ref)
         if existing is None:
-            found = outages.check_draft(
+            found = outage_checks.check_draft(
                 session, draft, settings=settings, now=now, short_notice=short_notice
             )
             actions.append(RowAction(row.line, ref, "create"))
@@ -178,15 +178,15 @@ def _change(
         return action, []
     if outage.status != OutageStatus.PLANNED:
         return action, [f"outage #{outage.id} is {outage.status}: it cannot change"]
-    problems = outages.check_text(draft.title, draft.description) if action.edits else []
+    problems = outage_checks.check_text(draft.title, draft.description) if action.edits else []
     if not moved:
         action.action = "edit"
         return action, problems
     if draft.start == outage.start_at and draft.end > outage.end_at:
         action.action = "extend"
-        return action, problems + outages.check_extend(outage, draft.end, settings=settings)
+        return action, problems + outage_checks.check_extend(outage, draft.end, settings=settings)
     action.action = "reschedule"
-    return action, problems + outages.check_reschedule(
+    return action, problems + outage_checks.check_reschedule(
         outage, draft.start, draft.end, settings=settings, now=now, short_notice=short_notice
     )
 
