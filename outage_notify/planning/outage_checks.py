@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from outage_notify.errors import Problem
 from outage_notify.models import Outage, OutageStatus, ServiceArea, Utility
+from outage_notify.planning import network_match
 from outage_notify.settings import Settings
 from outage_notify.times import format_local
 
@@ -34,6 +35,9 @@ class OutageDraft:
     areas: Sequence[str]
     description: str = ""
     ref: str | None = None
+    # Pipes worked on: a network outage, targeted by valve isolation (its areas, if any, are
+    # for the feeds' subscribers and for comparison in the preview).
+    pipes: Sequence[str] = ()
     area_list: list[str] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
@@ -128,7 +132,9 @@ def check_draft(
                         f"ref {draft.ref.strip()} is already outage #{taken}", "ref", conflict=True
                     )
                 )
-    problems += check_areas(session, draft.area_list, draft.utility)
+    if draft.area_list or not draft.pipes:
+        problems += check_areas(session, draft.area_list, draft.utility)
+    problems += network_match.check_pipes(session, list(dict.fromkeys(draft.pipes)), draft.utility)
     problems += check_times(
         draft.start, draft.end, settings=settings, now=now, short_notice=short_notice
     )
@@ -137,7 +143,7 @@ def check_draft(
 
 def check_areas(session: Session, codes: Sequence[str], utility: str) -> list[str]:
     if not codes:
-        return [Problem("no area given (at least one area code)", "areas")]
+        return [Problem("no area given (at least one area code, or a --pipe)", "areas")]
     found = {
         a.code: a.utility
         for a in session.exec(select(ServiceArea).where(col(ServiceArea.code).in_(list(codes))))

@@ -21,6 +21,7 @@ from outage_notify.db import utcnow
 from outage_notify.errors import InputError, NotFoundError, Problem, rejected
 from outage_notify.models import (
     Outage,
+    OutagePipe,
     OutageStatus,
 )
 from outage_notify.planning import timeline
@@ -71,6 +72,8 @@ def plan_outage(
             f"ref {outage.ref} is already used by another outage", "ref", conflict=True
         )
         raise rejected(problem, [problem]) from None
+    for pipe in dict.fromkeys(draft.pipes):
+        session.add(OutagePipe(outage_id=outage.id or 0, pipe=pipe))
     _revise(session, outage, change="created", actor=actor, before=None)
     span = timeline.sms_span(session, outage, settings)
     planned = timeline.plan_created(outage, settings=settings, now=now, sms_span=span)

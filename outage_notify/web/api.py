@@ -142,7 +142,9 @@ def translated() -> Iterator[None]:
 
 def outage_detail(session: Session, outage: Outage, settings: Settings) -> dict[str, Any]:
     assert outage.id is not None
-    return views.outage_detail(session, outage, settings.zone, url=outage_url(settings, outage.id))
+    return views.outage_detail(
+        session, outage, settings.zone, extra={"url": outage_url(settings, outage.id)}
+    )
 
 
 def find_outage(session: Session, outage_id: int) -> Outage:
