@@ -14,6 +14,7 @@ class Utility(StrEnum):
 
 
 class OutageStatus(StrEnum):
+    REVIEW = "review"  # from an untrusted upstream source: no notices until approved
     PLANNED = "planned"
     CANCELLED = "cancelled"
     RESTORED = "restored"

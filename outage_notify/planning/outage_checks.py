@@ -35,6 +35,7 @@ class OutageDraft:
     areas: Sequence[str]
     description: str = ""
     ref: str | None = None
+    geometry: dict[str, Any] | None = None  # an upstream feed's polygon (see targeting)
     # Pipes worked on: a network outage, targeted by valve isolation (its areas, if any, are
     # for the feeds' subscribers and for comparison in the preview).
     pipes: Sequence[str] = ()
