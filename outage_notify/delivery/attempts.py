@@ -5,7 +5,6 @@ Small value types shared by the dispatcher, the per-channel fan-out and crash re
 
 from __future__ import annotations
 
-import logging
 import os
 import random
 import socket
@@ -18,9 +17,7 @@ from typing import Any, Protocol
 from channels.base import ChannelError, Message
 from outage_notify import registry
 from outage_notify.delivery.outbox import ExpansionSummary
-from outage_notify.models import UPCOMING_KINDS
-
-log = logging.getLogger("outage_notify.delivery.dispatcher")  # where these lines always were
+from outage_notify.models import UPCOMING_KINDS, Delivery, Notice
 
 # Errors after which the provider may hold the message anyway (the request may have arrived).
 AMBIGUOUS_CODES = frozenset({"timeout", "unexpected"})
@@ -34,27 +31,6 @@ def lookup_of(channel: Any, name: str) -> Any:
     if not registry.spec(name).can_lookup:
         return None
     return getattr(channel, "lookup", None)
-
-
-def found_after_timeout(
-    channel: Any, claimed: ClaimedDelivery, message: Message, error: ChannelError
-) -> Any:
-    """After a timeout the provider may have the message all the same: ask it, where it
-    can be asked, rather than send it twice. The body tells this message from others."""
-    lookup = lookup_of(channel, claimed.channel)
-    if error.code not in AMBIGUOUS_CODES or lookup is None:
-        return None
-    try:
-        candidates = lookup(claimed.address, claimed.claimed_at - LOOKUP_SKEW)
-    except ChannelError:
-        return None  # retried as usual; crash recovery asks again if need be
-    found = next((m for m in candidates if getattr(m, "body", None) == message.text), None)
-    if found is not None:
-        log.info(
-            "found at the provider after a timeout",
-            extra={"delivery_id": claimed.id, "provider_id": found.sid},
-        )
-    return found
 
 
 def new_worker_id() -> str:
@@ -88,6 +64,27 @@ class ClaimedDelivery:
     @property
     def valid_until(self) -> datetime | None:
         return self.deadline if self.kind in UPCOMING_KINDS else None
+
+
+def claimed_from(delivery: Delivery, notice: Notice, now: datetime) -> ClaimedDelivery:
+    """A delivery row left ``sending`` as the claim it was (crash recovery, lookups)."""
+    assert delivery.id is not None
+    return ClaimedDelivery(
+        id=delivery.id,
+        notice_id=notice.id or 0,
+        outage_id=notice.outage_id,
+        kind=notice.kind,
+        channel=delivery.channel,
+        address=delivery.address,
+        language=delivery.language,
+        customer_id=delivery.customer_id,
+        subscriber_id=delivery.subscriber_id,
+        attempts=delivery.attempts,
+        due_at=getattr(notice, registry.spec(delivery.channel).due_column),
+        deadline=delivery.deadline,
+        claimed_by=delivery.claimed_by or "",
+        claimed_at=delivery.claimed_at or now,
+    )
 
 
 @dataclass(frozen=True)

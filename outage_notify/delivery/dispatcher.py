@@ -28,14 +28,13 @@ from sqlmodel import Session
 from channels.base import ChannelError, DeliveryResult, PushChannel
 from outage_notify import registry
 from outage_notify.db import Database, utcnow
-from outage_notify.delivery import claims
+from outage_notify.delivery import claims, unanswered
 from outage_notify.delivery.attempts import (
     Attempt,
     Backoff,
     ClaimedDelivery,
     Composer,
     DispatchSummary,
-    found_after_timeout,
     new_worker_id,
 )
 from outage_notify.delivery.fanout import FanOut
@@ -278,7 +277,9 @@ class Dispatcher:
         try:
             result = channel.send(message)
         except ChannelError as error:
-            found = found_after_timeout(channel, claimed, message, error)
+            found = unanswered.ask_provider(channel, claimed, message, error)
+            if found is unanswered.NO_ANSWER:  # looked up again later, never resent blindly
+                return unanswered.unanswered_attempt(claimed, error, current())
             if found is None:
                 return self._failed_attempt(claimed, error, current())
             result = DeliveryResult(provider_id=found.sid)
@@ -356,9 +357,11 @@ class Dispatcher:
             log.info("delivery sent", extra={**context, "provider_id": attempt.provider_id})
             return
         context["code"] = error.code
-        if attempt.outcome == "retry":
+        if attempt.outcome in ("retry", "unanswered"):  # unanswered: looked up, not resent
             retry_at = attempt.values["next_attempt_at"].isoformat()
-            log.info("delivery will be retried at %s: %s", retry_at, error.reason, extra=context)
+            log.info(
+                "delivery %s at %s: %s", attempt.outcome, retry_at, error.reason, extra=context
+            )
             return
         if error.permanent:
             self._learn(connection, claimed, error, attempt.at)

@@ -13,15 +13,17 @@ from typing import Any
 from sqlmodel import Session, select
 
 from outage_notify.models import Outage, OutageRevision
+from outage_notify.plain_text import has_control_characters
 from outage_notify.planning.outages import OutageDraft
 
 FIELDS = ("utility", "title", "description", "start", "end", "areas")
 
 
 def by_ref(session: Session, ref: str | None) -> Outage | None:
-    """The outage ``ref`` names, if any (an empty ref names none)."""
+    """The outage ``ref`` names, if any: an empty ref names none, nor one with a control
+    character (the planning checks refuse those)."""
     ref = (ref or "").strip()
-    if not ref:
+    if not ref or has_control_characters(ref):
         return None
     return session.exec(select(Outage).where(Outage.ref == ref)).first()
 

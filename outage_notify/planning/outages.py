@@ -24,6 +24,7 @@ from outage_notify.models import (
     OutagePipe,
     OutageStatus,
 )
+from outage_notify.plain_text import control_character_problem
 from outage_notify.planning import timeline
 from outage_notify.planning.outage_checks import (
     REASON_MAX,
@@ -233,8 +234,11 @@ def cancel(
         )
         raise rejected(problem, [problem])
     reason = (reason or "").strip() or None
-    if reason is not None and len(reason) > REASON_MAX:
-        problem = Problem(f"the reason is longer than {REASON_MAX} characters", "reason")
+    if reason is not None and (
+        control_character_problem("the reason", reason) or len(reason) > REASON_MAX
+    ):
+        words = control_character_problem("the reason", reason)
+        problem = Problem(words or f"the reason is longer than {REASON_MAX} characters", "reason")
         raise rejected(problem, [problem])
     before = _bump(outage)
     outage.status = OutageStatus.CANCELLED

@@ -228,6 +228,7 @@ def create_api(
     ref = (draft.ref or "").strip()
     try:
         with translated(), database.session() as session:
+            # A ref with a control character is nobody's (by_ref): the checks refuse it.
             existing = by_ref(session, ref)
             if existing is None:
                 outage = outages.plan_outage(

@@ -15,6 +15,7 @@ from outage_notify.contacts import ContactError, normalise_email, normalise_phon
 from outage_notify.models import ServiceArea, area_label
 from outage_notify.notices.page_words import translate
 from outage_notify.notices.texts import join_names
+from outage_notify.plain_text import CONTROL_CHARACTERS, has_control_characters
 from outage_notify.residents.subscriptions import SignUp
 from outage_notify.settings import Settings
 from outage_notify.web.language import shipped_language
@@ -78,13 +79,16 @@ def check_form(
     if not codes or len(codes) > MAX_AREAS:
         errors["area"] = translate(language, "subscribe_no_areas")
     else:
+        # A code with a control character is no area's (and PostgreSQL refuses NUL in a query).
+        plain = [c for c in codes if not has_control_characters(c)]
         known = {
             c
-            for c in session.exec(select(ServiceArea.code).where(col(ServiceArea.code).in_(codes)))
+            for c in session.exec(select(ServiceArea.code).where(col(ServiceArea.code).in_(plain)))
         }
         unknown = [c for c in codes if c not in known]
         if unknown:
-            errors["area"] = translate(language, "subscribe_unknown_area", code=unknown[0][:64])
+            shown = CONTROL_CHARACTERS.sub("", unknown[0])[:64]
+            errors["area"] = translate(language, "subscribe_unknown_area", code=shown)
     address = ""
     spec = registry.CHANNELS.get(values.channel)
     contact = spec.contact if spec is not None and spec.confirm_by is not None else None
