@@ -6,12 +6,13 @@ from pathlib import Path
 
 import click
 
+from outage_notify import registry
 from outage_notify.cli.base import AppContext, AppGroup, actor_option, echo_json, pass_app
 from outage_notify.cli.progress import progress_bar
 from outage_notify.planning import customers
 from outage_notify.planning.customer_import import import_customers
 
-CHANNEL_CHOICE = click.Choice(customers.CHANNELS)
+CHANNEL_CHOICE = click.Choice(registry.names())
 
 
 @click.group("customers", cls=AppGroup)

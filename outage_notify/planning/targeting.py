@@ -24,6 +24,7 @@ from sqlalchemy import and_, or_, select
 from sqlmodel import Session, col
 
 from outage_notify import registry
+from outage_notify.geo import inside
 from outage_notify.models import (
     Customer,
     Delivery,
@@ -33,6 +34,7 @@ from outage_notify.models import (
     Outage,
     ServiceArea,
     Subscriber,
+    SubscriberStatus,
 )
 from outage_notify.planning import network_match
 
@@ -199,9 +201,9 @@ def _inside_ids(session: Session, outage: Outage, extra: list[Any]) -> np.ndarra
     if not rows:
         return np.empty(0, dtype=np.int64)
     table = np.array(rows, dtype=np.float64)
-    # intersects, not contains: a customer exactly on a boundary is affected.
-    inside = shapely.intersects_xy(union, table[:, 1], table[:, 2])
-    return np.unique(table[inside, 0].astype(np.int64))
+    # A customer exactly on a boundary is affected (geo.inside).
+    within = inside(union, table[:, 1], table[:, 2])
+    return np.unique(table[within, 0].astype(np.int64))
 
 
 def match_geometry(
@@ -351,7 +353,10 @@ def target(session: Session, outage: Outage, *, audience: str = "all") -> Target
 def _subscribers(session: Session, area_codes: Iterable[str]) -> list[Subscriber]:
     rows = session.exec(
         select(Subscriber)  # type: ignore[call-overload]
-        .where(col(Subscriber.area_code).in_(list(area_codes)), col(Subscriber.status) == "active")
+        .where(
+            col(Subscriber.area_code).in_(list(area_codes)),
+            col(Subscriber.status) == SubscriberStatus.ACTIVE,
+        )
         .order_by(col(Subscriber.id))
     ).scalars()
     return list(rows)
