@@ -15,6 +15,7 @@ from outage_notify.db import Database, utcnow
 from outage_notify.errors import SettingsError
 from outage_notify.settings import Settings
 from outage_notify.web import (
+    affected,
     api,
     api_errors,
     banner,
@@ -66,6 +67,7 @@ def create_app(settings: Settings, database: Database, *, clock: Clock = utcnow)
     app.include_router(api.router)
     app.include_router(unsubscribe.router)
     app.include_router(subscribe.router)
+    app.include_router(affected.router)
     app.include_router(twilio.router)
     app.include_router(reports.router)
     app.include_router(feeds.router)

@@ -24,7 +24,6 @@ from outage_notify.contacts import ContactError, normalise_email, normalise_phon
 from outage_notify.db import Database
 from outage_notify.errors import InputError
 from outage_notify.models import Channel, ServiceArea
-from outage_notify.notices.texts import join_names
 from outage_notify.residents import subscription_messages as messages
 from outage_notify.residents.subscription_secrets import number_token, read_number_token
 from outage_notify.residents.subscriptions import (
@@ -40,6 +39,7 @@ from outage_notify.residents.subscriptions import (
 )
 from outage_notify.settings import SHIPPED_LANGUAGES, Settings
 from outage_notify.web import csrf, deps
+from outage_notify.web.area_choices import area_groups, area_names
 from outage_notify.web.language import page_language, shipped_language
 from outage_notify.web.messages import translate
 from outage_notify.web.templating import render_page, url_prefix
@@ -68,42 +68,6 @@ class FormValues:
     phone: str = ""
     areas: list[str] = field(default_factory=list)
     language: str = ""
-
-
-# Areas are read by these columns only: a service area's polygons can be large.
-_AREA_COLUMNS = (
-    col(ServiceArea.code),
-    col(ServiceArea.name),
-    col(ServiceArea.name_en),
-    col(ServiceArea.utility),
-)
-
-
-def _labels(session: Session, language: str, codes: list[str] | None = None) -> list[Any]:
-    """(code, name in the language, utility) of the areas, all or those of ``codes``."""
-    query = select(*_AREA_COLUMNS).order_by(col(ServiceArea.code))
-    if codes is not None:
-        query = query.where(col(ServiceArea.code).in_(codes))
-    return [
-        (code, name_en if language == "en" and name_en else name, utility)
-        for code, name, name_en, utility in session.exec(query).all()
-    ]
-
-
-def area_groups(session: Session, language: str) -> list[tuple[str, list[tuple[str, str]]]]:
-    """Water areas, then gas areas, each by name in the page's language."""
-    labels = _labels(session, language)
-    groups = []
-    for utility in ("water", "gas"):
-        mine = sorted(((c, n) for c, n, u in labels if u == utility), key=lambda p: (p[1], p[0]))
-        if mine:
-            groups.append((utility, mine))
-    return groups
-
-
-def area_names(session: Session, codes: tuple[str, ...] | list[str], language: str) -> str:
-    found = {code: name for code, name, _ in _labels(session, language, list(codes))}
-    return join_names([found.get(c, c) for c in codes], language)
 
 
 def check_form(
