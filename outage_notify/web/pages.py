@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from channels.feeds import FeedOutage
 from outage_notify.db import Database
 from outage_notify.errors import InputError, NotFoundError
+from outage_notify.notices.collation import reading_key
 from outage_notify.notices.public import utc_offset
 from outage_notify.publishing.documents import feed_query
 from outage_notify.publishing.publication import OutageFilter, parse_filter, read_outage
@@ -63,9 +64,13 @@ def index_context(
     language: str,
     now: datetime,
 ) -> dict[str, Any]:
+    # Water areas, then gas, each in the order people read names (pinyin for zh-CN).
+    ordered = sorted(
+        areas, key=lambda a: (a.utility != "water", reading_key(a.label(language), language))
+    )
     return {
         "sections": sections(outage_filter.apply(snapshot_outages), now),
-        "areas": areas,
+        "areas": ordered,
         "outage_filter": outage_filter,
         "feed_links": feed_links(settings, outage_filter, language),
         "offset": utc_offset(now.astimezone(settings.zone)),

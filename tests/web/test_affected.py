@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from lxml import html as lxml_html
 
 from outage_notify.db import Database
-from outage_notify.models import AuditEvent, Customer
+from outage_notify.models import AuditEvent, Customer, ServiceArea
 from tests.factories import add_customer
 from tests.web.factory import City
 
@@ -157,3 +157,25 @@ def test_the_lookup_is_on_the_home_page_each_outage_page_and_subscribe(
         root = answer(client.get(url).text)
         assert root.xpath("//form[@id='locate-form']/@action") == ["/affected?lang=zh-CN"], url
         assert root.xpath("//input[@name='account']"), url
+
+
+def test_area_lists_follow_the_reading_order_and_show_the_streets(
+    client: TestClient, db: Database
+) -> None:
+    from tests.web.factory import add_area
+
+    with db.session() as s:
+        for code, name, name_en in [
+            ("Z1", "中山路", "Zhongshan Rd"),
+            ("X1", "学府供水压力区", "Xuefu pressure zone"),
+            ("D1", "东风路", "Dongfeng Rd"),
+        ]:
+            add_area(s, code, name=name, name_en=name_en)
+        s.get_one(ServiceArea, 1).description = "东风路1-99号, 和平街"
+    zh = answer(client.get("/subscribe?lang=zh-CN").text)
+    assert zh.xpath("//input[@name='area']/@value") == ["D1", "X1", "Z1"]
+    assert zh.xpath("string(//span[@class='streets'])") == "东风路1-99号, 和平街"
+    en = answer(client.get("/subscribe?lang=en").text)
+    assert en.xpath("//input[@name='area']/@value") == ["D1", "X1", "Z1"]
+    index = answer(client.get("/?lang=zh-CN").text)
+    assert index.xpath("//select[@name='area']/option/@value") == ["", "D1", "X1", "Z1"]
