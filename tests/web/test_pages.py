@@ -51,7 +51,8 @@ def test_the_filter_form_keeps_the_choice(client: TestClient, city: City) -> Non
     assert root.xpath("//select[@name='utility']/option[@selected]/@value") == ["gas"]
     assert root.xpath("//select[@name='area']/option[@selected]/@value") == ["G1"]
     options = root.xpath("//select[@name='area']/option/@value")
-    assert options == ["", "G1", "A1", "A2"]
+    # Water (Renmin Rd, Zhongshan Rd), then gas (Nanjing Rd), each in reading order.
+    assert options == ["", "A2", "A1", "G1"]
 
 
 def test_an_unknown_filter_is_a_400_page(client: TestClient, city: City) -> None:
