@@ -164,6 +164,7 @@ class WebSettings(_Section):
     trusted_proxies: list[str] = Field(default_factory=list)
     form_burst: Annotated[int, Field(ge=1, le=10_000)] = 10
     form_per_minute: PositiveFloat = 2.0
+    open311_api_key: SecretStr = SecretStr("")  # for POST /open311/v2/requests.json
 
     @field_validator("trusted_proxies")
     @classmethod
@@ -178,6 +179,12 @@ class WebSettings(_Section):
         return [item.strip() for item in value]
 
 
+class NoWaterSettings(_Section):
+    threshold: Annotated[int, Field(ge=1, le=100_000)] = 3  # reports per area: alert
+    window: Duration = timedelta(hours=72)  # after a restoration, reports are taken
+    dispatch_email: Annotated[str, Field(pattern=r"^([^@\s]+@[^@\s]+)?$")] = ""
+
+
 class Settings(_Section):
     timezone: str = "Asia/Shanghai"
     database_url: str = "sqlite:///outage-notify.db"
@@ -189,6 +196,7 @@ class Settings(_Section):
     sms: SmsSettings = Field(default_factory=SmsSettings)
     email: EmailSettings = Field(default_factory=EmailSettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    nowater: NoWaterSettings = Field(default_factory=NoWaterSettings)
     # Where the values came from, for `outage-notify --help`-level diagnostics; not a key.
     source: str | None = Field(default=None, exclude=True)
 
@@ -255,6 +263,7 @@ _SECTIONS: dict[str, type[_Section]] = {
     "sms": SmsSettings,
     "email": EmailSettings,
     "web": WebSettings,
+    "nowater": NoWaterSettings,
 }
 
 

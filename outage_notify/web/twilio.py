@@ -30,7 +30,8 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from outage_notify.db import Database
 from outage_notify.delivery.status_callbacks import StatusReport, apply_status_report
-from outage_notify.residents.inbound import InboundResult, handle_inbound
+from outage_notify.residents import nowater
+from outage_notify.residents.inbound import InboundResult, Keyword, handle_inbound
 from outage_notify.settings import Settings
 from outage_notify.web import deps
 
@@ -124,6 +125,8 @@ async def inbound(
         )
 
     result = await run_in_threadpool(_in_transaction, database, handle)
+    if result.keyword == Keyword.NOWATER:  # the report may have raised an alert: email it
+        await run_in_threadpool(nowater.send_alerts, database, settings, now)
     twiml = MessagingResponse()
     if result.reply:
         twiml.message(result.reply)
