@@ -25,6 +25,7 @@ from outage_notify.planning.outage_views import (
     revisions,
 )
 from outage_notify.planning.preview import preview
+from outage_notify.residents import nowater
 
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 
@@ -274,12 +275,15 @@ def show_cmd(app: AppContext, outage_id: int, as_json: bool) -> None:
         data = describe_outage(outages.get_outage(session, outage_id), zone)
         data["revisions"] = [describe_revision(r, zone) for r in revisions(session, outage_id)]
         data["notices"] = [describe_notice(n, zone) for n in notices(session, outage_id)]
+        data["no_water"] = nowater.summary(session, outage_id)
     if as_json:
         echo_json(data)
         return
     click.echo(outage_line(data))
     if data["description"]:
         click.echo(data["description"])
+    if data["no_water"]["reports"]:
+        click.echo(nowater.summary_line(data["no_water"]))
     click.echo("History:")
     for rev in data["revisions"]:
         reason = f" ({rev['reason']})" if rev["reason"] else ""

@@ -337,3 +337,13 @@ def _alert_email(
         subject=f"No water after restoration: {name}, outage {outage.id}",
         text=text,
     )
+
+
+def summary_line(data: dict[str, Any]) -> str:
+    """``summary`` as one line for the CLI: the planner's early sign of a valve left shut."""
+    areas = ", ".join(f"{code} {n}" for code, n in data["by_area"].items())
+    line = f"No water after restoration: {data['reports']} report(s) ({areas})"
+    for alert in data["alerts"]:
+        emailed = "emailed to dispatch" if alert["emailed"] else "not emailed"
+        line += f"; ALERT {alert['area_code']}: {alert['reports']} reports ({emailed})"
+    return line

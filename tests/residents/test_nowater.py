@@ -3,6 +3,7 @@ alert (a row, then one email to the dispatch address) and the summary the CLI pr
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -192,3 +193,30 @@ def test_without_a_dispatch_address_the_alert_waits_in_the_database(
 ) -> None:
     assert settings.nowater.dispatch_email == ""
     assert nowater.send_alerts(db, settings, NOW) == 0
+
+
+def test_outages_show_and_the_outage_report_carry_the_alert(
+    db: Database, dispatch_settings: Settings, run_cli: Any
+) -> None:
+    phones = [f"+861380013800{i}" for i in range(3)]
+    with db.session() as session:
+        add_area(session, "XH-01", "翠苑一区")
+        for i, phone in enumerate(phones):
+            add_customer(session, f"ACC-{i}", phone, water_area="XH-01")
+    outage_id = restored(db, ["XH-01"])
+    for phone in phones:
+        text(db, dispatch_settings, "没水", sender=phone)
+    shown = run_cli("outages", "show", str(outage_id))
+    assert shown.exit_code == 0, shown.output
+    assert (
+        "No water after restoration: 3 report(s) (XH-01 3); ALERT XH-01: 3 reports (not emailed)"
+        in shown.output
+    )
+    data = json.loads(run_cli("outages", "show", str(outage_id), "--json").output)
+    assert data["no_water"]["by_area"] == {"XH-01": 3}
+    report = json.loads(run_cli("report", "--outage", str(outage_id), "--json").output)
+    assert report["no_water"]["reports"] == 3
+    assert report["no_water"]["alerts"][0]["area_code"] == "XH-01"
+    assert report["no_water"]["alerts"][0]["raised_at"].endswith("+08:00")
+    printed = run_cli("report", "--outage", str(outage_id)).output
+    assert "ALERT XH-01: 3 reports" in printed
