@@ -21,6 +21,7 @@ from outage_notify.web import (
     banner,
     feeds,
     health,
+    nowater,
     pages,
     reports,
     subscribe,
@@ -68,6 +69,7 @@ def create_app(settings: Settings, database: Database, *, clock: Clock = utcnow)
     app.include_router(unsubscribe.router)
     app.include_router(subscribe.router)
     app.include_router(affected.router)
+    app.include_router(nowater.router)
     app.include_router(twilio.router)
     app.include_router(reports.router)
     app.include_router(feeds.router)
