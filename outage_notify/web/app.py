@@ -22,6 +22,7 @@ from outage_notify.web import (
     feeds,
     health,
     nowater,
+    open311,
     pages,
     reports,
     subscribe,
@@ -70,6 +71,7 @@ def create_app(settings: Settings, database: Database, *, clock: Clock = utcnow)
     app.include_router(subscribe.router)
     app.include_router(affected.router)
     app.include_router(nowater.router)
+    app.include_router(open311.router)
     app.include_router(twilio.router)
     app.include_router(reports.router)
     app.include_router(feeds.router)
