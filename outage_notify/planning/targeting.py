@@ -23,6 +23,7 @@ from shapely.geometry import shape
 from sqlalchemy import and_, or_, select
 from sqlmodel import Session, col
 
+from outage_notify import registry
 from outage_notify.models import (
     Customer,
     Delivery,
@@ -34,7 +35,6 @@ from outage_notify.models import (
     Subscriber,
 )
 
-CHANNELS = ("sms", "email")
 _ID_CHUNK = 5_000  # ids per IN (...) when reading the matched rows
 # What counts as "already notified" for the follow-up notices (changed, cancelled, ...).
 NOTIFIED_STATES = (DeliveryState.SENT, DeliveryState.DELIVERED)
@@ -42,7 +42,7 @@ NOTIFIED_STATES = (DeliveryState.SENT, DeliveryState.DELIVERED)
 
 @dataclass(frozen=True)
 class Recipient:
-    channel: str  # "sms" | "email"
+    channel: str  # a name in the channel registry
     address: str  # E.164 phone number or normalised email address
     language: str
     customer_id: int | None
@@ -95,6 +95,9 @@ _COLUMNS = (
     col(Customer.phone_invalid),
     col(Customer.email_invalid),
 )
+# Where each Customer column sits in a matched row. A channel reads its contact and its
+# invalid flag by the column names its registry descriptor gives.
+_AT: dict[str, int] = {column.key: i for i, column in enumerate(_COLUMNS)}  # type: ignore[attr-defined]
 
 
 def area_union(areas: Sequence[ServiceArea]) -> shapely.Geometry | None:
@@ -176,14 +179,26 @@ def _inside_ids(session: Session, outage: Outage, extra: list[Any]) -> np.ndarra
     return np.unique(table[inside, 0].astype(np.int64))
 
 
+def customer_contacts(row: Any) -> dict[str, tuple[str | None, bool]]:
+    """{channel: (address, flagged invalid)} of a matched row, for every registered channel."""
+    return {
+        name: (row[_AT[spec.contact]], bool(row[_AT[spec.invalid_flag]]))
+        for name, spec in registry.CHANNELS.items()
+    }
+
+
+def wanted_channels(chosen: str, contacts: dict[str, tuple[str | None, bool]]) -> list[str]:
+    """The channels a customer wants: those named in ``Customer.channels``, else every
+    channel it has a contact for, in registry order."""
+    if chosen:
+        return [c for c in chosen.split(";") if c]
+    return [c for c, (address, _invalid) in contacts.items() if address]
+
+
 def _customer_channels(row: Any) -> list[tuple[str, str | None, bool]]:
     """(channel, address, flagged invalid) for each channel the customer wants."""
-    _id, phone, email, _lang, chosen, _critical, phone_invalid, email_invalid = row[:8]
-    contacts = {"sms": (phone, phone_invalid), "email": (email, email_invalid)}
-    wanted = (
-        [c for c in chosen.split(";") if c] if chosen else [c for c in CHANNELS if contacts[c][0]]
-    )
-    return [(c, contacts[c][0], bool(contacts[c][1])) for c in wanted]
+    contacts = customer_contacts(row)
+    return [(c, *contacts[c]) for c in wanted_channels(row[_AT["channels"]], contacts)]
 
 
 def _opted_out(session: Session) -> set[tuple[str, str]]:
