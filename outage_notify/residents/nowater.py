@@ -27,6 +27,7 @@ from channels.base import Message
 from outage_notify import audit
 from outage_notify.db import Database
 from outage_notify.models import (
+    Channel,
     Customer,
     NoWaterAlert,
     NoWaterReport,
@@ -37,7 +38,7 @@ from outage_notify.models import (
     Utility,
 )
 from outage_notify.notices.sms_replies import render_reply
-from outage_notify.residents.subscription_messages import email_backend, send_now
+from outage_notify.residents.subscription_messages import backend, send_now
 from outage_notify.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -301,7 +302,7 @@ def send_alerts(database: Database, settings: Settings, now: datetime) -> int:
         ]
     sent = 0
     for alert_id, message in messages:
-        if not send_now(message, email_backend(settings)):
+        if not send_now(message, backend(settings, Channel.EMAIL)):
             continue
         with database.session() as session:
             row = session.get(NoWaterAlert, alert_id)

@@ -7,9 +7,10 @@ bulk. No CSRF token: a look-up changes nothing, and another site that makes a br
 one cannot read the answer.
 
 What an answer may tell (docs/decisions/0014-am-i-affected-tells-areas-only.md): a
-location's areas, and the current and upcoming outages there. An account number with such outages gets its areas and
-them; one without (or no such account) gets the same sentence, "no current or upcoming
-shutoffs found", so the page cannot be used to learn which account numbers exist.
+location's areas, and the current and upcoming outages there. An account number with such
+outages gets its areas and them; one without (or no such account) gets the same sentence,
+"no current or upcoming shutoffs found", so the page cannot be used to learn which account
+numbers exist.
 """
 
 from __future__ import annotations

@@ -16,12 +16,13 @@ from fastapi.responses import HTMLResponse
 
 from channels.base import Message
 from outage_notify.db import Database
+from outage_notify.delivery.engine import limiter
 from outage_notify.models import Channel, Customer, Outage
 from outage_notify.notices.sms_replies import render_reply
 from outage_notify.planning.customers import find_customer
 from outage_notify.planning.lookup import MAX_ACCOUNT, account_areas
 from outage_notify.residents import nowater, optouts
-from outage_notify.residents.subscription_messages import send_now, sms_backend
+from outage_notify.residents.subscription_messages import backend, send_now
 from outage_notify.settings import SHIPPED_LANGUAGES, Settings
 from outage_notify.web import csrf, deps
 from outage_notify.web.language import page_language
@@ -128,7 +129,12 @@ def nowater_report(
         if filed.counted and not opted_out:
             acknowledgement = _acknowledgement(settings, customer, outage)
     if acknowledgement is not None:
-        send_now(acknowledgement, sms_backend(settings))
+        # Through the channel's rate limiter: acknowledgements and notices share the rate.
+        send_now(
+            acknowledgement,
+            backend(settings, Channel.SMS),
+            wait=limiter(settings, Channel.SMS).acquire,
+        )
     nowater.send_alerts(database, settings, now)
     message = translate(language, "nowater_thanks", hotline=settings.hotline)
     return _page(request, settings, outage, message=message, done=True)
