@@ -249,7 +249,20 @@ def sms_report(
         source="sms",
         now=now,
     )
-    return render_reply("nowater", language, settings, title=outage.title)
+    return acknowledgement(outage, language, settings)
+
+
+def acknowledgement(outage: Outage, language: str, settings: Settings) -> str:
+    """The ``nowater`` reply naming the outage, its title cut as much as needed for the
+    whole text, hotline at its end, to keep to two segments."""
+    title = outage.title.strip()
+    cut = "…" if language == "zh-CN" else "..."  # "…" is not GSM-7: it would double the cost
+    for longest in (len(title), 40, 32, 24, 16, 8, 0):
+        shown = title if len(title) <= longest else title[:longest].rstrip() + cut
+        text = render_reply("nowater", language, settings, title=shown)
+        if text.rstrip("。.").endswith(settings.hotline):  # not cut by render_reply
+            return text
+    return text
 
 
 def summary(session: Session, outage_id: int) -> dict[str, Any]:

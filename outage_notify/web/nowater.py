@@ -18,7 +18,6 @@ from channels.base import Message
 from outage_notify.db import Database
 from outage_notify.delivery.engine import limiter
 from outage_notify.models import Channel, Customer, Outage
-from outage_notify.notices.sms_replies import render_reply
 from outage_notify.planning.customers import find_customer
 from outage_notify.planning.lookup import MAX_ACCOUNT, account_areas
 from outage_notify.residents import nowater, optouts
@@ -149,5 +148,5 @@ def _acknowledgement(settings: Settings, customer: Customer, outage: Outage) -> 
         recipient_id=f"customer:{customer.id}",
         address=customer.phone,
         language=language,
-        text=render_reply("nowater", language, settings, title=outage.title),
+        text=nowater.acknowledgement(outage, language, settings),
     )

@@ -220,3 +220,16 @@ def test_outages_show_and_the_outage_report_carry_the_alert(
     assert report["no_water"]["alerts"][0]["raised_at"].endswith("+08:00")
     printed = run_cli("report", "--outage", str(outage_id)).output
     assert "ALERT XH-01: 3 reports" in printed
+
+
+@pytest.mark.parametrize("language", ["zh-CN", "en"])
+@pytest.mark.parametrize(
+    "title", ["供水主管更换 Water main replacement " * 3, "Water main replacement " * 5]
+)
+def test_a_long_title_is_cut_so_the_hotline_stays(language: str, title: str) -> None:
+    from channels.sms_segments import count_segments
+
+    outage = Outage(title=title[:120], utility="water")
+    reply = nowater.acknowledgement(outage, language, Settings())
+    assert reply.endswith("12319。" if language == "zh-CN" else "12319.")
+    assert count_segments(reply).segments <= 2
