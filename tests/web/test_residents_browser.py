@@ -105,14 +105,19 @@ def phone(browser: Any, **options: Any) -> Any:
     return browser.new_context(viewport=PHONE, locale="en-GB", **options)
 
 
-def test_use_my_location_finds_the_areas_and_their_outages(browser: Any, site: Site) -> None:
+def test_use_my_location_finds_the_areas_and_their_outages(
+    browser: Any, site: Site, tmp_path: Path
+) -> None:
     # Inside XF (121.6..121.61 x 31.23..31.24): the position the browser is told to report.
     context = phone(browser, geolocation={"latitude": 31.235, "longitude": 121.605}, permissions=[])
     context.grant_permissions(["geolocation"], origin=site.base)
     page = context.new_page()
     page.goto(f"{site.base}/?lang=en")
+    page.screenshot(path=str(tmp_path / "home.png"), full_page=True)
     page.click("text=Use my location")
     page.wait_for_selector("#lookup-areas")
+    page.screenshot(path=str(tmp_path / "affected.png"), full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     assert page.url == f"{site.base}/affected?lang=en"
     areas = page.inner_text("#lookup-areas")
     assert "Xuefu pressure zone" in areas
