@@ -190,12 +190,20 @@ def moderate_findings(page: Any) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    "path", ["/subscribe?lang=en", "/subscribe?lang=zh-CN", "/banner?area=XF", "/banner"]
+    "path",
+    [
+        "/subscribe?lang=en",
+        "/subscribe?lang=zh-CN",
+        "/banner?area=XF",
+        "/banner",
+        "/?lang=en",
+        "/outages/{history}",
+    ],
 )
 def test_no_moderate_accessibility_findings(browser: Any, site: Site, path: str) -> None:
     context = browser.new_context(viewport=PHONE, bypass_csp=True)
     page = context.new_page()
-    page.goto(site.base + path)
+    page.goto(site.base + path.format(**site.ids))
     assert moderate_findings(page) == []
     context.close()
 
