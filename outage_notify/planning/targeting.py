@@ -34,6 +34,7 @@ from outage_notify.models import (
     ServiceArea,
     Subscriber,
 )
+from outage_notify.planning import network_match
 
 _ID_CHUNK = 5_000  # ids per IN (...) when reading the matched rows
 # What counts as "already notified" for the follow-up notices (changed, cancelled, ...).
@@ -47,7 +48,7 @@ class Recipient:
     language: str
     customer_id: int | None
     subscriber_id: int | None
-    matched_by: str  # "area_code" | "polygon" | "both" | "subscription" | "notified"
+    matched_by: str  # "area_code" | "polygon" | "both" | "network" | "subscription" | "notified"
     critical: bool = False
 
     @property
@@ -149,6 +150,26 @@ def match_customers(
     return matched
 
 
+def match_outage_customers(
+    session: Session, outage: Outage, *, critical_only: bool = False
+) -> dict[int, tuple[Any, str]]:
+    """Affected customers: by valve isolation for a network outage (matched by "network"),
+    else by area (``match_customers``)."""
+    pipes = network_match.outage_pipes(session, outage.id)
+    if not pipes:
+        return match_customers(session, outage, critical_only=critical_only)
+    ids, _isolation = network_match.cut_off_customer_ids(
+        session, pipes, critical_only=critical_only
+    )
+    connection = session.connection()
+    matched: dict[int, tuple[Any, str]] = {}
+    for start in range(0, len(ids), _ID_CHUNK):
+        query = select(*_COLUMNS).where(col(Customer.id).in_(ids[start : start + _ID_CHUNK]))
+        for row in connection.execute(query).all():
+            matched[row[0] or 0] = (row, "network")
+    return matched
+
+
 def _inside_ids(session: Session, outage: Outage, extra: list[Any]) -> np.ndarray:
     """Ids of the customers whose location lies in one of the outage's areas.
 
@@ -240,7 +261,7 @@ def target(session: Session, outage: Outage, *, audience: str = "all") -> Target
     if audience not in ("all", "critical"):
         raise ValueError(f"unknown audience {audience!r}")
     builder = _Builder(_opted_out(session))
-    customers = match_customers(session, outage, critical_only=audience == "critical")
+    customers = match_outage_customers(session, outage, critical_only=audience == "critical")
     builder.result.affected_customers = len(customers)
     builder.result.by_match = dict(Counter(how for _row, how in customers.values()))
     for customer_id in sorted(customers):
