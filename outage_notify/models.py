@@ -1,76 +1,40 @@
 """The tables. SQLModel table models skip validation: input is validated by the non-table
-models in the modules that take it (areas, customers, outages), never by these."""
+models in the modules that take it (areas, customers, outages), never by these. The enums of
+their states live in :mod:`outage_notify.states` and are imported from here."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from outage_notify.db import UTCDateTime, utcnow
-
-
-class Utility(StrEnum):
-    WATER = "water"
-    GAS = "gas"
-
-
-class OutageStatus(StrEnum):
-    PLANNED = "planned"
-    CANCELLED = "cancelled"
-    RESTORED = "restored"
-
-
-class NoticeKind(StrEnum):
-    ADVANCE = "advance"  # the first notice of upcoming work (also the critical-lead one)
-    REMINDER = "reminder"  # later lead times before the start
-    CHANGED = "changed"  # rescheduled
-    EXTENDED = "extended"
-    CANCELLED = "cancelled"
-    RESTORED = "restored"
-
-
-# Notices about work still ahead: never sent once the work has started.
-UPCOMING_KINDS = frozenset({NoticeKind.ADVANCE, NoticeKind.REMINDER, NoticeKind.CHANGED})
-
-
-class NoticeState(StrEnum):
-    PENDING = "pending"  # planned, not yet due
-    EXPANDED = "expanded"  # recipients matched, deliveries written
-    SUPERSEDED = "superseded"  # the outage changed before it fell due
-    EXPIRED = "expired"  # fell due after its deadline (the work had started)
-
-
-class DeliveryState(StrEnum):
-    PENDING = "pending"
-    SENDING = "sending"
-    SENT = "sent"
-    DELIVERED = "delivered"
-    UNDELIVERED = "undelivered"
-    FAILED = "failed"
-    SKIPPED = "skipped"
-    EXPIRED = "expired"
-    SUPERSEDED = "superseded"
-
-
-FINAL_DELIVERY_STATES = frozenset(
-    {
-        DeliveryState.DELIVERED,
-        DeliveryState.UNDELIVERED,
-        DeliveryState.FAILED,
-        DeliveryState.SKIPPED,
-        DeliveryState.EXPIRED,
-        DeliveryState.SUPERSEDED,
-    }
+from outage_notify.states import (
+    FINAL_DELIVERY_STATES as FINAL_DELIVERY_STATES,
 )
-
-
-class Channel(StrEnum):
-    SMS = "sms"
-    EMAIL = "email"
+from outage_notify.states import (
+    UPCOMING_KINDS as UPCOMING_KINDS,
+)
+from outage_notify.states import (
+    Channel as Channel,
+)
+from outage_notify.states import (
+    DeliveryState as DeliveryState,
+)
+from outage_notify.states import (
+    NoticeKind as NoticeKind,
+)
+from outage_notify.states import (
+    NoticeState as NoticeState,
+)
+from outage_notify.states import (
+    OutageStatus as OutageStatus,
+)
+from outage_notify.states import (
+    Utility as Utility,
+)
 
 
 def _created() -> Any:

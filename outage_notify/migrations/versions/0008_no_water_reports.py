@@ -1,7 +1,7 @@
 """area descriptions; no-water reports after a restoration and their threshold alerts
 
 Revision ID: 0008
-Revises: 0002
+Revises: 0006
 Create Date: 2026-12-03
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0002"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
