@@ -48,6 +48,7 @@ class OutageDraft:
     areas: Sequence[str]
     description: str = ""
     ref: str | None = None
+    geometry: dict[str, Any] | None = None  # an upstream feed's polygon (see targeting)
     # Pipes worked on: a network outage, targeted by valve isolation (its areas, if any, are
     # for the feeds' subscribers and for comparison in the preview).
     pipes: Sequence[str] = ()
@@ -178,9 +179,11 @@ def plan_outage(
     now: datetime,
     actor: str,
     short_notice: bool = False,
+    review: bool = False,
 ) -> Outage:
     """Check the draft, create the outage (revision 1) and its notices. InputError lists
-    every problem and nothing is written."""
+    every problem and nothing is written. ``review``: the outage waits for a planner's
+    approval (planning.review) and gets its notices only then."""
     problems = check_draft(session, draft, settings=settings, now=now, short_notice=short_notice)
     if problems:
         raise rejected("the outage was not planned:", problems)
@@ -192,6 +195,8 @@ def plan_outage(
         start_at=draft.start,
         end_at=draft.end,
         area_codes=draft.area_list,
+        geometry=draft.geometry,
+        status=OutageStatus.REVIEW if review else OutageStatus.PLANNED,
         short_notice=short_notice,
         created_by=actor[:64],
     )
@@ -207,6 +212,8 @@ def plan_outage(
     for pipe in dict.fromkeys(draft.pipes):
         session.add(OutagePipe(outage_id=outage.id or 0, pipe=pipe))
     _revise(session, outage, change="created", actor=actor, before=None)
+    if review:
+        return outage
     span = timeline.sms_span(session, outage, settings)
     planned = timeline.plan_created(outage, settings=settings, now=now, sms_span=span)
     timeline.add_notices(session, outage, planned)
