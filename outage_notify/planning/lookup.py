@@ -15,6 +15,7 @@ from sqlmodel import Session, select
 
 from outage_notify.errors import InputError
 from outage_notify.models import Customer
+from outage_notify.plain_text import has_control_characters
 from outage_notify.planning.areas import areas_at
 
 MAX_ACCOUNT = 64
@@ -55,7 +56,8 @@ def account_areas(session: Session, account: str) -> list[str]:
     """The area codes of the account ``account`` (empty when there is no such account: the
     caller must not tell the two apart)."""
     account = account.strip()
-    if not account or len(account) > MAX_ACCOUNT:
+    # A control character (a NUL breaks PostgreSQL's query) is in no account number.
+    if not account or len(account) > MAX_ACCOUNT or has_control_characters(account):
         return []
     row = session.exec(
         select(Customer.water_area, Customer.gas_area, Customer.longitude, Customer.latitude).where(

@@ -25,6 +25,7 @@ from outage_notify.contacts import ContactError, normalise_phone
 from outage_notify.db import Database
 from outage_notify.errors import InputError
 from outage_notify.models import Customer
+from outage_notify.plain_text import CONTROL_CHARACTERS, has_control_characters
 from outage_notify.planning.lookup import MAX_ACCOUNT, account_areas, parse_point, point_areas
 from outage_notify.publishing import open311
 from outage_notify.residents import nowater
@@ -187,7 +188,7 @@ def create_request(
         outage, area = found
         customer = (
             session.exec(select(Customer).where(Customer.account_id == account)).first()
-            if account
+            if codes and account and not has_control_characters(account)
             else None
         )
         filed = nowater.file_report(
@@ -199,7 +200,7 @@ def create_request(
             customer_id=customer.id if customer else None,
             source="open311",
             now=now,
-            detail=(description or "")[:500],
+            detail=CONTROL_CHARACTERS.sub("", description or "")[:500],
         )
         request_id = f"nowater-{filed.report.id}"
         notice = f"Tied to outage {outage.id} ({outage.title}), area {area}" + (

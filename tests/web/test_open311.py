@@ -194,3 +194,15 @@ def test_the_date_filter_and_the_id_list(client: TestClient, city: City) -> None
     assert sorted(r["service_request_id"] for r in found) == sorted(ids.split(","))
     none = client.get("/open311/v2/requests.json?end_date=2000-01-01T00:00:00Z").json()
     assert none == []
+
+
+def test_hostile_fields_are_no_500(keyed: TestClient, city: City, db: Database) -> None:
+    for data in [
+        {"account_id": "ACC\x00-1"},
+        {"lat": "31.2\x00", "long": "121.4"},
+        {**INSIDE_A2, "description": "caller\x00 says \x07 dry", "phone": "138\x0000"},
+    ]:
+        response = filed(keyed, service_code="nowater", **data)
+        assert response.status_code in (201, 400), (data, response.text)
+    with db.read() as s:
+        assert all("\x00" not in r.detail for r in s.exec(select(NoWaterReport)))
