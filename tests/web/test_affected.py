@@ -181,9 +181,7 @@ def test_area_lists_follow_the_reading_order_and_show_the_streets(
     assert index.xpath("//select[@name='area']/option/@value") == ["", "D1", "X1", "Z1"]
 
 
-def test_a_control_character_in_an_account_number_is_no_500(
-    client: TestClient, city: City
-) -> None:
+def test_a_control_character_in_an_account_number_is_no_500(client: TestClient, city: City) -> None:
     response = client.post("/affected?lang=en", data={"account": "ACC\x00-1"})
     assert response.status_code == 200
     assert "No current or upcoming shutoffs found" in response.text
