@@ -6,6 +6,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
+# axe-core, for the accessibility checks of the browser tests (npm registry; no browser).
+AXE_VERSION := 4.14.1
+AXE := $(VENV)/node/node_modules/axe-core/axe.min.js
 
 .PHONY: install demo test lint format bench browser clean
 
@@ -16,7 +19,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test,lint,network]'
 	touch $(STAMP)
 
-install: $(STAMP)
+$(AXE): Makefile
+	@if command -v npm >/dev/null; then \
+		npm install --prefix $(VENV)/node --no-save --no-audit --no-fund --silent axe-core@$(AXE_VERSION) && touch $(AXE) \
+			|| echo "axe-core could not be installed: the browser tests' accessibility checks will skip"; \
+	else echo "npm not found: the browser tests' accessibility checks will skip (fail under CI=true)"; fi
+
+install: $(STAMP) $(AXE)
 
 demo: install
 	$(BIN)/outage-notify demo

@@ -48,6 +48,8 @@ class ServiceArea(SQLModel, table=True):
     code: str = Field(max_length=64, unique=True, index=True)
     name: str = Field(max_length=200)
     name_en: str | None = Field(default=None, max_length=200)
+    # The streets it covers, as residents know them (the GeoJSON ``description`` property).
+    description: str | None = Field(default=None, max_length=500)
     utility: str = Field(max_length=8, index=True)
     # The GeoJSON geometry (Polygon or MultiPolygon, lon/lat) and its bounding box.
     geometry: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
@@ -360,3 +362,5 @@ class SourceEntry(SQLModel, table=True):
 from outage_notify.escalation_models import Escalation as Escalation  # noqa: E402
 from outage_notify.escalation_models import EscalationEvent as EscalationEvent  # noqa: E402
 from outage_notify.escalation_models import EscalationStep as EscalationStep  # noqa: E402
+from outage_notify.nowater_tables import NoWaterAlert as NoWaterAlert  # noqa: E402
+from outage_notify.nowater_tables import NoWaterReport as NoWaterReport  # noqa: E402

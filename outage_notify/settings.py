@@ -21,9 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 from pydantic import (
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     SecretStr,
     ValidationError,
@@ -54,8 +52,12 @@ def _hours(n: int) -> timedelta:
     return timedelta(hours=n)
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+from outage_notify.settings_sections import (  # noqa: E402 (they need _Section's config)
+    CriticalSettings,
+    NoWaterSettings,
+    VoiceSettings,
+    _Section,
+)
 
 
 class ScheduleSettings(_Section):
@@ -128,6 +130,7 @@ class WebSettings(_Section):
     trusted_proxies: list[str] = Field(default_factory=list)
     form_burst: Annotated[int, Field(ge=1, le=10_000)] = 10
     form_per_minute: PositiveFloat = 2.0
+    open311_api_key: SecretStr = SecretStr("")  # for POST /open311/v2/requests.json
 
     @field_validator("trusted_proxies")
     @classmethod
@@ -140,50 +143,6 @@ class WebSettings(_Section):
                     f"{item!r} is not an IP address or network (such as 10.0.0.5 or 10.0.0.0/24)"
                 ) from None
         return [item.strip() for item in value]
-
-
-class VoiceSettings(_Section):
-    """Calls through Twilio with the ``[sms]`` account's SID and auth token."""
-
-    backend: Literal["twilio", "file", "disabled"] = "disabled"
-    from_number: str = ""
-    api_base_url: str = ""  # empty: sms.api_base_url
-    max_per_second: PositiveFloat = 1.0
-    concurrency: Annotated[int, Field(ge=1, le=64)] = 2
-    ring_seconds: Annotated[int, Field(ge=5, le=600)] = 30
-    file_dir: str = "outbox/voice"  # backend = file: each call's TwiML
-    # Twilio <Say> voice and language name for each shipped language.
-    voice_zh_cn: str = "Polly.Zhiyu"
-    language_zh_cn: str = "cmn-CN"
-    voice_en: str = "Polly.Joanna"
-    language_en: str = "en-US"
-
-    @field_validator("api_base_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        return check_http_url(value) if value else value
-
-    def speaker(self, language: str) -> tuple[str, str]:
-        """(voice, language name) for one of our languages."""
-        if language == "en":
-            return self.voice_en, self.language_en
-        return self.voice_zh_cn, self.language_zh_cn
-
-
-class CriticalSettings(_Section):
-    """The escalation ladder for critical-needs customers, planned back from the work start."""
-
-    ack_wait: Duration = timedelta(hours=4)  # after the notice: no acknowledgement -> a call
-    call_wait: Duration = timedelta(hours=2)  # after the call: none still -> door-knock list
-    door_knock_time: Duration = timedelta(hours=6)  # what the crews need before the start
-    dispatch_email: str = ""  # the door-knock list is emailed here too (empty: not emailed)
-
-    @field_validator("dispatch_email")
-    @classmethod
-    def _address(cls, value: str) -> str:
-        if value and not re.fullmatch(r"[^@\s]+@[^@\s]+", value.strip()):
-            raise ValueError(f"{value!r} is not an email address")
-        return value.strip()
 
 
 class Settings(_Section):
@@ -199,6 +158,7 @@ class Settings(_Section):
     web: WebSettings = Field(default_factory=WebSettings)
     voice: VoiceSettings = Field(default_factory=VoiceSettings)
     critical: CriticalSettings = Field(default_factory=CriticalSettings)
+    nowater: NoWaterSettings = Field(default_factory=NoWaterSettings)
     # Where the values came from, for `outage-notify --help`-level diagnostics; not a key.
     source: str | None = Field(default=None, exclude=True)
 
@@ -261,6 +221,7 @@ _SECTIONS: dict[str, type[_Section]] = {
     "web": WebSettings,
     "voice": VoiceSettings,
     "critical": CriticalSettings,
+    "nowater": NoWaterSettings,
 }
 
 

@@ -39,6 +39,7 @@
 
   function show(data, now) {
     var lang = language(data), ui = UI[lang] || UI.en;
+    var tel = String(data.hotline || "").replace(/[^\d+*#]/g, "");
     var items = (data.outages || []).filter(function (o) {
       return (!area || (o.areas || []).indexOf(area) >= 0) &&
         Date.parse(o.show_from) <= now && now < Date.parse(o.show_until) &&
@@ -54,7 +55,12 @@
       var item = el("div", "", "i " + o.state), p = el("p"), b = el("button", "\u00d7");
       item.setAttribute("data-outage", o.id + ":" + o.revision);
       p.appendChild(el("strong", o.title));
-      p.appendChild(d.createTextNode(" " + ((o.text || {})[lang] || "") + " "));
+      // The hotline in the text becomes a tel: link (only digits, + * # reach its URL).
+      (" " + ((o.text || {})[lang] || "") + " ").split(tel ? data.hotline : undefined).forEach(
+        function (part, i) {
+          if (i) { var h = el("a", data.hotline); h.href = "tel:" + tel; p.appendChild(h); }
+          p.appendChild(d.createTextNode(part));
+        });
       if (/^https?:\/\//i.test(o.url)) { // only http(s): never a javascript: URL from the data
         var a = el("a", ui.more);
         a.href = o.url;

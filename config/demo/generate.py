@@ -101,6 +101,11 @@ def features(
                     "name": f"{zh}{kind}",
                     "name_en": f"{en} {'Zone' if utility == 'water' else ''}".strip(),
                     "utility": utility,
+                    # The streets a resident knows it by (no random draw: the rest stays put).
+                    "description": "、".join(
+                        STREETS[(index + step) % len(STREETS)][0] for step in (0, 2)
+                    )
+                    + "一带",
                 },
                 "geometry": mapping(polygon),
             }

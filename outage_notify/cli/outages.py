@@ -24,6 +24,7 @@ from outage_notify.planning.outage_views import (
     outage_detail,
 )
 from outage_notify.planning.preview import preview
+from outage_notify.residents import nowater
 
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 
@@ -301,6 +302,7 @@ def show_cmd(app: AppContext, outage_id: int, as_json: bool) -> None:
         outage = outages.get_outage(session, outage_id)
         pipes = network_match.outage_pipes(session, outage_id)
         data = outage_detail(session, outage, zone, extra={"pipes": pipes})
+        data["no_water"] = nowater.summary(session, outage_id)
     if as_json:
         echo_json(data)
         return
@@ -309,6 +311,8 @@ def show_cmd(app: AppContext, outage_id: int, as_json: bool) -> None:
         click.echo("Pipes (targeted by valve isolation): " + ", ".join(data["pipes"]))
     if data["description"]:
         click.echo(data["description"])
+    if data["no_water"]["reports"]:
+        click.echo(nowater.summary_line(data["no_water"]))
     click.echo("History:")
     for rev in data["revisions"]:
         reason = f" ({rev['reason']})" if rev["reason"] else ""

@@ -13,6 +13,7 @@ from outage_notify.reports.annual import AnnualReport
 from outage_notify.reports.coverage import REASONS
 from outage_notify.reports.door_knocks import EscalationReport
 from outage_notify.reports.outage_report import STATES, OutageReport
+from outage_notify.residents import nowater
 
 
 def _when(value: datetime | None, zone: ZoneInfo) -> str:
@@ -53,6 +54,8 @@ def print_outage(report: OutageReport, zone: ZoneInfo, written: Path | None) -> 
         f"{', '.join(o.area_codes)}; restored: {_when(o.restored_at, zone)}"
     )
     out.print(f"Report as of {_when(report.generated_at, zone)}.")
+    if report.no_water.get("reports"):
+        out.print(nowater.summary_line(report.no_water), style="bold red")
     reached = ", ".join(f"{c} {n}" for c, n in cov.reached_by_channel.items())
     out.print(
         f"Coverage: {cov.reached} of {cov.affected_premises} affected premises reached before "

@@ -28,6 +28,7 @@ from outage_notify.delivery.scheduler_lock import FileLock, holder_name, schedul
 from outage_notify.errors import OutageNotifyError
 from outage_notify.models import DaemonState
 from outage_notify.planning.sources.poll import poll_due
+from outage_notify.residents import nowater
 from outage_notify.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -161,6 +162,8 @@ class Daemon:
         upcoming = next_due(self.database)
         if self.is_scheduler:
             self._heartbeat(now, upcoming)
+            # A no-water alert whose email failed after its report goes again from here.
+            nowater.send_alerts(self.database, self.settings, now)
         if summary.more:
             self._wake.set()
         elif upcoming is not None and upcoming > self.clock():

@@ -1,13 +1,15 @@
 """The words of the public pages, in every shipped language. Templates call ``t("key")``.
 
-The site's own words are here; the reports' (``report_*``) and the subscription pages'
-(``subscribe_*``, ``unsubscribe_*``) live beside it and join them in :data:`MESSAGES`. A test
+The site's own words are here; the reports' (``report_*``), the subscription pages'
+(``subscribe_*``, ``unsubscribe_*``) and the residents' look-up and reports (``lookup_*``,
+``nowater_*``) live beside it and join them in :data:`MESSAGES`. A test
 checks both languages have the same keys.
 """
 
 from __future__ import annotations
 
 from outage_notify.notices.report_words import REPORT_WORDS
+from outage_notify.notices.resident_words import RESIDENT_WORDS
 from outage_notify.notices.subscription_words import SUBSCRIPTION_WORDS
 
 Words = dict[str, dict[str, str]]
@@ -140,7 +142,7 @@ def _merged(*parts: Words) -> Words:
     return merged
 
 
-MESSAGES: Words = _merged(SITE_WORDS, REPORT_WORDS, SUBSCRIPTION_WORDS)
+MESSAGES: Words = _merged(SITE_WORDS, REPORT_WORDS, SUBSCRIPTION_WORDS, RESIDENT_WORDS)
 
 
 def translate(language: str, key: str, **values: object) -> str:

@@ -18,6 +18,8 @@ from outage_notify.settings import Settings
 MAX_REPLY_SEGMENTS = 2
 REPLY_NAMES = (
     "help",
+    "nowater",
+    "nowater_none",
     "start",
     "status",
     "status_none",

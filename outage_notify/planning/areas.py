@@ -39,6 +39,7 @@ class AreaDraft:
     utility: str
     geometry: dict[str, Any]  # GeoJSON, 2-D positions only
     bounds: tuple[float, float, float, float]  # min_lon, min_lat, max_lon, max_lat
+    description: str | None = None  # the streets it covers, shown to residents
 
 
 @dataclass
@@ -53,6 +54,27 @@ class AreaImport:
             "updated": len(self.updated),
             "unchanged": len(self.unchanged),
         }
+
+
+def area_geometry(area: ServiceArea) -> shapely.Geometry:
+    """The shapely (Multi)Polygon of an area, lon/lat."""
+    return shape(area.geometry)
+
+
+def areas_at(session: Session, lon: float, lat: float) -> list[ServiceArea]:
+    """The areas whose polygon covers the point (its edge included), by code: a bounding-box
+    filter in SQL, then the polygon test on the few candidates."""
+    candidates = session.exec(
+        select(ServiceArea)
+        .where(
+            col(ServiceArea.min_lon) <= lon,
+            col(ServiceArea.max_lon) >= lon,
+            col(ServiceArea.min_lat) <= lat,
+            col(ServiceArea.max_lat) >= lat,
+        )
+        .order_by(col(ServiceArea.code))
+    ).all()
+    return [a for a in candidates if bool(shapely.intersects_xy(area_geometry(a), lon, lat))]
 
 
 def read_areas(path: Path) -> list[AreaDraft]:
@@ -119,6 +141,7 @@ def _feature(feature: object) -> AreaDraft:
     code = _code(props.get("code"))
     name = _text(props, "name", required=True)
     name_en = _text(props, "name_en", required=False)
+    description = _text(props, "description", required=False, longest=500)
     utility = props.get("utility")
     if utility is None or utility == "":
         raise ValueError("missing property utility (water or gas)")
@@ -131,9 +154,8 @@ def _feature(feature: object) -> AreaDraft:
     if shapely_geometry.area == 0:
         raise ValueError("geometry encloses no area")
     min_lon, min_lat, max_lon, max_lat = (float(v) for v in shapely_geometry.bounds)
-    return AreaDraft(
-        code, name or "", name_en, str(utility), geometry, (min_lon, min_lat, max_lon, max_lat)
-    )
+    bounds = (min_lon, min_lat, max_lon, max_lat)
+    return AreaDraft(code, name or "", name_en, str(utility), geometry, bounds, description)
 
 
 def _code(value: object) -> str:
@@ -150,7 +172,7 @@ def _code(value: object) -> str:
     return code
 
 
-def _text(props: dict[str, Any], key: str, *, required: bool) -> str | None:
+def _text(props: dict[str, Any], key: str, *, required: bool, longest: int = 200) -> str | None:
     value = props.get(key)
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
@@ -158,8 +180,8 @@ def _text(props: dict[str, Any], key: str, *, required: bool) -> str | None:
         return None
     if not isinstance(value, str):
         raise ValueError(f"{key} must be text, got {value!r}")
-    if len(value.strip()) > 200:
-        raise ValueError(f"{key} is longer than 200 characters")
+    if len(value.strip()) > longest:
+        raise ValueError(f"{key} is longer than {longest} characters")
     return value.strip()
 
 
@@ -294,6 +316,7 @@ def _values(draft: AreaDraft) -> dict[str, Any]:
         "code": draft.code,
         "name": draft.name,
         "name_en": draft.name_en,
+        "description": draft.description,
         "utility": draft.utility,
         "geometry": draft.geometry,
         "min_lon": min_lon,
@@ -334,6 +357,7 @@ def describe_area(area: ServiceArea, customers: int | None = None) -> dict[str, 
         "code": area.code,
         "name": area.name,
         "name_en": area.name_en,
+        "description": area.description,
         "utility": area.utility,
         "bounds": [area.min_lon, area.min_lat, area.max_lon, area.max_lat],
         "updated_at": area.updated_at,

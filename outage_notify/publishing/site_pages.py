@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from channels.feeds import FeedOutage
+from outage_notify.notices.collation import reading_key
 from outage_notify.notices.public import utc_offset
 from outage_notify.publishing.areamap import area_map
 from outage_notify.publishing.documents import feed_query
@@ -50,9 +51,13 @@ def index_context(
     language: str,
     now: datetime,
 ) -> dict[str, Any]:
+    # Water areas, then gas, each in the order people read names (pinyin for zh-CN).
+    ordered = sorted(
+        areas, key=lambda a: (a.utility != "water", reading_key(a.label(language), language))
+    )
     return {
         "sections": sections(outage_filter.apply(snapshot_outages), now),
-        "areas": areas,
+        "areas": ordered,
         "outage_filter": outage_filter,
         "feed_links": feed_links(settings, outage_filter, language),
         "offset": utc_offset(now.astimezone(settings.zone)),

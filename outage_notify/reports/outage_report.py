@@ -23,6 +23,7 @@ from outage_notify import registry
 from outage_notify.errors import NotFoundError
 from outage_notify.models import Delivery, DeliveryState, Notice, Outage
 from outage_notify.reports.coverage import Coverage, coverage
+from outage_notify.residents import nowater
 
 STATES = tuple(state.value for state in DeliveryState)
 FAILURE_STATES = (DeliveryState.FAILED, DeliveryState.UNDELIVERED)
@@ -78,6 +79,8 @@ class OutageReport:
     duplicates: list[DuplicateLine] = field(default_factory=list)
     notices: list[NoticeLine] = field(default_factory=list)
     coverage: Coverage = field(default_factory=Coverage)
+    # Still no water after "restored": reports per area and the alerts raised.
+    no_water: dict[str, Any] = field(default_factory=dict)
 
     @property
     def expired_deliveries(self) -> dict[str, int]:
@@ -165,6 +168,13 @@ class OutageReport:
                 }
                 for n in self.notices
             ],
+            "no_water": {
+                **self.no_water,
+                "alerts": [
+                    {**a, "raised_at": local(a["raised_at"])}
+                    for a in self.no_water.get("alerts", [])
+                ],
+            },
         }
 
 
@@ -190,6 +200,7 @@ def outage_report(session: Session, outage_id: int, *, now: datetime) -> OutageR
     report.failures = _failures(session, outage_id)
     report.duplicates = _duplicates(session, outage_id)
     report.coverage = coverage(session, outage, now=now)
+    report.no_water = nowater.summary(session, outage_id)
     return report
 
 

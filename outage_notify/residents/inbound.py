@@ -32,7 +32,7 @@ from outage_notify.models import (
 )
 from outage_notify.notices.sms_replies import StatusItem, render_reply, status_reply
 from outage_notify.notices.texts import join_names
-from outage_notify.residents import optouts
+from outage_notify.residents import nowater, optouts
 from outage_notify.residents.subscriptions import confirm_by_reply
 from outage_notify.settings import SHIPPED_LANGUAGES, Settings
 
@@ -47,6 +47,7 @@ class Keyword(StrEnum):
     HELP = "help"
     STATUS = "status"
     SUB = "sub"
+    NOWATER = "nowater"
 
 
 KEYWORDS: dict[str, Keyword] = {
@@ -59,9 +60,10 @@ KEYWORDS: dict[str, Keyword] = {
     **dict.fromkeys(["HELP", "INFO", "帮助"], Keyword.HELP),
     **dict.fromkeys(["STATUS", "状态"], Keyword.STATUS),
     **dict.fromkeys(["SUB", "订阅"], Keyword.SUB),
+    **dict.fromkeys(["NOWATER", "NO WATER", "没水"], Keyword.NOWATER),
 }
 # Keywords that say the sender reads Chinese (TD and T abbreviate 退订 on Chinese networks).
-CHINESE_KEYWORDS = frozenset({"退订", "TD", "T", "帮助", "状态", "订阅"})
+CHINESE_KEYWORDS = frozenset({"退订", "TD", "T", "帮助", "状态", "订阅", "没水"})
 PROVIDER_KEYWORDS = {"STOP": Keyword.STOP, "START": Keyword.START, "HELP": Keyword.HELP}
 UNKNOWN_REPLY_INTERVAL = timedelta(days=1)
 _TRAILING = ".!?。"
@@ -192,6 +194,8 @@ def handle_inbound(
         reply = render_reply("help", language, settings)
     elif parsed.keyword == Keyword.STATUS:
         reply = _status(session, settings, sender, language, now)
+    elif parsed.keyword == Keyword.NOWATER:  # still no water after "restored"
+        reply = nowater.sms_report(session, settings, sender, language, now, sender_areas)
     else:
         reply = _subscribe(session, settings, sender, parsed.argument, language, now, actor)
     if opt_out_type and parsed.keyword in PROVIDER_KEYWORDS.values():

@@ -15,11 +15,14 @@ from outage_notify.db import Database, utcnow
 from outage_notify.errors import SettingsError
 from outage_notify.settings import Settings
 from outage_notify.web import (
+    affected,
     api,
     api_errors,
     banner,
     feeds,
     health,
+    nowater,
+    open311,
     pages,
     reports,
     subscribe,
@@ -66,6 +69,9 @@ def create_app(settings: Settings, database: Database, *, clock: Clock = utcnow)
     app.include_router(api.router)
     app.include_router(unsubscribe.router)
     app.include_router(subscribe.router)
+    app.include_router(affected.router)
+    app.include_router(nowater.router)
+    app.include_router(open311.router)
     app.include_router(twilio.router)
     app.include_router(reports.router)
     app.include_router(feeds.router)

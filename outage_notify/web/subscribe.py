@@ -42,8 +42,9 @@ from outage_notify.residents.subscriptions import (
 )
 from outage_notify.settings import SHIPPED_LANGUAGES, Settings
 from outage_notify.web import csrf, deps
+from outage_notify.web.area_choices import area_groups, area_names
 from outage_notify.web.language import page_language
-from outage_notify.web.subscribe_form import FormValues, area_groups, area_names, check_form
+from outage_notify.web.subscribe_form import FormValues, check_form
 from outage_notify.web.templating import render_page, url_prefix
 from outage_notify.web.throttle import retry_after
 from outage_notify.web.unsubscribe import masked

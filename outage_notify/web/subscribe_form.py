@@ -6,15 +6,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlmodel import Session, col, select
 
 from outage_notify import registry
 from outage_notify.contacts import ContactError, normalise_email, normalise_phone
-from outage_notify.models import ServiceArea, area_label
+from outage_notify.models import ServiceArea
 from outage_notify.notices.page_words import translate
-from outage_notify.notices.texts import join_names
 from outage_notify.plain_text import CONTROL_CHARACTERS, has_control_characters
 from outage_notify.residents.subscriptions import SignUp
 from outage_notify.settings import Settings
@@ -32,42 +30,6 @@ class FormValues:
     phone: str = ""
     areas: list[str] = field(default_factory=list)
     language: str = ""
-
-
-# Areas are read by these columns only: a service area's polygons can be large.
-_AREA_COLUMNS = (
-    col(ServiceArea.code),
-    col(ServiceArea.name),
-    col(ServiceArea.name_en),
-    col(ServiceArea.utility),
-)
-
-
-def _labels(session: Session, language: str, codes: list[str] | None = None) -> list[Any]:
-    """(code, name in the language, utility) of the areas, all or those of ``codes``."""
-    query = select(*_AREA_COLUMNS).order_by(col(ServiceArea.code))
-    if codes is not None:
-        query = query.where(col(ServiceArea.code).in_(codes))
-    return [
-        (code, area_label(name, name_en, language), utility)
-        for code, name, name_en, utility in session.exec(query).all()
-    ]
-
-
-def area_groups(session: Session, language: str) -> list[tuple[str, list[tuple[str, str]]]]:
-    """Water areas, then gas areas, each by name in the page's language."""
-    labels = _labels(session, language)
-    groups = []
-    for utility in ("water", "gas"):
-        mine = sorted(((c, n) for c, n, u in labels if u == utility), key=lambda p: (p[1], p[0]))
-        if mine:
-            groups.append((utility, mine))
-    return groups
-
-
-def area_names(session: Session, codes: tuple[str, ...] | list[str], language: str) -> str:
-    found = {code: name for code, name, _ in _labels(session, language, list(codes))}
-    return join_names([found.get(c, c) for c in codes], language)
 
 
 def check_form(

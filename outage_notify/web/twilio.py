@@ -34,7 +34,8 @@ from outage_notify.db import Database
 from outage_notify.delivery.call_status import CallReport, apply_call_report
 from outage_notify.delivery.status_callbacks import StatusReport, apply_status_report
 from outage_notify.plain_text import control_character_problem
-from outage_notify.residents.inbound import InboundResult, handle_inbound
+from outage_notify.residents import nowater
+from outage_notify.residents.inbound import InboundResult, Keyword, handle_inbound
 from outage_notify.residents.voice_keys import KeyAnswer, answer_keypress
 from outage_notify.settings import Settings
 from outage_notify.web import deps
@@ -163,6 +164,8 @@ async def inbound(
         )
 
     result = await run_in_threadpool(_in_transaction, database, handle)
+    if result.keyword == Keyword.NOWATER:  # the report may have raised an alert: email it
+        await run_in_threadpool(nowater.send_alerts, database, settings, now)
     twiml = MessagingResponse()
     if result.reply:
         twiml.message(result.reply)

@@ -108,3 +108,9 @@ def test_chinese_times_drop_the_space_and_say_until() -> None:
     later = END.replace(day=3)
     assert sms_range(START, later, "zh-CN") == "12月31日(周四)22:30至1月3日(周日)06:00"
     assert sms_range(START, END, "en") == "Thu 31 Dec 22:30 - Fri 1 Jan 06:00"
+
+
+@pytest.mark.parametrize(("language", "word"), [("zh-CN", "没水"), ("en", "NOWATER")])
+def test_a_water_restored_sms_says_how_to_report_no_water(language: str, word: str) -> None:
+    assert word in sms_text(context("restored", language, "water"))
+    assert word not in sms_text(context("restored", language, "gas"))

@@ -26,12 +26,16 @@ VALUES = {
         "area_names": "西湖区翠苑街道第一社区、西湖区翠苑街道第二社区",
         "area_code": "XH-CUIYUAN-0012",
         "example": "XH-CUIYUAN-0001",
+        "title": "翠苑街道第一社区供水主管更换及阀门检修",  # NOWATER cuts longer ones
+        "hours": 168,
     },
     "en": {
         "area_name": "Cuiyuan Subdistrict, Community 1",
         "area_names": "Cuiyuan Subdistrict, Community 1, Cuiyuan Subdistrict, Community 2",
         "area_code": "XH-CUIYUAN-0012",
         "example": "XH-CUIYUAN-0001",
+        "title": "Cuiyuan water main and valve replacement",  # NOWATER cuts longer ones
+        "hours": 168,
     },
 }
 

@@ -184,3 +184,27 @@ def test_cli_import_then_list(run_cli, tmp_path: Path) -> None:
     water = run_cli("areas", "list", "--utility", "water")
     assert "W01" in water.output
     assert "G01" not in water.output
+
+
+def test_the_description_of_the_streets_is_kept(db: Database) -> None:
+    streets = "人民路1-200号，解放路东段"
+    data = collection(feature("W01", "water", square(121.4, 31.2), description=streets))
+    with db.session() as session:
+        areas.import_areas(session, areas.parse_areas(data), actor="a")
+    with db.read() as session:
+        row = session.exec(select(ServiceArea)).one()
+        assert row.description == streets
+        assert areas.describe_area(row)["description"] == streets
+    too_long = collection(feature("W01", "water", description="x" * 501))
+    with pytest.raises(InputError) as caught:
+        areas.parse_areas(too_long)
+    assert "description is longer than 500 characters" in caught.value.problems[0]
+
+
+def test_areas_at_a_point_by_polygon_edge_included(db: Database) -> None:
+    with db.session() as session:
+        areas.import_areas(session, areas.parse_areas(CITY), actor="a")
+        # W01 is 121.4..121.5 x 31.2..31.3; the gas area G01 covers W01 and W02.
+        assert [a.code for a in areas.areas_at(session, 121.45, 31.25)] == ["G01", "W01"]
+        assert [a.code for a in areas.areas_at(session, 121.5, 31.25)] == ["G01", "W01", "W02"]
+        assert areas.areas_at(session, 0.0, 0.0) == []

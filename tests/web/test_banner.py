@@ -88,7 +88,8 @@ def test_the_iframe_page_shows_the_same_outages(client: TestClient, city: City) 
     items = page.xpath("//*[@role='status']//div[contains(@class, 'item')]/p/strong")
     assert [i.text_content() for i in items] == ["Live A2", "Changed A1+A2"]
     assert "frame-ancestors" not in response.headers["content-security-policy"]
-    assert page.xpath("//a")[0].get("target") == "_top"
+    assert page.xpath("//a[not(starts-with(@href, 'tel:'))]")[0].get("target") == "_top"
+    assert page.xpath("//p/a[starts-with(@href, 'tel:')]/@href")[0] == "tel:12319"
 
 
 def test_the_iframe_page_says_when_nothing_is_planned(client: TestClient, city: City) -> None:

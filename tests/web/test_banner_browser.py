@@ -233,8 +233,10 @@ def test_the_banner_shows_for_an_affected_area_and_not_for_another(
     load(page)
     assert items(page) == ["Main replacement on Zhongshan Rd"]
     assert "Planned water shutoff" in page.locator("outage-notify-banner p").inner_text()
-    link = page.locator("outage-notify-banner a").get_attribute("href")
+    link = page.locator("outage-notify-banner a[href^=http]").get_attribute("href")
     assert link.startswith("https://outages.example.org/outages/")
+    # The hotline: a tap calls it.
+    assert page.locator("outage-notify-banner a[href^=tel]").get_attribute("href") == "tel:12319"
 
     elsewhere = host_page(context, host, site, area=other)
     load(elsewhere, expect_banner=False)
@@ -370,7 +372,8 @@ def test_a_static_copy_shows_each_item_in_its_own_time(
     page.goto(f"{host.base}/static.html")
     page.wait_for_selector("outage-notify-banner [role=status]")
     assert items(page) == ["item 1"]
-    assert page.locator("outage-notify-banner a").count() == 0  # not an http(s) link: left out
+    # not an http(s) link: left out
+    assert page.locator("outage-notify-banner a[href^=http]").count() == 0
 
 
 def test_screenshot_of_a_host_page_with_the_banner(

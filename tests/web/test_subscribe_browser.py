@@ -87,7 +87,7 @@ def test_sign_up_by_email_end_to_end(
     page.fill("#f-email", "resident@example.net")
     page.select_option("#f-language", "en")
     page.screenshot(path=str(tmp_path / "form.png"), full_page=True)
-    page.click("button[type=submit]")
+    page.click("section.subscribe > form button[type=submit]")
     page.wait_for_selector("h1:has-text('Check your inbox')")
 
     assert len(smtp_server.messages) == 1  # sent before the page answered

@@ -370,3 +370,31 @@ def test_a_signed_status_callback_with_a_hostile_field_is_400(
     url = f"{PUBLIC}/twilio/status"
     response = client.post("/twilio/status", data=form, headers=sign(url, form))
     assert response.status_code == 400
+
+
+def test_nowater_by_webhook_acknowledges_and_emails_the_alert(
+    config_values: dict[str, Any], config_file: Callable[[], Path], db: Database, tmp_path: Path
+) -> None:
+    from datetime import timedelta
+
+    from tests.sms_records import add_area, add_customer, add_outage
+
+    config_values["sms"]["auth_token"] = TOKEN
+    config_values["nowater"] = {"threshold": 1, "dispatch_email": "dispatch@water.example"}
+    settings = load_settings(config_file(), environ={})
+    with db.session() as session:
+        add_area(session, "XH-01", "翠苑一区")
+        add_customer(session, "ACC-1", PHONE, water_area="XH-01")
+        outage = add_outage(session, ["XH-01"], start=NOW - timedelta(hours=6), status="restored")
+        outage.restored_at = NOW - timedelta(hours=1)
+        session.add(outage)
+    app = create_app(settings, db, clock=lambda: NOW)
+    with TestClient(app, base_url="http://127.0.0.1:8080") as client:
+        form = inbound_form("没水")
+        response = post_inbound(client, form, sign(f"{PUBLIC}/twilio/inbound", form))
+    assert response.status_code == 200
+    [reply] = twiml_messages(response.text)
+    assert "12319" in reply
+    mails = list((tmp_path / "outbox" / "email").glob("*.eml"))
+    assert len(mails) == 1
+    assert "dispatch@water.example" in mails[0].read_text()
