@@ -33,6 +33,7 @@ from outage_notify.models import (
 from outage_notify.notices.sms_replies import StatusItem, render_reply, status_reply
 from outage_notify.notices.texts import join_names
 from outage_notify.residents import optouts
+from outage_notify.residents.acknowledgements import acknowledge_phone
 from outage_notify.residents.subscriptions import confirm_by_reply
 from outage_notify.settings import SHIPPED_LANGUAGES, Settings
 
@@ -45,6 +46,7 @@ class Keyword(StrEnum):
     HELP = "help"
     STATUS = "status"
     SUB = "sub"
+    ACK = "ack"  # "1": a critical-needs customer confirms they got the notice
 
 
 KEYWORDS: dict[str, Keyword] = {
@@ -57,6 +59,7 @@ KEYWORDS: dict[str, Keyword] = {
     **dict.fromkeys(["HELP", "INFO", "帮助"], Keyword.HELP),
     **dict.fromkeys(["STATUS", "状态"], Keyword.STATUS),
     **dict.fromkeys(["SUB", "订阅"], Keyword.SUB),
+    "1": Keyword.ACK,
 }
 # Keywords that say the sender reads Chinese (TD and T abbreviate 退订 on Chinese networks).
 CHINESE_KEYWORDS = frozenset({"退订", "TD", "T", "帮助", "状态", "订阅"})
@@ -171,9 +174,7 @@ def handle_inbound(
             "repeated": duplicate,
         },
     )
-    if parsed.keyword is None:
-        reply = _unknown(session, settings, from_address, language, now, message_id)
-    elif parsed.keyword == Keyword.STOP:
+    if parsed.keyword == Keyword.STOP:
         optouts.opt_out(
             session,
             channel=Channel.SMS,
@@ -182,7 +183,7 @@ def handle_inbound(
             actor=actor,
             reason=f"keyword {parsed.word}",
         )
-        reply = render_reply("stop", language, settings)
+        reply: str | None = render_reply("stop", language, settings)
     elif parsed.keyword == Keyword.START:
         optouts.opt_in(
             session, channel=Channel.SMS, address=from_address, source="sms", actor=actor
@@ -192,8 +193,12 @@ def handle_inbound(
         reply = render_reply("help", language, settings)
     elif parsed.keyword == Keyword.STATUS:
         reply = _status(session, settings, sender, language, now)
-    else:
+    elif parsed.keyword == Keyword.SUB:
         reply = _subscribe(session, settings, sender, parsed.argument, language, now, actor)
+    elif parsed.keyword == Keyword.ACK and acknowledge_phone(session, from_address, now):
+        reply = render_reply("acknowledged", language, settings)
+    else:  # no keyword, or a "1" that no critical-needs ladder waits for
+        reply = _unknown(session, settings, from_address, language, now, message_id)
     if opt_out_type and parsed.keyword in PROVIDER_KEYWORDS.values():
         reply = None
     return InboundResult(parsed.keyword, language, reply, message_id, duplicate)
