@@ -17,6 +17,7 @@ from outage_notify.settings import Settings
 
 MAX_REPLY_SEGMENTS = 2
 REPLY_NAMES = (
+    "acknowledged",
     "help",
     "nowater",
     "nowater_none",

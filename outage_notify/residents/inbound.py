@@ -33,6 +33,7 @@ from outage_notify.models import (
 from outage_notify.notices.sms_replies import StatusItem, render_reply, status_reply
 from outage_notify.notices.texts import join_names
 from outage_notify.residents import nowater, optouts
+from outage_notify.residents.acknowledgements import acknowledge_phone
 from outage_notify.residents.subscriptions import confirm_by_reply
 from outage_notify.settings import SHIPPED_LANGUAGES, Settings
 
@@ -48,6 +49,7 @@ class Keyword(StrEnum):
     STATUS = "status"
     SUB = "sub"
     NOWATER = "nowater"
+    ACK = "ack"  # "1": a critical-needs customer confirms they got the notice
 
 
 KEYWORDS: dict[str, Keyword] = {
@@ -61,6 +63,7 @@ KEYWORDS: dict[str, Keyword] = {
     **dict.fromkeys(["STATUS", "状态"], Keyword.STATUS),
     **dict.fromkeys(["SUB", "订阅"], Keyword.SUB),
     **dict.fromkeys(["NOWATER", "NO WATER", "没水"], Keyword.NOWATER),
+    "1": Keyword.ACK,
 }
 # Keywords that say the sender reads Chinese (TD and T abbreviate 退订 on Chinese networks).
 CHINESE_KEYWORDS = frozenset({"退订", "TD", "T", "帮助", "状态", "订阅", "没水"})
@@ -175,9 +178,7 @@ def handle_inbound(
             "repeated": duplicate,
         },
     )
-    if parsed.keyword is None:
-        reply = _unknown(session, settings, from_address, language, now, message_id)
-    elif parsed.keyword == Keyword.STOP:
+    if parsed.keyword == Keyword.STOP:
         optouts.opt_out(
             session,
             channel=REPLIES,
@@ -186,7 +187,7 @@ def handle_inbound(
             actor=actor,
             reason=f"keyword {parsed.word}",
         )
-        reply = render_reply("stop", language, settings)
+        reply: str | None = render_reply("stop", language, settings)
     elif parsed.keyword == Keyword.START:
         optouts.opt_in(session, channel=REPLIES, address=from_address, source="sms", actor=actor)
         reply = _start(session, settings, from_address, language, now, actor)
@@ -196,8 +197,12 @@ def handle_inbound(
         reply = _status(session, settings, sender, language, now)
     elif parsed.keyword == Keyword.NOWATER:  # still no water after "restored"
         reply = nowater.sms_report(session, settings, sender, language, now, sender_areas)
-    else:
+    elif parsed.keyword == Keyword.SUB:
         reply = _subscribe(session, settings, sender, parsed.argument, language, now, actor)
+    elif parsed.keyword == Keyword.ACK and acknowledge_phone(session, from_address, now):
+        reply = render_reply("acknowledged", language, settings)
+    else:  # no keyword, or a "1" that no critical-needs ladder waits for
+        reply = _unknown(session, settings, from_address, language, now, message_id)
     if opt_out_type and parsed.keyword in PROVIDER_KEYWORDS.values():
         reply = None
     return InboundResult(parsed.keyword, language, reply, message_id, duplicate)
