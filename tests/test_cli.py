@@ -6,11 +6,16 @@ import click
 import pytest
 from click.testing import CliRunner
 
+from outage_notify.cli import COMMANDS as LAZY_COMMANDS
 from outage_notify.cli import cli
 
 
 def walk(group: click.Group, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, click.Command]]:
-    for name, command in sorted(group.commands.items()):
+    # list_commands/get_command, not .commands: the root group loads its commands on use.
+    context = click.Context(group)
+    for name in group.list_commands(context):
+        command = group.get_command(context, name)
+        assert command is not None, name
         path = (*prefix, name)
         yield " ".join(path), command
         if isinstance(command, click.Group):
@@ -33,6 +38,11 @@ def test_every_command_has_help_with_an_example(path: str) -> None:
     if not isinstance(command, click.Group):
         assert "Example:" in result.output, f"`outage-notify {path} --help` has no Example: block"
         assert f"outage-notify {path}" in result.output
+
+
+@pytest.mark.parametrize("name", sorted(LAZY_COMMANDS))
+def test_the_short_help_listed_before_loading_is_the_commands_own(name: str) -> None:
+    assert LAZY_COMMANDS[name][1] == COMMANDS[name].get_short_help_str(limit=300)
 
 
 def test_root_help_has_an_example() -> None:

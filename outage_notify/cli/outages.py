@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from outage_notify.cli.base import AppContext, AppGroup, actor_option, echo_json, pass_app
 from outage_notify.cli.times import now_of, now_option, to_utc
-from outage_notify.planning import outage_import, outages
+from outage_notify.planning import outages
 from outage_notify.planning.outage_views import (
     describe_notice,
     describe_outage,
@@ -24,7 +24,6 @@ from outage_notify.planning.outage_views import (
     notices,
     revisions,
 )
-from outage_notify.planning.preview import preview
 
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 
@@ -39,6 +38,14 @@ def outages_group() -> None:
         outage-notify outages add --utility water --start 2026-12-01T08:00 \\
             --end 2026-12-01T12:00 --area W01 --title "Main replacement"
     """
+
+
+def _preview(session: Session, outage: Any, **kwargs: Any) -> dict[str, Any]:
+    # Imported on use: the preview pulls targeting (numpy, shapely) and the notice templates,
+    # which `outages list` and `show` do not need.
+    from outage_notify.planning.preview import preview
+
+    return preview(session, outage, **kwargs)
 
 
 @contextmanager
@@ -163,7 +170,7 @@ def add_cmd(
             session, draft, settings=settings, now=now, actor=actor, short_notice=short_notice
         )
         data = describe_outage(outage, settings.zone)
-        shown = preview(session, outage, settings=settings, now=now) if dry_run else None
+        shown = _preview(session, outage, settings=settings, now=now) if dry_run else None
         planned = [describe_notice(n, settings.zone) for n in notices(session, outage.id or 0)]
     if dry_run:
         data["id"] = None  # nothing was written
@@ -210,6 +217,8 @@ def import_cmd(
         outage-notify outages import work-orders.csv --dry-run
     """
     settings, now = app.settings, now_of(app, now_text)
+    from outage_notify.planning import outage_import
+
     with transaction(app, dry_run=dry_run) as session:
         actions = outage_import.import_outages(
             session, file, settings=settings, now=now, actor=actor, short_notice=short_notice
@@ -310,7 +319,7 @@ def preview_cmd(app: AppContext, outage_id: int, as_json: bool, now_text: str | 
     settings, now = app.settings, now_of(app, now_text)
     with app.database.read() as session:
         outage = outages.get_outage(session, outage_id)
-        data = preview(session, outage, settings=settings, now=now)
+        data = _preview(session, outage, settings=settings, now=now)
     if as_json:
         echo_json(data)
         return

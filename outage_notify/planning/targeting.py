@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import shapely
 from shapely.geometry import shape
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, exists, func, or_, select
 from sqlmodel import Session, col
 
 from outage_notify.models import (
@@ -36,6 +36,7 @@ from outage_notify.models import (
 
 CHANNELS = ("sms", "email")
 _ID_CHUNK = 5_000  # ids per IN (...) when reading the matched rows
+_POINT_CHUNK = 50_000  # coordinates tested against the polygons at once
 # What counts as "already notified" for the follow-up notices (changed, cancelled, ...).
 NOTIFIED_STATES = (DeliveryState.SENT, DeliveryState.DELIVERED)
 
@@ -167,13 +168,63 @@ def _inside_ids(session: Session, outage: Outage, extra: list[Any]) -> np.ndarra
         )
     )
     points = select(col(Customer.id), col(Customer.longitude), col(Customer.latitude))
-    rows = [tuple(row) for row in session.connection().execute(points.where(boxes, *extra)).all()]
-    if not rows:
-        return np.empty(0, dtype=np.int64)
-    table = np.array(rows, dtype=np.float64)
-    # intersects, not contains: a customer exactly on a boundary is affected.
-    inside = shapely.intersects_xy(union, table[:, 1], table[:, 2])
-    return np.unique(table[inside, 0].astype(np.int64))
+    found = [np.empty(0, dtype=np.int64)]
+    # In partitions: a million (id, lon, lat) tuples held at once cost over 100 MB.
+    result = session.connection().execute(points.where(boxes, *extra))
+    for part in result.partitions(_POINT_CHUNK):
+        table = np.array([tuple(row) for row in part], dtype=np.float64)
+        # intersects, not contains: a customer exactly on a boundary is affected.
+        inside = shapely.intersects_xy(union, table[:, 1], table[:, 2])
+        found.append(table[inside, 0].astype(np.int64))
+    return np.unique(np.concatenate(found))
+
+
+# Each channel's contact column and its "flagged invalid" column.
+_CONTACTS = {
+    "sms": (Customer.phone, Customer.phone_invalid),
+    "email": (Customer.email, Customer.email_invalid),
+}
+
+
+def count_recipients(session: Session, outage: Outage, channel: str) -> int:
+    """About ``len(target(...).recipients)`` on ``channel``, from counts: nothing is listed.
+
+    Opt-outs, flagged contacts and channel choices are applied in SQL; a number shared by an
+    area-code match and a polygon-only match (or by a customer and a subscriber) counts twice,
+    so this errs high: sizing a quiet-hours shift from it starts the fan-out early, never late.
+    """
+    contact, invalid = _CONTACTS[channel]
+    area_column = col(Customer.water_area if outage.utility == "water" else Customer.gas_area)
+    reachable = [
+        col(contact).is_not(None),
+        col(contact) != "",
+        col(invalid).is_(False),
+        or_(col(Customer.channels) == "", col(Customer.channels).contains(channel)),
+        ~exists().where(col(OptOut.channel) == channel, col(OptOut.address) == col(contact)),
+    ]
+    distinct = select(func.count(func.distinct(col(contact))))
+    connection = session.connection()
+    total = int(
+        connection.execute(distinct.where(area_column.in_(outage.area_codes), *reachable)).scalar()
+        or 0
+    )
+    polygon_only = [
+        or_(area_column.is_(None), area_column.not_in(outage.area_codes)),
+        *reachable,
+    ]
+    ids = _inside_ids(session, outage, []).tolist()
+    for start in range(0, len(ids), _ID_CHUNK):
+        chunk = col(Customer.id).in_(ids[start : start + _ID_CHUNK])
+        total += int(connection.execute(distinct.where(chunk, *polygon_only)).scalar() or 0)
+    subscribers = select(func.count()).where(
+        col(Subscriber.area_code).in_(outage.area_codes),
+        col(Subscriber.status) == "active",
+        col(Subscriber.channel) == channel,
+        ~exists().where(
+            col(OptOut.channel) == channel, col(OptOut.address) == col(Subscriber.address)
+        ),
+    )
+    return total + int(connection.execute(subscribers).scalar() or 0)
 
 
 def _customer_channels(row: Any) -> list[tuple[str, str | None, bool]]:

@@ -35,7 +35,6 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from outage_notify.models import Delivery, DeliveryState, Notice, NoticeKind, NoticeState, Outage
-from outage_notify.planning.targeting import target
 from outage_notify.settings import Settings
 
 ALL, CRITICAL, NOTIFIED = "all", "critical", "notified"
@@ -183,8 +182,14 @@ def lead_time_notices(
 
 
 def sms_span(session: Session, outage: Outage, settings: Settings) -> timedelta:
-    """How long one notice to everyone this outage affects takes by SMS, as of now."""
-    numbers = sum(1 for r in target(session, outage).recipients if r.channel == "sms")
+    """How long one notice to everyone this outage affects takes by SMS, as of now.
+
+    From a count, not the recipient list: planning an outage stays cheap however many it
+    affects (and imports targeting's numpy and shapely only here, not for every command).
+    """
+    from outage_notify.planning.targeting import count_recipients
+
+    numbers = count_recipients(session, outage, "sms")
     return timedelta(seconds=numbers / settings.sms.max_per_second)
 
 
