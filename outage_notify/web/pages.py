@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -21,8 +21,14 @@ from outage_notify.web import deps
 from outage_notify.web.areamap import area_map
 from outage_notify.web.language import page_language
 from outage_notify.web.messages import translate
-from outage_notify.web.published import Published, published
-from outage_notify.web.templating import render_page
+from outage_notify.web.published import Published, conditional_response, published
+from outage_notify.web.templating import (
+    PAGE_HEADERS,
+    language_links,
+    render_html,
+    render_page,
+    url_prefix,
+)
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
@@ -33,11 +39,18 @@ PublishedDep = Annotated[Published, Depends(published)]
 
 def sections(outages: Sequence[FeedOutage], now: datetime) -> list[tuple[str, list[FeedOutage]]]:
     """Under way now, upcoming (soonest first), and the rest (most recently ended first)."""
-    current = [o for o in outages if o.status == "planned" and o.start <= now < o.end]
-    upcoming = [o for o in outages if o.status == "planned" and now < o.start]
-    recent = [o for o in outages if o not in current and o not in upcoming]
-    recent.sort(key=lambda o: (o.ended_at, o.id), reverse=True)
-    return [("current", current), ("upcoming", upcoming), ("recent", recent)]
+    # One pass: a membership test on the other lists compared dataclasses field by field,
+    # quadratic (35 s for 5,000 outages).
+    parts: dict[str, list[FeedOutage]] = {"current": [], "upcoming": [], "recent": []}
+    for outage in outages:
+        if outage.status == "planned" and outage.start <= now < outage.end:
+            parts["current"].append(outage)
+        elif outage.status == "planned" and now < outage.start:
+            parts["upcoming"].append(outage)
+        else:
+            parts["recent"].append(outage)
+    parts["recent"].sort(key=lambda o: (o.ended_at, o.id), reverse=True)
+    return list(parts.items())
 
 
 def feed_links(settings: Settings, outage_filter: OutageFilter, language: str) -> dict[str, str]:
@@ -107,15 +120,42 @@ def index(
         outage_filter = parse_filter(utility or [], area or [], view.snapshot.areas)
     except InputError as error:
         return _error(request, settings, language, 400, "bad_request", str(error))
-    context = index_context(
-        settings,
-        view.snapshot.outages,
-        view.snapshot.area_names(),
-        outage_filter,
-        language,
-        view.now,
+    links = language_links(
+        request.url.path, list(request.query_params.multi_items()), url_prefix(settings)
     )
-    return render_page(request, "index.html", language=language, settings=settings, **context)
+
+    def build() -> tuple[bytes, datetime | None]:
+        context = index_context(
+            settings,
+            view.snapshot.outages,
+            view.snapshot.area_names(),
+            outage_filter,
+            language,
+            view.now,
+        )
+        html = render_html(
+            "index.html", language=language, settings=settings, languages=links, **context
+        )
+        return html.encode(), _earliest(view.snapshot.valid_until, _next_hour(view.now))
+
+    # Cached with the feeds, under the same marker: a request costs one fingerprint query
+    # until an outage changes or starts or ends.
+    key = ("index", outage_filter, language, tuple(links))
+    rendered = site.rendered(view, key, "text/html; charset=utf-8", build)
+    return conditional_response(request, rendered, headers=CACHED_PAGE_HEADERS, max_age=0)
+
+
+# Both negotiations are in the key of a cached page.
+CACHED_PAGE_HEADERS = {**PAGE_HEADERS, "Vary": "Accept-Encoding, Accept-Language"}
+
+
+def _next_hour(now: datetime) -> datetime:
+    # The page names the UTC offset, which a DST change moves on an hour's boundary.
+    return now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+
+
+def _earliest(first: datetime | None, second: datetime) -> datetime:
+    return second if first is None else min(first, second)
 
 
 @router.get("/outages/{outage_id}")
