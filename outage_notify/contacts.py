@@ -64,14 +64,20 @@ class _Rules(NamedTuple):
     """What validating a national number of one region takes, compiled once."""
 
     country_code: str
-    descriptions: tuple[tuple[frozenset[int], re.Pattern[str]], ...]  # general first
+    general_lengths: frozenset[int]
+    general: re.Pattern[str]
+    # Per length, one pattern: the union of the number types that allow that length.
+    types_by_length: dict[int, re.Pattern[str]]
+    types_any_length: re.Pattern[str] | None  # the types that list no lengths of their own
     national_prefix: re.Pattern[str] | None
     international_prefix: re.Pattern[str] | None
 
 
 # The number types phonenumbers' is_valid_number accepts: valid means matching the general
-# description and one of these (phonenumberutil._number_type_helper).
+# description and one of these (phonenumberutil._number_type_helper), in whatever order.
 _TYPES = (
+    "mobile",
+    "fixed_line",
     "premium_rate",
     "toll_free",
     "shared_cost",
@@ -80,11 +86,13 @@ _TYPES = (
     "pager",
     "uan",
     "voicemail",
-    "fixed_line",
-    "mobile",
 )
 _SEPARATORS = str.maketrans("", "", " -")
 _PLAIN_DIGITS = re.compile(r"\+?[0-9]{4,17}")
+
+
+def _union(patterns: list[str]) -> re.Pattern[str] | None:
+    return re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None
 
 
 @cache
@@ -96,37 +104,45 @@ def _rules(region: str) -> _Rules | None:
     if metadata is None or metadata.country_code is None:
         return None
     regions = COUNTRY_CODE_TO_REGION_CODE.get(metadata.country_code, ())
+    general = metadata.general_desc
     if not regions or regions[0] != region or metadata.leading_digits is not None:
         return None
-    descriptions = []
-    for name in ("general_desc", *_TYPES):
-        desc = getattr(metadata, name)
-        if desc is not None and desc.national_number_pattern:
-            lengths = frozenset(desc.possible_length or ())
-            descriptions.append((lengths, re.compile(f"(?:{desc.national_number_pattern})")))
-        elif name == "general_desc":
-            return None
+    if general is None or not general.national_number_pattern:
+        return None
+    types = [
+        (frozenset(desc.possible_length or ()), desc.national_number_pattern)
+        for desc in (getattr(metadata, name) for name in _TYPES)
+        if desc is not None and desc.national_number_pattern
+    ]
+    lengths = {length for allowed, _ in types for length in allowed}
+    by_length = {
+        length: _union([p for allowed, p in types if not allowed or length in allowed])
+        for length in lengths
+    }
 
     def pattern(text: str | None) -> re.Pattern[str] | None:
         return re.compile(text) if text else None
 
     return _Rules(
         str(metadata.country_code),
-        tuple(descriptions),
+        frozenset(general.possible_length or ()),
+        re.compile(f"(?:{general.national_number_pattern})"),
+        {length: p for length, p in by_length.items() if p is not None},
+        _union([p for allowed, p in types if not allowed]),
         pattern(metadata.national_prefix_for_parsing),
         pattern(metadata.international_prefix),
     )
 
 
 def _is_valid_national(number: str, rules: _Rules) -> bool:
-    (general_lengths, general), *types = rules.descriptions
-    if (general_lengths and len(number) not in general_lengths) or not general.fullmatch(number):
+    size = len(number)
+    if rules.general_lengths and size not in rules.general_lengths:
         return False
-    # An empty list of lengths means "as the general description" (already checked).
-    return any(
-        (not lengths or len(number) in lengths) and pattern.fullmatch(number)
-        for lengths, pattern in types
-    )
+    if not rules.general.fullmatch(number):
+        return False
+    # A type that lists no lengths takes the general description's (checked above).
+    types = rules.types_by_length.get(size, rules.types_any_length)
+    return types is not None and types.fullmatch(number) is not None
 
 
 def _plain_valid_number(text: str, region: str) -> str | None:
