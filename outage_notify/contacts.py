@@ -37,9 +37,10 @@ def normalise_phone(raw: str, region: str) -> str:
     return number
 
 
-# A household's accounts share a number, and a file is often imported again: each distinct
-# (text, region) is checked once per process, its answer (number or reason) remembered.
-@lru_cache(maxsize=1 << 16)
+# A household's accounts share a number: a recently checked (text, region) is not checked
+# again, its answer (number or reason) remembered. Bounded: a million distinct numbers would
+# otherwise hold over 200 MB.
+@lru_cache(maxsize=8192)
 def _normalised_phone(text: str, region: str) -> tuple[str, str]:
     fast = _plain_valid_number(text, region)
     if fast is not None:
