@@ -187,7 +187,7 @@ def sms_span(session: Session, outage: Outage, settings: Settings) -> timedelta:
     From a count, not the recipient list: planning an outage stays cheap however many it
     affects (and imports targeting's numpy and shapely only here, not for every command).
     """
-    from outage_notify.planning.targeting import count_recipients
+    from outage_notify.planning.matching import count_recipients
 
     numbers = count_recipients(session, outage, "sms")
     return timedelta(seconds=numbers / settings.sms.max_per_second)

@@ -34,7 +34,8 @@ from outage_notify.models import (
     Subscriber,
     Utility,
 )
-from outage_notify.planning.targeting import CHANNELS, match_customers
+from outage_notify.planning.matching import match_customers
+from outage_notify.planning.targeting import CHANNELS
 from outage_notify.settings import Settings
 
 MIN_YEAR, MAX_YEAR = 1970, 9998

@@ -32,7 +32,8 @@ from outage_notify.models import (
     OptOut,
     Outage,
 )
-from outage_notify.planning.targeting import CHANNELS, match_customers
+from outage_notify.planning.matching import match_customers
+from outage_notify.planning.targeting import CHANNELS
 from outage_notify.reports.spreadsheet import write_csv
 
 REACHED_STATES = (DeliveryState.SENT, DeliveryState.DELIVERED)

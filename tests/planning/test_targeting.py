@@ -16,7 +16,8 @@ from outage_notify.models import (
     ServiceArea,
     Subscriber,
 )
-from outage_notify.planning.targeting import count_recipients, target
+from outage_notify.planning.matching import count_recipients
+from outage_notify.planning.targeting import target
 
 START = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
 
