@@ -205,7 +205,7 @@ def _statement(dialect: Any, notice: Notice, now: datetime) -> tuple[str, _Value
     table = Delivery.__table__  # type: ignore[attr-defined]
 
     def bound(column: str, value: Any) -> Any:
-        process = table.c[column].type.bind_processor(dialect)
+        process = table.c[column].type.dialect_impl(dialect).bind_processor(dialect)
         return process(value) if process else value
 
     when = {
@@ -219,6 +219,9 @@ def _statement(dialect: Any, notice: Notice, now: datetime) -> tuple[str, _Value
         due=when,
         false=bound("late", False),
     )
+
+
+_PENDING, _SKIPPED = DeliveryState.PENDING.value, DeliveryState.SKIPPED.value
 
 
 @dataclass(frozen=True)
@@ -238,7 +241,7 @@ class _Values:
             recipient.customer_id,
             recipient.subscriber_id,
             recipient.language,
-            DeliveryState.PENDING.value if on else DeliveryState.SKIPPED.value,
+            _PENDING if on else _SKIPPED,
             0,
             self.due.get(recipient.channel, self.due["email"]),
             self.deadline,
@@ -264,7 +267,7 @@ class _Values:
             skipped.customer_id,
             skipped.subscriber_id,
             skipped.language,
-            DeliveryState.SKIPPED.value,
+            _SKIPPED,
             0,
             self.now,
             self.deadline,
