@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
 
+from outage_notify import registry
 from outage_notify.db import Database
 from outage_notify.models import (
     UPCOMING_KINDS,
@@ -61,11 +62,15 @@ def due_notice_ids(database: Database, now: datetime) -> list[int]:
 
 
 def expand_due(
-    database: Database, now: datetime, *, enabled_channels: Iterable[str] = ("sms", "email")
+    database: Database, now: datetime, *, enabled_channels: Iterable[str] | None = None
 ) -> ExpansionSummary:
-    """Expand every notice due at ``now``, one transaction per notice."""
+    """Expand every notice due at ``now``, one transaction per notice.
+
+    ``enabled_channels`` defaults to every registered channel; the others' deliveries are
+    recorded skipped.
+    """
     summary = ExpansionSummary()
-    enabled = frozenset(enabled_channels)
+    enabled = frozenset(registry.CHANNELS if enabled_channels is None else enabled_channels)
     for notice_id in due_notice_ids(database, now):
         summary.add(expand_notice(database, notice_id, now, enabled_channels=enabled))
     return summary
@@ -76,9 +81,11 @@ def expand_notice(
     notice_id: int,
     now: datetime,
     *,
-    enabled_channels: frozenset[str] = frozenset({"sms", "email"}),
+    enabled_channels: frozenset[str] | None = None,
 ) -> ExpansionSummary:
     summary = ExpansionSummary()
+    if enabled_channels is None:
+        enabled_channels = frozenset(registry.CHANNELS)
     with database.session() as session:
         # Claim the notice: only one process gets rowcount 1 and expands it.
         claimed = session.execute(
@@ -209,8 +216,8 @@ def _statement(dialect: Any, notice: Notice, now: datetime) -> tuple[str, _Value
         return process(value) if process else value
 
     when = {
-        "sms": bound("next_attempt_at", notice.sms_due_at),
-        "email": bound("next_attempt_at", notice.due_at),
+        name: bound("next_attempt_at", getattr(notice, spec.due_column))
+        for name, spec in registry.CHANNELS.items()
     }
     return statement, _Values(
         notice_id=notice.id,
@@ -243,7 +250,7 @@ class _Values:
             recipient.language,
             _PENDING if on else _SKIPPED,
             0,
-            self.due.get(recipient.channel, self.due["email"]),
+            self.due[recipient.channel],
             self.deadline,
             self.false,
             self.false,
@@ -316,3 +323,14 @@ def next_due(database: Database) -> datetime | None:
         ).first()
     candidates = [t for t in (notice[0] if notice else None, sms_notice, retry) if t is not None]
     return min(candidates) if candidates else None
+
+
+def pending_count(database: Database) -> int:
+    """Deliveries still waiting: retries and later due times."""
+    with database.read() as session:
+        count = session.exec(
+            select(func.count())
+            .select_from(Delivery)
+            .where(col(Delivery.state) == DeliveryState.PENDING)
+        ).one()
+    return int(count)

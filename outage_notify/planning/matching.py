@@ -18,6 +18,7 @@ from shapely.geometry import shape
 from sqlalchemy import and_, exists, func, or_, select
 from sqlmodel import Session, col
 
+from outage_notify import registry
 from outage_notify.models import Customer, OptOut, Outage, ServiceArea, Subscriber
 
 _ID_CHUNK = 5_000  # ids per IN (...) when reading the matched rows
@@ -35,6 +36,11 @@ _COLUMNS = (
     col(Customer.phone_invalid),
     col(Customer.email_invalid),
 )
+
+
+# Where each Customer column sits in a matched row. A channel reads its contact and its
+# invalid flag by the column names its registry descriptor gives.
+COLUMN_AT: dict[str, int] = {column.key: i for i, column in enumerate(_COLUMNS)}  # type: ignore[attr-defined]
 
 
 def area_union(areas: Sequence[ServiceArea]) -> shapely.Geometry | None:
@@ -118,13 +124,6 @@ def _inside_ids(session: Session, outage: Outage, extra: list[Any]) -> np.ndarra
     return np.unique(np.concatenate(found))
 
 
-# Each channel's contact column and its "flagged invalid" column.
-_CONTACTS = {
-    "sms": (Customer.phone, Customer.phone_invalid),
-    "email": (Customer.email, Customer.email_invalid),
-}
-
-
 def count_recipients(session: Session, outage: Outage, channel: str) -> int:
     """About ``len(target(...).recipients)`` on ``channel``, from counts: nothing is listed.
 
@@ -132,7 +131,9 @@ def count_recipients(session: Session, outage: Outage, channel: str) -> int:
     area-code match and a polygon-only match (or by a customer and a subscriber) counts twice,
     so this errs high: sizing a quiet-hours shift from it starts the fan-out early, never late.
     """
-    contact, invalid = _CONTACTS[channel]
+    descriptor = registry.spec(channel)
+    contact = getattr(Customer, descriptor.contact)
+    invalid = getattr(Customer, descriptor.invalid_flag)
     area_column = col(Customer.water_area if outage.utility == "water" else Customer.gas_area)
     reachable = [
         col(contact).is_not(None),

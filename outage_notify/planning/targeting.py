@@ -20,10 +20,10 @@ from typing import Any, NamedTuple
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from outage_notify import registry
 from outage_notify.models import Delivery, DeliveryState, Notice, OptOut, Outage, Subscriber
-from outage_notify.planning.matching import STREAM_CHUNK, stream_matches
+from outage_notify.planning.matching import COLUMN_AT, STREAM_CHUNK, stream_matches
 
-CHANNELS = ("sms", "email")
 # What counts as "already notified" for the follow-up notices (changed, cancelled, ...).
 NOTIFIED_STATES = (DeliveryState.SENT, DeliveryState.DELIVERED)
 
@@ -31,7 +31,7 @@ NOTIFIED_STATES = (DeliveryState.SENT, DeliveryState.DELIVERED)
 # Named tuples, not dataclasses: a city's notice makes a million of them, and a frozen
 # dataclass costs three times as much to build.
 class Recipient(NamedTuple):
-    channel: str  # "sms" | "email"
+    channel: str  # a name in the channel registry
     address: str  # E.164 phone number or normalised email address
     language: str
     customer_id: int | None
@@ -72,14 +72,26 @@ class Targeting:
         return dict(sorted(counts.items()))
 
 
+def customer_contacts(row: Any) -> dict[str, tuple[str | None, bool]]:
+    """{channel: (address, flagged invalid)} of a matched row, for every registered channel."""
+    return {
+        name: (row[COLUMN_AT[spec.contact]], bool(row[COLUMN_AT[spec.invalid_flag]]))
+        for name, spec in registry.CHANNELS.items()
+    }
+
+
+def wanted_channels(chosen: str, contacts: dict[str, tuple[str | None, bool]]) -> list[str]:
+    """The channels a customer wants: those named in ``Customer.channels``, else every
+    channel it has a contact for, in registry order."""
+    if chosen:
+        return [c for c in chosen.split(";") if c]
+    return [c for c, (address, _invalid) in contacts.items() if address]
+
+
 def _customer_channels(row: Any) -> list[tuple[str, str | None, bool]]:
     """(channel, address, flagged invalid) for each channel the customer wants."""
-    _id, phone, email, _lang, chosen, _critical, phone_invalid, email_invalid = row[:8]
-    contacts = {"sms": (phone, phone_invalid), "email": (email, email_invalid)}
-    wanted = (
-        [c for c in chosen.split(";") if c] if chosen else [c for c in CHANNELS if contacts[c][0]]
-    )
-    return [(c, contacts[c][0], bool(contacts[c][1])) for c in wanted]
+    contacts = customer_contacts(row)
+    return [(c, *contacts[c]) for c in wanted_channels(row[COLUMN_AT["channels"]], contacts)]
 
 
 def _opted_out(session: Session) -> set[tuple[str, str]]:

@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from outage_notify import registry
 from outage_notify.models import Delivery, DeliveryState, Notice, NoticeKind, NoticeState, Outage
 from outage_notify.settings import Settings
 
@@ -182,15 +183,20 @@ def lead_time_notices(
 
 
 def sms_span(session: Session, outage: Outage, settings: Settings) -> timedelta:
-    """How long one notice to everyone this outage affects takes by SMS, as of now.
+    """How long one notice to everyone this outage affects takes by SMS, as of now: the
+    slowest fan-out among the channels quiet hours apply to, each at its max_per_second.
 
-    From a count, not the recipient list: planning an outage stays cheap however many it
+    From counts, not the recipient list: planning an outage stays cheap however many it
     affects (and imports targeting's numpy and shapely only here, not for every command).
     """
     from outage_notify.planning.matching import count_recipients
 
-    numbers = count_recipients(session, outage, "sms")
-    return timedelta(seconds=numbers / settings.sms.max_per_second)
+    spans = [
+        count_recipients(session, outage, spec.name) / spec.max_per_second(settings)
+        for spec in registry.CHANNELS.values()
+        if spec.quiet_hours_apply
+    ]
+    return timedelta(seconds=max(spans, default=0.0))
 
 
 def plan_created(

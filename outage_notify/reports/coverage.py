@@ -22,6 +22,7 @@ from typing import IO, Any
 from sqlalchemy import and_, case, func, select
 from sqlmodel import Session, col
 
+from outage_notify import registry
 from outage_notify.models import (
     UPCOMING_KINDS,
     Customer,
@@ -33,7 +34,7 @@ from outage_notify.models import (
     Outage,
 )
 from outage_notify.planning.matching import match_customers
-from outage_notify.planning.targeting import CHANNELS
+from outage_notify.planning.targeting import customer_contacts
 from outage_notify.reports.spreadsheet import write_csv
 
 REACHED_STATES = (DeliveryState.SENT, DeliveryState.DELIVERED)
@@ -185,11 +186,8 @@ def _opt_outs(session: Session) -> dict[tuple[str, str], str]:
 def _wanted(chosen: str, contacts: dict[str, str | None]) -> list[str]:
     # The same rule as targeting: empty means every channel it has a contact for.
     if chosen:
-        return [c for c in CHANNELS if c in chosen.split(";")]
-    return [c for c in CHANNELS if contacts[c]]
-
-
-_CONTACT_NAMES = {"sms": "phone number", "email": "email address"}
+        return [c for c in registry.names() if c in chosen.split(";")]
+    return [c for c in registry.names() if contacts[c]]
 
 
 def _channel_outcome(
@@ -202,11 +200,12 @@ def _channel_outcome(
 ) -> tuple[str, str]:
     """(reason code, detail) for one channel of a premise not reached."""
     if not address:
-        return "no_contact", f"no {_CONTACT_NAMES[channel]}"
+        return "no_contact", f"no {registry.spec(channel).contact_words}"
     if opt_out_source is not None:
         return "opted_out", f"opted out ({opt_out_source})"
     if invalid:
-        return "invalid_contact", f"{_CONTACT_NAMES[channel]} flagged invalid by the provider"
+        words = registry.spec(channel).contact_words
+        return "invalid_contact", f"{words} flagged invalid by the provider"
     states = history.states if history else set()
     if states & set(IN_FLIGHT_STATES):
         retrying = history.retry_error if history else ""
@@ -256,11 +255,12 @@ def coverage(session: Session, outage: Outage, *, now: datetime) -> Coverage:
     sources: Counter[str] = Counter()
     unreached: dict[int, tuple[str, str]] = {}
     for customer_id, (row, _how) in customers.items():
-        _id, phone, email, _language, chosen, critical, phone_invalid, email_invalid = row[:8]
-        contacts: dict[str, str | None] = {"sms": phone, "email": email}
-        reached = [c for c in CHANNELS if (c, contacts[c]) in reached_contacts]
+        _id, _phone, _email, _language, chosen, critical = row[:6]
+        found = customer_contacts(row)
+        contacts = {c: address for c, (address, _invalid) in found.items()}
+        reached = [c for c in registry.names() if (c, contacts[c]) in reached_contacts]
         reached_by.update(reached)
-        present = [c for c in CHANNELS if contacts[c]]
+        present = [c for c in registry.names() if contacts[c]]
         out = [c for c in present if (c, contacts[c]) in opt_outs]
         opted.update(out)
         sources.update(opt_outs[(c, contacts[c] or "")] for c in out)
@@ -269,7 +269,7 @@ def coverage(session: Session, outage: Outage, *, now: datetime) -> Coverage:
         if reached:
             result.reached += 1
             continue
-        invalid = {"sms": bool(phone_invalid), "email": bool(email_invalid)}
+        invalid = {c: flagged for c, (_address, flagged) in found.items()}
         audience_ahead = "all" in upcoming or (bool(critical) and "critical" in upcoming)
         outcomes = []
         for channel in _wanted(chosen or "", contacts):
@@ -285,8 +285,8 @@ def coverage(session: Session, outage: Outage, *, now: datetime) -> Coverage:
             )
             outcomes.append((channel, reason, detail))
         unreached[customer_id] = _premise_reason(outcomes)
-    result.reached_by_channel = {c: reached_by[c] for c in CHANNELS}
-    result.opted_out = {c: opted[c] for c in CHANNELS}
+    result.reached_by_channel = {c: reached_by[c] for c in registry.names()}
+    result.opted_out = {c: opted[c] for c in registry.names()}
     result.opt_out_sources = dict(sorted(sources.items()))
     result.door_hangers = _door_hangers(session, unreached)
     return result
