@@ -37,6 +37,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         f"{_CLI}.outage_lifecycle:outages_group",
         "Planned shutoffs: plan them, check who hears about them, change them.",
     ),
+    "network": (
+        f"{_CLI}.network:network_group",
+        "The water network: target outages by the valves a crew closes, not by a polygon.",
+    ),
     "email": (f"{_CLI}.email_cmd:email_group", "Email notices: check the SMTP set-up."),
     "report": (f"{_CLI}.report:report", "Report on one outage's notices, or on a whole year."),
     "serve": (

@@ -1,4 +1,5 @@
-"""Which customers an outage affects: by area code, by location inside the areas' polygons.
+"""Which customers an outage affects: by area code, by location inside the areas' polygons,
+or, for an outage planned by pipe, by the valves that isolate it (``network_match``).
 
 The polygon test is vectorised (shapely 2 ``intersects_xy`` on a prepared union, after a
 bounding-box filter in SQL), never a Python loop per customer. :func:`match_customers` holds
@@ -20,6 +21,7 @@ from sqlmodel import Session, col
 
 from outage_notify import registry
 from outage_notify.models import Customer, OptOut, Outage, ServiceArea, Subscriber
+from outage_notify.planning import network_match
 
 _ID_CHUNK = 5_000  # ids per IN (...) when reading the matched rows
 _POINT_CHUNK = 50_000  # coordinates tested against the polygons at once
@@ -92,6 +94,37 @@ def match_customers(
     return matched
 
 
+def match_outage_customers(
+    session: Session, outage: Outage, *, critical_only: bool = False
+) -> dict[int, tuple[Any, str]]:
+    """Affected customers: by valve isolation for a network outage (matched by "network"),
+    else by area (``match_customers``)."""
+    network = _network_ids(session, outage, critical_only=critical_only)
+    if network is None:
+        return match_customers(session, outage, critical_only=critical_only)
+    return {int(row[0]): (row, how) for row, how in _rows_of(session, network, "network")}
+
+
+def _network_ids(session: Session, outage: Outage, *, critical_only: bool) -> list[int] | None:
+    """The ids valve isolation cuts off, sorted, for an outage planned by pipe; else None."""
+    pipes = network_match.outage_pipes(session, outage.id)
+    if not pipes:
+        return None
+    ids, _isolation = network_match.cut_off_customer_ids(
+        session, pipes, critical_only=critical_only
+    )
+    return sorted(ids)
+
+
+def _rows_of(session: Session, ids: Sequence[int], how: str) -> Iterator[tuple[Any, str]]:
+    connection = session.connection()
+    for start in range(0, len(ids), _ID_CHUNK):
+        chunk = list(ids[start : start + _ID_CHUNK])
+        query = select(*_COLUMNS).where(col(Customer.id).in_(chunk)).order_by(col(Customer.id))
+        for row in connection.execute(query).all():
+            yield row, how
+
+
 def _inside_ids(session: Session, outage: Outage, extra: list[Any]) -> np.ndarray:
     """Ids of the customers whose location lies in one of the outage's areas.
 
@@ -144,6 +177,13 @@ def count_recipients(session: Session, outage: Outage, channel: str) -> int:
     ]
     distinct = select(func.count(func.distinct(col(contact))))
     connection = session.connection()
+    network = _network_ids(session, outage, critical_only=False)
+    if network is not None:
+        total = 0
+        for start in range(0, len(network), _ID_CHUNK):
+            chunk = col(Customer.id).in_(network[start : start + _ID_CHUNK])
+            total += int(connection.execute(distinct.where(chunk, *reachable)).scalar() or 0)
+        return total + _subscriber_count(session, outage, channel)
     total = int(
         connection.execute(distinct.where(area_column.in_(outage.area_codes), *reachable)).scalar()
         or 0
@@ -156,6 +196,10 @@ def count_recipients(session: Session, outage: Outage, channel: str) -> int:
     for start in range(0, len(ids), _ID_CHUNK):
         chunk = col(Customer.id).in_(ids[start : start + _ID_CHUNK])
         total += int(connection.execute(distinct.where(chunk, *polygon_only)).scalar() or 0)
+    return total + _subscriber_count(session, outage, channel)
+
+
+def _subscriber_count(session: Session, outage: Outage, channel: str) -> int:
     subscribers = select(func.count()).where(
         col(Subscriber.area_code).in_(outage.area_codes),
         col(Subscriber.status) == "active",
@@ -164,7 +208,7 @@ def count_recipients(session: Session, outage: Outage, channel: str) -> int:
             col(OptOut.channel) == channel, col(OptOut.address) == col(Subscriber.address)
         ),
     )
-    return total + int(connection.execute(subscribers).scalar() or 0)
+    return int(session.connection().execute(subscribers).scalar() or 0)
 
 
 def stream_matches(
@@ -172,6 +216,10 @@ def stream_matches(
 ) -> Iterator[tuple[Any, str]]:
     """Affected customers as (row of ``_COLUMNS``, how they matched), in id order, as
     :func:`match_customers` finds them, fetched ``STREAM_CHUNK`` rows at a time."""
+    network = _network_ids(session, outage, critical_only=critical_only)
+    if network is not None:
+        yield from _rows_of(session, network, "network")
+        return
     connection = session.connection()
     extra = [col(Customer.critical).is_(True)] if critical_only else []
     area_column = col(Customer.water_area if outage.utility == "water" else Customer.gas_area)

@@ -23,6 +23,7 @@ from outage_notify.db import utcnow
 from outage_notify.errors import InputError, NotFoundError, Problem, rejected
 from outage_notify.models import (
     Outage,
+    OutagePipe,
     OutageStatus,
     ServiceArea,
     Utility,
@@ -47,6 +48,9 @@ class OutageDraft:
     areas: Sequence[str]
     description: str = ""
     ref: str | None = None
+    # Pipes worked on: a network outage, targeted by valve isolation (its areas, if any, are
+    # for the feeds' subscribers and for comparison in the preview).
+    pipes: Sequence[str] = ()
     area_list: list[str] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
@@ -139,7 +143,12 @@ def check_draft(
                         f"ref {draft.ref.strip()} is already outage #{taken}", "ref", conflict=True
                     )
                 )
-    problems += check_areas(session, draft.area_list, draft.utility)
+    if draft.area_list or not draft.pipes:
+        problems += check_areas(session, draft.area_list, draft.utility)
+    # Imported here: numpy and shapely are for outages planned by pipe, not every command.
+    from outage_notify.planning import network_match
+
+    problems += network_match.check_pipes(session, list(dict.fromkeys(draft.pipes)), draft.utility)
     problems += check_times(
         draft.start, draft.end, settings=settings, now=now, short_notice=short_notice
     )
@@ -148,7 +157,7 @@ def check_draft(
 
 def check_areas(session: Session, codes: Sequence[str], utility: str) -> list[str]:
     if not codes:
-        return [Problem("no area given (at least one area code)", "areas")]
+        return [Problem("no area given (at least one area code, or a --pipe)", "areas")]
     found = {
         a.code: a.utility
         for a in session.exec(select(ServiceArea).where(col(ServiceArea.code).in_(list(codes))))
@@ -198,6 +207,8 @@ def plan_outage(
             f"ref {outage.ref} is already used by another outage", "ref", conflict=True
         )
         raise rejected(problem, [problem]) from None
+    for pipe in dict.fromkeys(draft.pipes):
+        session.add(OutagePipe(outage_id=outage.id or 0, pipe=pipe))
     _revise(session, outage, change="created", actor=actor, before=None)
     span = timeline.sms_span(session, outage, settings)
     planned = timeline.plan_created(outage, settings=settings, now=now, sms_span=span)

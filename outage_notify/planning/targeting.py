@@ -36,7 +36,7 @@ class Recipient(NamedTuple):
     language: str
     customer_id: int | None
     subscriber_id: int | None
-    matched_by: str  # "area_code" | "polygon" | "both" | "subscription" | "notified"
+    matched_by: str  # "area_code" | "polygon" | "both" | "network" | "subscription" | "notified"
     critical: bool = False
 
     @property

@@ -23,9 +23,13 @@ from channels.feeds import FeedArea, FeedOutage, FeedRevision, Shape
 from outage_notify.errors import InputError, NotFoundError
 from outage_notify.models import Outage, OutageRevision, OutageStatus, ServiceArea, Utility
 from outage_notify.notices.public import public_text
+from outage_notify.planning import network_match
 from outage_notify.settings import SHIPPED_LANGUAGES, Settings
 
 LOOKBACK = timedelta(days=7)
+# The pseudo-area of a network outage: the hull of the junctions its valve isolation cuts off.
+NETWORK_AREA = "network"
+NETWORK_AREA_LABELS = {"zh-CN": "受影响管网范围", "en": "the mains cut off"}
 
 
 def outage_state(status: str, revision: int) -> str:
@@ -216,6 +220,8 @@ class _Builder:
             for a in session.exec(select(ServiceArea).where(col(ServiceArea.code).in_(codes))).all()
         }
         self.shapes = {code: shapes_of(a.geometry) for code, a in self.areas.items()}
+        # A network outage is also described by the hull of what its isolation cuts off.
+        self.hulls = network_match.outage_hulls(session, [i for i in ids if i is not None])
         self.languages = [settings.default_language] + [
             lang for lang in SHIPPED_LANGUAGES if lang != settings.default_language
         ]
@@ -259,7 +265,8 @@ class _Builder:
             created=history[0].created_at.astimezone(local),
             updated=current.created_at.astimezone(local),
             url=f"{self.settings.public_url}/outages/{outage.id}",
-            areas=tuple(FeedArea(c, self.shapes.get(c, ())) for c in current.area_codes),
+            areas=tuple(FeedArea(c, self.shapes.get(c, ())) for c in current.area_codes)
+            + ((FeedArea(NETWORK_AREA, self.hulls[outage.id]),) if outage.id in self.hulls else ()),
             texts=(),
             history=tuple(
                 FeedRevision(
@@ -291,6 +298,8 @@ class _Builder:
         return replace(result, texts=texts)
 
     def _area_label(self, code: str, language: str) -> str:
+        if code == NETWORK_AREA:
+            return NETWORK_AREA_LABELS.get(language, NETWORK_AREA_LABELS["en"])
         area = self.areas.get(code)
         if area is None:
             return code

@@ -35,7 +35,7 @@ from outage_notify.models import (
     Subscriber,
     Utility,
 )
-from outage_notify.planning.matching import match_customers
+from outage_notify.planning.matching import match_outage_customers
 from outage_notify.settings import Settings
 
 MIN_YEAR, MAX_YEAR = 1970, 9998
@@ -257,7 +257,7 @@ def _outage_figures(
         report.outages[outage.utility][outage.status] += 1
         if outage.status == OutageStatus.CANCELLED:
             continue  # the work never happened: nobody was interrupted
-        count = affected[outage.id] = len(match_customers(session, outage))
+        count = affected[outage.id] = len(match_outage_customers(session, outage))
         premises[outage.utility] += count
         planned = count * (outage.end_at - outage.start_at).total_seconds() / 3600
         figures = hours.setdefault(outage.utility, {"planned": 0.0, "actual": 0.0, "estimate": 0.0})
