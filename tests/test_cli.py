@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import click
@@ -68,3 +70,22 @@ def test_bad_environment_is_an_error_and_exit_1(run_cli) -> None:  # type: ignor
 def test_unknown_command_is_a_usage_error() -> None:
     result = CliRunner().invoke(cli, ["frobnicate"])
     assert result.exit_code == 2
+
+
+HEAVY = ("fastapi", "uvicorn", "twilio", "shapely", "numpy", "rich", "jinja2", "apscheduler")
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["outages", "--help"], ["customers", "--help"]])
+def test_help_imports_none_of_the_heavy_modules(argv: list[str]) -> None:
+    # What `--help` loads, not how fast: each of these costs a noticeable part of a second.
+    script = (
+        "import sys\n"
+        "from outage_notify.cli import cli\n"
+        "try:\n"
+        f"    cli({argv!r}, prog_name='outage-notify')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules), file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.stderr.strip().splitlines()[-1] == "[]", done.stderr
