@@ -126,6 +126,15 @@ def expand_in_child(url: str, notice_id: int) -> dict[str, Any]:
     return result
 
 
+def peak_mb() -> float:
+    """This process's peak RSS. VmHWM, not ru_maxrss: Linux carries ru_maxrss over fork and
+    exec, so a child of a big parent would report the parent's peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def child(url: str, notice_id: int) -> None:
     from outage_notify.db import Database
     from outage_notify.delivery.outbox import expand_notice
@@ -133,11 +142,11 @@ def child(url: str, notice_id: int) -> None:
     database = Database(url)
     with database.read() as session:  # connect and import everything before measuring
         session.connection()
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    before = peak_mb()
     started = time.perf_counter()
     summary = expand_notice(database, notice_id, T0)
     seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_mb()
     print(
         json.dumps({"seconds": seconds, "rows": summary.deliveries, "peak": peak, "before": before})
     )
