@@ -88,6 +88,7 @@ def generate(path: Path) -> None:
                     f"G{rng.randrange(GAS_AREAS):03d}",
                     "",
                     "true" if i % 100 == 0 else "false",
+                    *[""] * (len(COLUMNS) - 12),  # later columns (service_node): empty
                 ]
             )
 
@@ -97,7 +98,14 @@ def raw_rows(path: Path) -> Iterator[tuple[object, ...]]:
         reader = csv.reader(handle)
         next(reader)
         for r in reader:
-            yield (*r[:6], r[6] or None, r[7] or None, *r[8:11], r[11] == "true")
+            yield (
+                *r[:6],
+                r[6] or None,
+                r[7] or None,
+                *r[8:11],
+                r[11] == "true",
+                *(v or None for v in r[12:]),
+            )
 
 
 def checked_rows(path: Path) -> Iterator[tuple[object, ...]]:
