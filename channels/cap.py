@@ -14,7 +14,17 @@ from datetime import datetime, timedelta
 
 from lxml import etree
 
-from channels.feeds import FeedInfo, FeedOutage, Ring, add_link, new_feed, xml_text
+from channels.feeds import (
+    FeedInfo,
+    FeedOutage,
+    Ring,
+    add_author,
+    add_link,
+    entry_id,
+    new_feed,
+    tag_authority,
+    xml_text,
+)
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
 CAP_MEDIA_TYPE = "application/cap+xml"
@@ -68,9 +78,12 @@ def response_type(outage: FeedOutage) -> str:
 
 
 def expires(outage: FeedOutage) -> datetime:
+    """Planned work: its end. An all-clear stays a day after it was sent; a cancel made days
+    ahead stays until a day after the work would have started, never expiring before its
+    onset (CAP consumers drop an alert whose ``expires`` has passed)."""
     if outage.status == "planned":
         return outage.end
-    return outage.updated + ALL_CLEAR_FOR
+    return max(outage.updated, outage.start) + ALL_CLEAR_FOR
 
 
 def _closed_lat_lon(ring: Ring) -> str | None:
@@ -155,7 +168,12 @@ def cap_index(
     sender: CapSender,
     alert_url: Callable[[FeedOutage], str],
 ) -> bytes:
-    """An Atom feed with one entry per outage: its latest alert."""
+    """An Atom feed with one entry per outage: its latest alert.
+
+    Each entry's id is a ``tag:`` IRI of that alert (a CAP identifier is no IRI), so a new
+    revision is a new entry, as a new alert is.
+    """
+    authority = tag_authority(info.home_url)
     feed = new_feed()
     feed.id(info.feed_id)
     feed.title(xml_text(info.title))
@@ -168,8 +186,9 @@ def cap_index(
     for outage in outages:
         text = outage.text(info.language)
         entry = feed.add_entry(order="append")
-        entry.id(sender.identifier(outage.id, outage.revision))
+        entry.id(f"{entry_id(outage, authority)}/cap/{outage.revision}")
         entry.title(xml_text(text.headline))
+        add_author(entry, text.sender_name, info.home_url)
         add_link(entry, alert_url(outage), rel="alternate", media_type=CAP_MEDIA_TYPE)
         add_link(entry, outage.url, rel="related", media_type="text/html")
         entry.published(outage.updated)

@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 import icalendar
 from feedgen.entry import FeedEntry
@@ -130,6 +131,12 @@ def entry_id(outage: FeedOutage, authority: str) -> str:
     return f"tag:{authority},{outage.created.date().isoformat()}:outage/{outage.id}"
 
 
+def tag_authority(url: str) -> str:
+    """The host of ``url`` as a tag: URI's authority: RFC 4151 allows a DNS name (or an
+    email address), so no port, no user, lower case."""
+    return (urlsplit(url).hostname or "").lower()
+
+
 def exterior_rings(outage: FeedOutage) -> list[Ring]:
     """Each area polygon's outer ring, closed. Holes are left out: a feed over-warns."""
     rings = []
@@ -211,6 +218,11 @@ def add_link(entry: FeedEntry, href: str, *, rel: str, media_type: str | None = 
     entry.atomlinks.attributes[href] = attributes
 
 
+def add_author(entry: FeedEntry, name: str, uri: str) -> None:
+    """RFC 4287 wants an author on every entry (or on the feed): the utility that sends it."""
+    entry.author({"name": xml_text(name), "uri": uri})
+
+
 def _generator(info: FeedInfo) -> FeedGenerator:
     feed = new_feed()
     feed.id(info.feed_id)
@@ -229,7 +241,7 @@ def _generator(info: FeedInfo) -> FeedGenerator:
 def _add_entries(
     feed: FeedGenerator, outages: Sequence[FeedOutage], info: FeedInfo, *, for_rss: bool
 ) -> None:
-    authority = _authority(info.home_url)
+    authority = tag_authority(info.home_url)
     # feedgen prepends by default; append keeps our order (soonest first).
     for outage in outages:
         text = outage.text(info.language)
@@ -237,6 +249,8 @@ def _add_entries(
         entry.id(entry_id(outage, authority))
         entry.guid(entry_id(outage, authority), permalink=False)
         entry.title(xml_text(text.title))
+        if not for_rss:  # RSS's <author> is an email address, which we do not publish
+            add_author(entry, text.sender_name, info.home_url)
         add_link(entry, outage.url, rel="alternate", media_type="text/html")
         entry.updated(outage.updated)
         entry.category(term=outage.utility)
@@ -265,10 +279,6 @@ def atom(info: FeedInfo, outages: Sequence[FeedOutage]) -> bytes:
     _add_entries(feed, outages, info, for_rss=False)
     data: bytes = feed.atom_str(pretty=True)
     return data
-
-
-def _authority(url: str) -> str:
-    return url.split("://", 1)[-1].split("/", 1)[0].split("@")[-1]
 
 
 def feed_vevent(outage: FeedOutage, *, language: str, public_url: str) -> icalendar.Event:

@@ -28,6 +28,7 @@ from twilio.http.response import Response
 from twilio.rest import Client
 
 from channels.base import ChannelError, DeliveryResult, Message
+from channels.twilio_http import SessionPerThread
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,10 @@ ERROR_DESCRIPTIONS = {
 # Twilio drops a message still queued after ValidityPeriod seconds: 1 to 36,000 (10 hours).
 MIN_VALIDITY_SECONDS = 1
 MAX_VALIDITY_SECONDS = 36_000
+
+# A lookup reads one page of a recipient's newest messages: far more than one number gets
+# between a claim and its lookup (a handful of notices a day at most).
+LOOKUP_PAGE = 100
 
 # Provider messages sometimes quote the number; logs and the ledger must not.
 _PHONE_LIKE = re.compile(r"[+(]?\d[\d\s().-]{6,}\d")
@@ -118,76 +123,6 @@ class SentMessage:
     status: str
     date_created: datetime | None
     body: str = ""  # tells two notices to one number apart ("" when Twilio redacted it)
-
-
-class SessionPerThread(HttpClient):
-    """A twilio ``HttpClient`` with one ``requests.Session`` per thread.
-
-    twilio's own client shares one session and one "last response" between threads and logs
-    query strings (the recipient's number) at INFO; this one does neither, and keeps each
-    thread's last response so a 429's ``Retry-After`` can be read after the exception.
-    """
-
-    def __init__(self, timeout: float) -> None:
-        quiet = logging.getLogger(f"{__name__}.http")
-        super().__init__(quiet, is_async=False, timeout=timeout)
-        self._local = threading.local()
-        self._sessions: list[requests.Session] = []
-        self._lock = threading.Lock()
-
-    def _session(self, uri: str) -> requests.Session:
-        session: requests.Session | None = getattr(self._local, "session", None)
-        if session is None:
-            session = requests.Session()
-            # Every request goes to one endpoint: read the environment's proxy and CA bundle
-            # settings once, not on every send (requests re-reads them per call otherwise,
-            # which cost a third of a send's CPU time in the dispatcher benchmark).
-            settings = session.merge_environment_settings(uri, {}, None, None, None)
-            session.trust_env = False
-            session.proxies.update(settings["proxies"])
-            session.verify = settings["verify"]
-            session.cert = settings["cert"]
-            self._local.session = session
-            with self._lock:
-                self._sessions.append(session)
-        return session
-
-    def request(
-        self,
-        method: str,
-        uri: str,
-        params: dict[str, object] | None = None,
-        data: dict[str, object] | None = None,
-        headers: dict[str, str] | None = None,
-        auth: tuple[str, str] | None = None,
-        timeout: float | None = None,
-        allow_redirects: bool = False,
-    ) -> Response:
-        self._local.last_response = None
-        response = self._session(uri).request(
-            method.upper(),
-            uri,
-            params=params,  # type: ignore[arg-type]
-            data=data,
-            headers=headers,
-            auth=auth,
-            timeout=timeout or self.timeout,
-            allow_redirects=allow_redirects,
-        )
-        result = Response(int(response.status_code), response.text, response.headers)
-        self._local.last_response = result
-        return result
-
-    def last_response(self) -> Response | None:
-        """The response this thread received last (None after a network error)."""
-        value: Response | None = getattr(self._local, "last_response", None)
-        return value
-
-    def close(self) -> None:
-        with self._lock:
-            sessions, self._sessions = self._sessions, []
-        for session in sessions:
-            session.close()
 
 
 class TwilioSMS:
@@ -269,17 +204,16 @@ class TwilioSMS:
         return DeliveryResult(provider_id=sid, state="sent", detail=str(created.status or ""))
 
     def lookup(self, address: str, since: datetime) -> list[SentMessage]:
-        """Messages already sent to ``address`` since ``since`` (newest first).
+        """Messages to ``address`` created since ``since`` (newest first).
 
-        Twilio's ``DateSent`` filter has a granularity of a day, so the query asks for the
-        whole UTC day and the exact time is applied here to ``date_created``, which Twilio
-        gives to the second (so ``since`` is rounded down to the second).
+        Twilio's list filters only on ``DateSent``, which a message still queued at Twilio
+        does not have yet (under load, for minutes): exactly the message a timed-out send
+        needs to find. So the list is by recipient alone, one page of the newest, and
+        ``date_created`` (to the second, so ``since`` is rounded down) is compared here.
         """
         since = since.astimezone(UTC).replace(microsecond=0)
         try:
-            records = self._messages.list(
-                to=address, date_sent_after=since.strftime("%Y-%m-%d"), limit=200
-            )
+            records = self._messages.list(to=address, limit=LOOKUP_PAGE, page_size=LOOKUP_PAGE)
         except Exception as exc:
             raise self._error(exc) from exc
         found = [

@@ -19,6 +19,7 @@ class Utility(StrEnum):
 
 
 class OutageStatus(StrEnum):
+    REVIEW = "review"  # from an untrusted upstream source: no notices until approved
     PLANNED = "planned"
     CANCELLED = "cancelled"
     RESTORED = "restored"
@@ -163,6 +164,9 @@ class Outage(SQLModel, table=True):
     start_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
     end_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     area_codes: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    # The place an upstream feed gave (a GeoJSON Polygon or MultiPolygon, lon/lat): customers
+    # are then matched by it rather than by the whole of ``area_codes``.
+    geometry: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     status: str = Field(default=OutageStatus.PLANNED, max_length=16, index=True)
     revision: int = 1
     short_notice: bool = False
@@ -389,3 +393,49 @@ class OutagePipe(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     outage_id: int = Field(foreign_key="outage.id", index=True)
     pipe: str = Field(max_length=64)
+
+
+class Source(SQLModel, table=True):
+    """An upstream feed of planned work (RSS, Atom or CAP) that the daemon polls."""
+
+    __tablename__ = "source"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=32, unique=True, index=True)
+    url: str = Field(max_length=2000)
+    format: str = Field(max_length=8)  # rss | atom | cap
+    utility: str | None = Field(default=None, max_length=8)  # when an entry names none
+    area_codes: list[str] = Field(sa_column=Column(JSON, nullable=False))  # when it has no place
+    trusted: bool = False  # untrusted: its outages wait in review for `outages approve`
+    every_seconds: int = 300
+    etag: str | None = Field(default=None, max_length=500)
+    last_modified: str | None = Field(default=None, max_length=100)
+    next_poll_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    last_poll_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_status: str = Field(default="never", max_length=16)  # never | ok | not_modified | error
+    last_error: str | None = Field(default=None, max_length=500)
+    entries_seen: int = 0
+    # Bumped by each poll that gets applied: a poll that fetched before another one was
+    # applied sees it moved and drops its copy, which may be the older one.
+    polls: int = 0
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class SourceEntry(SQLModel, table=True):
+    """One entry of a source as last seen, and the outage it became (if any)."""
+
+    __tablename__ = "source_entry"
+    __table_args__ = (UniqueConstraint("source_id", "entry_key", name="uq_source_entry_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_id: int = Field(foreign_key="source.id", index=True)
+    entry_key: str = Field(max_length=500)  # the entry id (CAP: the first alert's identifier)
+    aliases: list[str] = Field(sa_column=Column(JSON, nullable=False))  # CAP identifiers seen
+    outage_id: int | None = Field(default=None, foreign_key="outage.id", index=True)
+    fields_hash: str = Field(default="", max_length=64)
+    state: str = Field(max_length=16)  # outage | held | cancelled | ignored
+    reason: str | None = Field(default=None, max_length=500)  # why held, or a change not applied
+    first_seen_at: datetime = _created()
+    last_seen_at: datetime = _created()
+    vanished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

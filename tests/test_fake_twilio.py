@@ -99,6 +99,28 @@ def test_fetch_one_message_and_stats(fake_twilio: FakeTwilio) -> None:
     assert stats["accepted"] == {TO: 1}
 
 
+def test_queued_messages_have_no_date_sent_and_escape_date_sent_filters(
+    fake_twilio: FakeTwilio,
+) -> None:
+    fake_twilio.hold_queued()
+    sid = channel(fake_twilio).send(text()).provider_id
+    base = f"{fake_twilio.url}/2010-04-01/Accounts/{fake_twilio.account_sid}"
+    auth = (fake_twilio.account_sid, fake_twilio.auth_token)
+
+    def listed(**query: str) -> list[dict[str, Any]]:
+        page = requests.get(f"{base}/Messages.json", params=query, auth=auth, timeout=5)
+        return list(page.json()["messages"])
+
+    fetched = requests.get(f"{base}/Messages/{sid}.json", auth=auth, timeout=5).json()
+    assert (fetched["status"], fetched["date_sent"]) == ("queued", None)
+    assert [m["sid"] for m in listed(To=TO)] == [sid]
+    assert listed(To=TO, **{"DateSent>": "2000-01-01"}) == []
+    assert fake_twilio.release() == 1
+    [sent] = listed(To=TO, **{"DateSent>": "2000-01-01"})
+    assert (sent["sid"], sent["status"]) == (sid, "sent")
+    assert sent["date_sent"] is not None
+
+
 class _Receiver(BaseHTTPRequestHandler):
     received: ClassVar[list[tuple[str, dict[str, str], str]]] = []
 
@@ -176,6 +198,7 @@ def test_runs_as_a_separate_process_scripted_over_http() -> None:
         assert stats["accepted"] == {TO: 1}
         recorded = requests.get(f"{url}/_fake/requests", timeout=5).json()
         assert [r["status"] for r in recorded] == [201, 400]
+        assert requests.post(f"{url}/_fake/release", timeout=5).json() == {"released": 0}
         assert requests.post(f"{url}/_fake/reset", timeout=5).json() == {"reset": True}
         assert requests.get(f"{url}/_fake/stats", timeout=5).json()["requests"] == 0
     finally:

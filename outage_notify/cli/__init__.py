@@ -41,6 +41,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         f"{_CLI}.network:network_group",
         "The water network: target outages by the valves a crew closes, not by a polygon.",
     ),
+    "sources": (
+        f"{_CLI}.sources:sources_group",
+        "Upstream feeds of planned work (RSS, Atom or CAP) that become outages.",
+    ),
     "email": (f"{_CLI}.email_cmd:email_group", "Email notices: check the SMTP set-up."),
     "report": (f"{_CLI}.report:report", "Report on one outage's notices, or on a whole year."),
     "serve": (

@@ -15,6 +15,7 @@ from outage_notify.delivery.engine import build_engine
 from outage_notify.delivery.outbox import pending_count
 from outage_notify.logs import setup_logging
 from outage_notify.times import parse_time
+from outage_notify.web.public_url import warn_if_insecure
 
 
 @click.command()
@@ -113,6 +114,7 @@ def run(app: AppContext, no_web: bool, log_format: str) -> None:
     """
     settings, database = app.settings, app.database
     setup_logging(json_lines=log_format == "json")
+    warn_if_insecure(settings.public_url)
     daemon = Daemon(settings, database)
     web_app = None
     if not no_web:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 import click
 
 from outage_notify import migrations
 from outage_notify.cli.base import AppContext, pass_app
 from outage_notify.errors import SettingsError
+from outage_notify.logs import setup_logging
+from outage_notify.web.public_url import warn_if_insecure
 
 
 def check_can_serve(app: AppContext) -> None:
@@ -58,11 +62,16 @@ def serve(app: AppContext, host: str | None, port: int | None, log_level: str) -
         f"Serving {settings.public_url} on http://{bind_host}:{bind_port} (Ctrl+C to stop).",
         err=True,
     )
+    # Our handler for uvicorn's loggers too: its tracebacks go through the formatter that
+    # leaves out what a database error may quote about a resident.
+    setup_logging(json_lines=False, level=getattr(logging, log_level.upper()))
+    warn_if_insecure(settings.public_url)
     uvicorn.run(
         create_app(settings, app.database),
         host=bind_host,
         port=bind_port,
         log_level=log_level,
+        log_config=None,
         # X-Forwarded-* are believed only from web.trusted_proxies, by the app itself.
         proxy_headers=False,
         server_header=False,

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from channels.base import ChannelError, Message
 from outage_notify import registry
 from outage_notify.delivery.outbox import ExpansionSummary
-from outage_notify.models import UPCOMING_KINDS
+from outage_notify.models import UPCOMING_KINDS, Delivery, Notice
 
 # Errors after which the provider may hold the message anyway (the request may have arrived).
 AMBIGUOUS_CODES = frozenset({"timeout", "unexpected"})
@@ -64,6 +64,27 @@ class ClaimedDelivery:
     @property
     def valid_until(self) -> datetime | None:
         return self.deadline if self.kind in UPCOMING_KINDS else None
+
+
+def claimed_from(delivery: Delivery, notice: Notice, now: datetime) -> ClaimedDelivery:
+    """A delivery row left ``sending`` as the claim it was (crash recovery, lookups)."""
+    assert delivery.id is not None
+    return ClaimedDelivery(
+        id=delivery.id,
+        notice_id=notice.id or 0,
+        outage_id=notice.outage_id,
+        kind=notice.kind,
+        channel=delivery.channel,
+        address=delivery.address,
+        language=delivery.language,
+        customer_id=delivery.customer_id,
+        subscriber_id=delivery.subscriber_id,
+        attempts=delivery.attempts,
+        due_at=getattr(notice, registry.spec(delivery.channel).due_column),
+        deadline=delivery.deadline,
+        claimed_by=delivery.claimed_by or "",
+        claimed_at=delivery.claimed_at or now,
+    )
 
 
 @dataclass(frozen=True)

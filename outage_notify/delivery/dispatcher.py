@@ -25,19 +25,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
-from channels.base import ChannelError, DeliveryResult, Message, PushChannel
+from channels.base import ChannelError, DeliveryResult, PushChannel
 from outage_notify import registry
 from outage_notify.db import Database, utcnow
-from outage_notify.delivery import claims
+from outage_notify.delivery import claims, unanswered
 from outage_notify.delivery.attempts import (
-    AMBIGUOUS_CODES,
-    LOOKUP_SKEW,
     Attempt,
     Backoff,
     ClaimedDelivery,
     Composer,
     DispatchSummary,
-    lookup_of,
     new_worker_id,
 )
 from outage_notify.delivery.fanout import FanOut
@@ -280,7 +277,9 @@ class Dispatcher:
         try:
             result = channel.send(message)
         except ChannelError as error:
-            found = self._already_there(channel, claimed, message, error)
+            found = unanswered.ask_provider(channel, claimed, message, error)
+            if found is unanswered.NO_ANSWER:  # looked up again later, never resent blindly
+                return unanswered.unanswered_attempt(claimed, error, current())
             if found is None:
                 return self._failed_attempt(claimed, error, current())
             result = DeliveryResult(provider_id=found.sid)
@@ -300,26 +299,6 @@ class Dispatcher:
             "error_code": None,
         }
         return Attempt(claimed, str(state), now, values, provider_id=result.provider_id)
-
-    def _already_there(
-        self, channel: PushChannel, claimed: ClaimedDelivery, message: Message, error: ChannelError
-    ) -> Any:
-        """After a timeout the provider may have the message all the same: ask it, where it
-        can be asked, rather than send it twice. The body tells this message from others."""
-        lookup = lookup_of(channel, claimed.channel)
-        if error.code not in AMBIGUOUS_CODES or lookup is None:
-            return None
-        try:
-            candidates = lookup(claimed.address, claimed.claimed_at - LOOKUP_SKEW)
-        except ChannelError:
-            return None  # retried as usual; crash recovery asks again if need be
-        found = next((m for m in candidates if getattr(m, "body", None) == message.text), None)
-        if found is not None:
-            log.info(
-                "found at the provider after a timeout",
-                extra={"delivery_id": claimed.id, "provider_id": found.sid},
-            )
-        return found
 
     def _failed_attempt(
         self, claimed: ClaimedDelivery, error: ChannelError, now: datetime
@@ -378,9 +357,11 @@ class Dispatcher:
             log.info("delivery sent", extra={**context, "provider_id": attempt.provider_id})
             return
         context["code"] = error.code
-        if attempt.outcome == "retry":
+        if attempt.outcome in ("retry", "unanswered"):  # unanswered: looked up, not resent
             retry_at = attempt.values["next_attempt_at"].isoformat()
-            log.info("delivery will be retried at %s: %s", retry_at, error.reason, extra=context)
+            log.info(
+                "delivery %s at %s: %s", attempt.outcome, retry_at, error.reason, extra=context
+            )
             return
         if error.permanent:
             self._learn(connection, claimed, error, attempt.at)

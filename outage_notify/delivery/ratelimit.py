@@ -10,9 +10,14 @@ from collections.abc import Callable
 class TokenBucket:
     """Shared by a channel's worker threads.
 
-    ``burst`` is 1 by default: tokens are spaced exactly ``1 / rate`` apart, so the rate over
+    ``burst`` is 1 by default: tokens are spaced at least ``1 / rate`` apart, so the rate over
     any window, however short, stays at or under the cap (providers count per second, and a
     burst after an idle minute would break that).
+
+    A token is taken when it is used, never booked ahead: a sender that waits and wakes late
+    (a loaded machine, a slow thread switch) asks again, and the next token is then one
+    interval after the time it really went. Booking a slot and sending whenever the sleep
+    ended let several late senders go together, over the cap in that second.
     """
 
     def __init__(
@@ -30,31 +35,32 @@ class TokenBucket:
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
-        # The time at which the next token is free; a full bucket starts `burst` tokens early.
+        # The time from which the next token is free; a full bucket starts `burst` tokens early.
         self._next = clock() - (burst - 1) * self.interval
 
-    def reserve(self) -> float:
-        """Take the next token; returns how long to wait before using it."""
+    def take(self) -> float:
+        """Take a token if one is free now (returns 0.0), else how long until one may be."""
         with self._lock:
             now = self._clock()
             earliest = now - (self.burst - 1) * self.interval
             self._next = max(self._next, earliest)
-            wait = self._next - now
+            if self._next > now:
+                return self._next - now
             self._next += self.interval
-            return max(wait, 0.0)
+            return 0.0
 
     def acquire(self, stop: threading.Event | None = None) -> bool:
-        """Wait for a token; False when ``stop`` was set while waiting."""
-        wait = self.reserve()
-        if wait <= 0:
-            return not (stop and stop.is_set())
-        if self._sleep is not None:
-            self._sleep(wait)
-            return True
-        if stop is None:
-            time.sleep(wait)
-            return True
-        return not stop.wait(wait)
+        """Wait for a token and take it; False when ``stop`` was set while waiting."""
+        while True:
+            wait = self.take()
+            if wait <= 0:
+                return not (stop and stop.is_set())
+            if self._sleep is not None:
+                self._sleep(wait)
+            elif stop is None:
+                time.sleep(wait)
+            elif stop.wait(wait):
+                return False
 
 
 _SHARED: dict[tuple[str, float], TokenBucket] = {}

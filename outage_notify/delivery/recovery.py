@@ -21,9 +21,9 @@ from sqlalchemy import select, update
 from sqlmodel import col
 
 from channels.base import ChannelError, PushChannel
-from outage_notify import registry
 from outage_notify.db import Database
-from outage_notify.delivery.attempts import LOOKUP_SKEW, ClaimedDelivery, Composer, lookup_of
+from outage_notify.delivery.attempts import LOOKUP_SKEW, Composer, claimed_from, lookup_of
+from outage_notify.delivery.unanswered import UNANSWERED, look_again
 from outage_notify.models import Delivery, DeliveryState, Notice
 
 log = logging.getLogger(__name__)
@@ -44,6 +44,7 @@ class RecoverySummary:
     resent: int = 0
     possible_duplicates: int = 0
     lookup_failed: int = 0
+    expired: int = 0  # no answer from the provider before the deadline
 
     def as_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
@@ -96,6 +97,8 @@ def reconcile(
             .where(col(Delivery.state) == DeliveryState.SENDING)
         ).all()
     for delivery, notice in rows:
+        if delivery.claimed_by == UNANSWERED:
+            continue  # a timed-out send waiting for the provider's answer: look_again's
         if not is_orphan(delivery.claimed_by, delivery.claimed_at, now, me=me, alive=alive):
             continue
         channel = channels.get(delivery.channel)
@@ -104,6 +107,12 @@ def reconcile(
         _settle(database, channel, composer, delivery, notice, now, summary)
     if summary.found_at_provider or summary.resent or summary.possible_duplicates:
         log.warning("reconciled deliveries left sending by a crash", extra=summary.as_dict())
+    asked = look_again(database, channels, composer, now=now)
+    summary.found_at_provider += asked.found
+    summary.resent += asked.resent + asked.possible_duplicates
+    summary.possible_duplicates += asked.possible_duplicates
+    summary.lookup_failed += asked.still_unanswered
+    summary.expired += asked.expired
     return summary
 
 
@@ -120,22 +129,7 @@ def _settle(
     lookup = lookup_of(channel, delivery.channel)
     found: Any = None
     if lookup is not None:
-        claimed = ClaimedDelivery(
-            id=delivery.id,
-            notice_id=notice.id or 0,
-            outage_id=notice.outage_id,
-            kind=notice.kind,
-            channel=delivery.channel,
-            address=delivery.address,
-            language=delivery.language,
-            customer_id=delivery.customer_id,
-            subscriber_id=delivery.subscriber_id,
-            attempts=delivery.attempts,
-            due_at=getattr(notice, registry.spec(delivery.channel).due_column),
-            deadline=delivery.deadline,
-            claimed_by=delivery.claimed_by or "",
-            claimed_at=delivery.claimed_at or now,
-        )
+        claimed = claimed_from(delivery, notice, now)
         body = composer.compose(claimed).text
         since = (delivery.claimed_at or now) - LOOKUP_SKEW
         try:

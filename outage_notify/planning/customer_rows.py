@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import math
-import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import NamedTuple
 
 from outage_notify.contacts import ContactError, normalise_email, normalise_phone
+from outage_notify.plain_text import control_character_problem, has_control_characters
 from outage_notify.settings import SHIPPED_LANGUAGES
 
 COLUMNS = (
@@ -37,9 +37,6 @@ CHANNELS = ("sms", "email")
 LIMITS = {"account_id": 64, "name": 200, "address": 500, "email": 320, "service_node": 64}
 _TRUE = frozenset({"true", "yes", "y", "1", "t"})
 _FALSE = frozenset({"false", "no", "n", "0", "f", ""})
-# NUL and other control characters: PostgreSQL refuses NUL in text, and none belongs in a
-# contact record. Tabs and line breaks stay allowed (an address may span lines).
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _LANGUAGES = {language.lower().replace("_", "-"): language for language in SHIPPED_LANGUAGES}
 
 
@@ -76,10 +73,8 @@ def check_row(values: dict[str, str], rules: RowRules) -> CustomerRow | list[str
     """The normalised row, or every reason it is rejected (never raises on bad input)."""
     problems: list[str] = []
     text = {column: (values.get(column) or "").strip() for column in COLUMNS}
-    if _CONTROL.search("\t".join(text.values())):  # one search for the row, then which column
-        problems += [
-            f"{c} contains a control character" for c, v in text.items() if _CONTROL.search(v)
-        ]
+    if has_control_characters("\t".join(text.values())):  # the row first, then which column
+        problems += [p for c, v in text.items() if (p := control_character_problem(c, v))]
     for column, limit in LIMITS.items():
         if len(text[column]) > limit:
             problems.append(f"{column} is longer than {limit} characters")

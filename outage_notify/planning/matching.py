@@ -73,6 +73,8 @@ def match_customers(
     # Core rows through the connection: the ORM's per-row bookkeeping costs seconds here.
     connection = session.connection()
     extra = [col(Customer.critical).is_(True)] if critical_only else []
+    if outage.geometry:
+        return match_geometry(session, outage, extra)
     area_column = Customer.water_area if outage.utility == "water" else Customer.gas_area
     by_code = select(*_COLUMNS).where(col(area_column).in_(outage.area_codes), *extra)
     # .all(): one fetchall, where iterating the result fetches row by row.
@@ -123,6 +125,48 @@ def _rows_of(session: Session, ids: Sequence[int], how: str) -> Iterator[tuple[A
         query = select(*_COLUMNS).where(col(Customer.id).in_(chunk)).order_by(col(Customer.id))
         for row in connection.execute(query).all():
             yield row, how
+
+
+def match_geometry(
+    session: Session, outage: Outage, extra: list[Any]
+) -> dict[int, tuple[Any, str]]:
+    """Customers of an outage with its own geometry (an upstream feed's polygon): those whose
+    location lies inside it, and those without a location in one of its areas (they cannot be
+    placed, and a missed resident is worse than an extra notice)."""
+    assert outage.geometry is not None
+    place = shapely.make_valid(shape(outage.geometry))
+    shapely.prepare(place)
+    min_lon, min_lat, max_lon, max_lat = place.bounds
+    connection = session.connection()
+    points = select(col(Customer.id), col(Customer.longitude), col(Customer.latitude)).where(
+        col(Customer.longitude).between(min_lon, max_lon),
+        col(Customer.latitude).between(min_lat, max_lat),
+        *extra,
+    )
+    rows = [tuple(row) for row in connection.execute(points).all()]
+    inside: list[int] = []
+    if rows:
+        table = np.array(rows, dtype=np.float64)
+        hits = shapely.intersects_xy(place, table[:, 1], table[:, 2])
+        inside = np.unique(table[hits, 0].astype(np.int64)).tolist()
+    matched: dict[int, tuple[Any, str]] = {}
+    for start in range(0, len(inside), _ID_CHUNK):
+        chunk = inside[start : start + _ID_CHUNK]
+        found: list[Any] = list(
+            connection.execute(select(*_COLUMNS).where(col(Customer.id).in_(chunk))).all()
+        )
+        for row in found:
+            matched[row[0]] = (row, "polygon")
+    area_column = Customer.water_area if outage.utility == "water" else Customer.gas_area
+    unplaced = select(*_COLUMNS).where(
+        col(area_column).in_(outage.area_codes),
+        or_(col(Customer.longitude).is_(None), col(Customer.latitude).is_(None)),
+        *extra,
+    )
+    unplaced_rows: list[Any] = list(connection.execute(unplaced).all())
+    for row in unplaced_rows:
+        matched.setdefault(row[0], (row, "area_code"))
+    return matched
 
 
 def _inside_ids(session: Session, outage: Outage, extra: list[Any]) -> np.ndarray:
@@ -177,11 +221,13 @@ def count_recipients(session: Session, outage: Outage, channel: str) -> int:
     ]
     distinct = select(func.count(func.distinct(col(contact))))
     connection = session.connection()
-    network = _network_ids(session, outage, critical_only=False)
-    if network is not None:
+    listed = _network_ids(session, outage, critical_only=False)
+    if listed is None and outage.geometry:
+        listed = sorted(match_geometry(session, outage, []))
+    if listed is not None:
         total = 0
-        for start in range(0, len(network), _ID_CHUNK):
-            chunk = col(Customer.id).in_(network[start : start + _ID_CHUNK])
+        for start in range(0, len(listed), _ID_CHUNK):
+            chunk = col(Customer.id).in_(listed[start : start + _ID_CHUNK])
             total += int(connection.execute(distinct.where(chunk, *reachable)).scalar() or 0)
         return total + _subscriber_count(session, outage, channel)
     total = int(
@@ -222,6 +268,10 @@ def stream_matches(
         return
     connection = session.connection()
     extra = [col(Customer.critical).is_(True)] if critical_only else []
+    if outage.geometry:  # an upstream feed's own polygon: small, matched at once
+        matched = match_geometry(session, outage, extra)
+        yield from (matched[customer_id] for customer_id in sorted(matched))
+        return
     area_column = col(Customer.water_area if outage.utility == "water" else Customer.gas_area)
     inside = _inside_ids(session, outage, extra)  # sorted; 8 bytes an id
 

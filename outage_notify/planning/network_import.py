@@ -34,6 +34,7 @@ from outage_notify.models import (
     OutagePipe,
     OutageStatus,
 )
+from outage_notify.plain_text import control_character_problem, has_control_characters
 from outage_notify.planning.network_graph import SOURCE_KINDS, Graph, Link, Valve
 
 INSTALL_HINT = "pip install 'outage-notify[network]'"
@@ -81,6 +82,7 @@ def read_network(
         raise InputError(f"{path} is not an EPANET INP file WNTR can read: {exc}") from None
     graph = _graph(wn)
     problems = [f"{what} name {name!r} is longer than {NAME_MAX}" for what, name in _names(graph)]
+    problems += _controls(graph)
     if not any(kind in SOURCE_KINDS for kind in graph.nodes.values()):
         problems.append("the network has no reservoir or tank: nothing would ever be supplied")
     notes: list[str] = []
@@ -166,6 +168,11 @@ def _to_lonlat(
     return {n: (float(x), float(y)) for n, x, y in zip(names, xs, ys, strict=True)}
 
 
+def _controls(graph: Graph) -> list[str]:
+    names = [("node", n) for n in graph.nodes] + [("link", k) for k in graph.links]
+    return [p for what, name in names if (p := control_character_problem(f"{what} {name!r}", name))]
+
+
 def read_valves(path: Path, graph: Graph, problems: list[str]) -> list[Valve]:
     """The valve layer from CSV (``valve,pipe,node``) or GeoJSON Points, checked against the
     network: each valve on an existing link, next to one of that link's end nodes."""
@@ -181,6 +188,9 @@ def read_valves(path: Path, graph: Graph, problems: list[str]) -> list[Valve]:
         name, link, node = (str(values.get(k) or "").strip() for k in ("valve", "pipe", "node"))
         if not name or not link or not node:
             problems.append(f"{path} {where}: needs valve, pipe and node")
+            continue
+        if has_control_characters(name, link, node):
+            problems.append(f"{path} {where}: a control character in valve, pipe or node")
             continue
         if name in seen_names:
             problems.append(f"{path} {where}: valve {name} appears twice")

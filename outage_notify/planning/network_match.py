@@ -23,6 +23,7 @@ from sqlmodel import Session, col
 
 from outage_notify.errors import Problem
 from outage_notify.models import Customer, NetworkInfo, NetworkNode, OutagePipe
+from outage_notify.plain_text import has_control_characters
 from outage_notify.planning.network_graph import Graph, Isolation, isolate, load_graph
 
 LINK_RADIUS_M = 250.0  # a premise farther than this from every pipe is not linked by location
@@ -49,6 +50,8 @@ def check_pipes(session: Session, pipes: Sequence[str], utility: str) -> list[st
     """Problems with an outage's ``--pipe`` list (empty: fine)."""
     if not pipes:
         return []
+    if has_control_characters(*pipes):
+        return [Problem("a pipe contains a control character", "pipes")]
     info = network_info(session)
     if info is None:
         return [

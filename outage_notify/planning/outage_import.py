@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 
 from outage_notify.errors import InputError
 from outage_notify.models import Outage, OutageStatus
+from outage_notify.plain_text import control_character_problem
 from outage_notify.planning import outages
 from outage_notify.planning.outages import OutageDraft
 from outage_notify.settings import Settings
@@ -102,6 +103,9 @@ def _draft(record: list[str], header: list[str], settings: Settings) -> OutageDr
     if len(record) != len(header):
         raise ValueError(f"has {len(record)} fields where the header has {len(header)}")
     values = {c: v.strip() for c, v in zip(header, record, strict=True)}
+    controls = [p for c, v in values.items() if (p := control_character_problem(c, v))]
+    if controls:
+        raise ValueError("; ".join(controls))
     if not values["ref"]:
         raise ValueError("ref is empty (the work order number keeps imports idempotent)")
     zone = settings.zone

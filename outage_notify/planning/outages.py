@@ -28,6 +28,7 @@ from outage_notify.models import (
     ServiceArea,
     Utility,
 )
+from outage_notify.plain_text import control_character_problem, has_control_characters
 from outage_notify.planning import timeline
 from outage_notify.settings import Settings
 from outage_notify.times import format_local
@@ -48,6 +49,7 @@ class OutageDraft:
     areas: Sequence[str]
     description: str = ""
     ref: str | None = None
+    geometry: dict[str, Any] | None = None  # an upstream feed's polygon (see targeting)
     # Pipes worked on: a network outage, targeted by valve isolation (its areas, if any, are
     # for the feeds' subscribers and for comparison in the preview).
     pipes: Sequence[str] = ()
@@ -113,6 +115,9 @@ def check_times(
 def check_text(title: str, description: str) -> list[str]:
     problems: list[str] = []
     title = title.strip()
+    for name, value in (("title", title), ("description", description)):
+        if control := control_character_problem(name, value):
+            problems.append(Problem(control, name))
     if not title:
         problems.append(Problem("title is empty", "title"))
     elif len(title) > TITLE_MAX:
@@ -133,7 +138,9 @@ def check_draft(
         problems.append(Problem(f"unknown utility {draft.utility!r} (use water or gas)", "utility"))
     problems += check_text(draft.title, draft.description)
     if draft.ref is not None:
-        if not draft.ref.strip() or len(draft.ref.strip()) > REF_MAX:
+        if control := control_character_problem("ref", draft.ref):
+            problems.append(Problem(control, "ref"))
+        elif not draft.ref.strip() or len(draft.ref.strip()) > REF_MAX:
             problems.append(Problem(f"ref must be 1-{REF_MAX} characters", "ref"))
         else:
             taken = session.exec(select(Outage.id).where(Outage.ref == draft.ref.strip())).first()
@@ -158,6 +165,8 @@ def check_draft(
 def check_areas(session: Session, codes: Sequence[str], utility: str) -> list[str]:
     if not codes:
         return [Problem("no area given (at least one area code, or a --pipe)", "areas")]
+    if has_control_characters(*codes):
+        return [Problem("an area code contains a control character", "areas")]
     found = {
         a.code: a.utility
         for a in session.exec(select(ServiceArea).where(col(ServiceArea.code).in_(list(codes))))
@@ -181,9 +190,11 @@ def plan_outage(
     now: datetime,
     actor: str,
     short_notice: bool = False,
+    review: bool = False,
 ) -> Outage:
     """Check the draft, create the outage (revision 1) and its notices. InputError lists
-    every problem and nothing is written."""
+    every problem and nothing is written. ``review``: the outage waits for a planner's
+    approval (planning.review) and gets its notices only then."""
     problems = check_draft(session, draft, settings=settings, now=now, short_notice=short_notice)
     if problems:
         raise rejected("the outage was not planned:", problems)
@@ -195,6 +206,8 @@ def plan_outage(
         start_at=draft.start,
         end_at=draft.end,
         area_codes=draft.area_list,
+        geometry=draft.geometry,
+        status=OutageStatus.REVIEW if review else OutageStatus.PLANNED,
         short_notice=short_notice,
         created_by=actor[:64],
     )
@@ -210,6 +223,8 @@ def plan_outage(
     for pipe in dict.fromkeys(draft.pipes):
         session.add(OutagePipe(outage_id=outage.id or 0, pipe=pipe))
     _revise(session, outage, change="created", actor=actor, before=None)
+    if review:
+        return outage
     span = timeline.sms_span(session, outage, settings)
     planned = timeline.plan_created(outage, settings=settings, now=now, sms_span=span)
     timeline.add_notices(session, outage, planned)
@@ -412,8 +427,11 @@ def cancel(
         )
         raise rejected(problem, [problem])
     reason = (reason or "").strip() or None
-    if reason is not None and len(reason) > REASON_MAX:
-        problem = Problem(f"the reason is longer than {REASON_MAX} characters", "reason")
+    if reason is not None and (
+        control_character_problem("the reason", reason) or len(reason) > REASON_MAX
+    ):
+        words = control_character_problem("the reason", reason)
+        problem = Problem(words or f"the reason is longer than {REASON_MAX} characters", "reason")
         raise rejected(problem, [problem])
     before = _bump(outage)
     outage.status = OutageStatus.CANCELLED

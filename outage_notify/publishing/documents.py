@@ -76,47 +76,56 @@ class Publisher:
         snapshot: Snapshot,
         outages: Sequence[FeedOutage],
         outage_filter: OutageFilter,
-        language: str,
+        language: str | None,
         path: str,
         *,
         title: str | None = None,
     ) -> FeedInfo:
+        """The feed's own facts. ``language`` None is the default one, not named in the URL:
+        the self link is the URL the feed is served at (filters in their canonical order)."""
+        shown = self.language(language)
         query = feed_query(outage_filter, language)
         selection = feed_query(outage_filter)
         selection = f"?{selection}" if selection else ""
         return FeedInfo(
-            title=title or self.title(snapshot, outage_filter, language),
-            subtitle=SUBTITLES[language].format(hotline=self.settings.hotline),
+            title=title or self.title(snapshot, outage_filter, shown),
+            subtitle=SUBTITLES[shown].format(hotline=self.settings.hotline),
             home_url=self.url("/") + selection,
             self_url=self.url(path) + (f"?{query}" if query else ""),
             feed_id=self.url(path) + selection,
-            language=language,
+            language=shown,
             updated=max((o.updated for o in outages), default=snapshot.now.replace(microsecond=0)),
         )
+
+    def language(self, language: str | None) -> str:
+        return language or self.settings.default_language
 
     def _chosen(self, snapshot: Snapshot, outage_filter: OutageFilter) -> list[FeedOutage]:
         # Newest change first, as feed readers expect.
         chosen = outage_filter.apply(snapshot.outages)
         return sorted(chosen, key=lambda o: (o.updated, o.id), reverse=True)
 
-    def rss(self, snapshot: Snapshot, outage_filter: OutageFilter, language: str) -> bytes:
+    def rss(self, snapshot: Snapshot, outage_filter: OutageFilter, language: str | None) -> bytes:
         outages = self._chosen(snapshot, outage_filter)
         info = self.info(snapshot, outages, outage_filter, language, "/feeds/outages.rss")
         return feeds.rss(info, outages)
 
-    def atom(self, snapshot: Snapshot, outage_filter: OutageFilter, language: str) -> bytes:
+    def atom(self, snapshot: Snapshot, outage_filter: OutageFilter, language: str | None) -> bytes:
         outages = self._chosen(snapshot, outage_filter)
         info = self.info(snapshot, outages, outage_filter, language, "/feeds/outages.atom")
         return feeds.atom(info, outages)
 
-    def ics(self, snapshot: Snapshot, outage_filter: OutageFilter, language: str) -> bytes:
+    def ics(self, snapshot: Snapshot, outage_filter: OutageFilter, language: str | None) -> bytes:
         outages = outage_filter.apply(snapshot.outages)
         info = self.info(snapshot, outages, outage_filter, language, "/feeds/outages.ics")
         return feeds.ics(info, outages)
 
-    def cap_index(self, snapshot: Snapshot, outage_filter: OutageFilter, language: str) -> bytes:
+    def cap_index(
+        self, snapshot: Snapshot, outage_filter: OutageFilter, language: str | None
+    ) -> bytes:
         outages = self._chosen(snapshot, outage_filter)
-        title = CAP_TITLES[language].format(title=self.title(snapshot, outage_filter, language))
+        shown = self.language(language)
+        title = CAP_TITLES[shown].format(title=self.title(snapshot, outage_filter, shown))
         info = self.info(snapshot, outages, outage_filter, language, "/feeds/cap.atom", title=title)
         return cap.cap_index(info, outages, sender=self.sender, alert_url=self.alert_url)
 

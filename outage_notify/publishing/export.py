@@ -47,10 +47,11 @@ def render_site(settings: Settings, database: Database, *, now: datetime) -> dic
         snapshot = read_snapshot(session, settings, now=now)
         revisions = read_all_revisions(session, settings, [o.id for o in snapshot.outages])
     files: dict[str, bytes] = {
-        "feeds/outages.rss": publisher.rss(snapshot, everything, language),
-        "feeds/outages.atom": publisher.atom(snapshot, everything, language),
-        "feeds/outages.ics": publisher.ics(snapshot, everything, language),
-        "feeds/cap.atom": publisher.cap_index(snapshot, everything, language),
+        # In the default language, which the files' URLs do not name (their self links).
+        "feeds/outages.rss": publisher.rss(snapshot, everything, None),
+        "feeds/outages.atom": publisher.atom(snapshot, everything, None),
+        "feeds/outages.ics": publisher.ics(snapshot, everything, None),
+        "feeds/cap.atom": publisher.cap_index(snapshot, everything, None),
         # Carries outages not yet due too: the script shows each in its own time window.
         "banner.json": publisher.banner(snapshot, None, now, ahead_of_time=True),
         "banner.js": BANNER_JS,

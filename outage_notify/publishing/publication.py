@@ -14,6 +14,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import shapely
+from shapely.geometry import MultiPolygon, Polygon, mapping, shape
 from sqlalchemy import Connection, or_, text
 from sqlmodel import Session, col, select
 
@@ -129,12 +131,14 @@ def read_snapshot(session: Session, settings: Settings, *, now: datetime) -> Sna
                 col(Outage.end_at) >= cutoff,
                 col(Outage.updated_at) >= cutoff,
                 col(Outage.restored_at) >= cutoff,
-            )
+            ),
+            # Waiting for a planner's approval (an untrusted source's): not public yet.
+            col(Outage.status) != OutageStatus.REVIEW,
         )
         .order_by(col(Outage.start_at), col(Outage.id))
     ).all()
     builder = _Builder(session, settings, rows)
-    outages = [o for o in builder.build_all() if o.ended_at >= cutoff]
+    outages = [o for o in builder.build_all() if o.ended_at >= cutoff and ever_public(o)]
     return Snapshot(
         outages=tuple(outages),
         areas=_area_names(session),
@@ -148,12 +152,23 @@ def read_outage(
 ) -> FeedOutage:
     """One outage, at ``revision`` (default: its current one), whatever its age."""
     outage = session.get(Outage, outage_id)
-    if outage is None:
+    if outage is None or outage.status == OutageStatus.REVIEW:
         raise NotFoundError(f"no outage {outage_id}")
     wanted = outage.revision if revision is None else revision
     if not 1 <= wanted <= outage.revision:
         raise NotFoundError(f"outage {outage_id} has no revision {wanted}")
-    return _Builder(session, settings, [outage]).build(outage, wanted)
+    built = _Builder(session, settings, [outage]).build(outage, wanted)
+    if not ever_public(built):
+        raise NotFoundError(f"no outage {outage_id}")
+    return built
+
+
+def ever_public(outage: FeedOutage) -> bool:
+    """Whether the outage was ever live: one from an untrusted source that was cancelled
+    while it waited for review was never announced, so it is never published either."""
+    return any(r.status != OutageStatus.REVIEW for r in outage.history[:1]) or any(
+        r.status == OutageStatus.PLANNED for r in outage.history
+    )
 
 
 def read_all_revisions(
@@ -165,7 +180,8 @@ def read_all_revisions(
         select(Outage).where(col(Outage.id).in_(ids)).order_by(col(Outage.id))
     ).all()
     builder = _Builder(session, settings, rows)
-    return [builder.build(o, n) for o in rows for n in range(1, o.revision + 1)]
+    built = (builder.build(o, n) for o in rows for n in range(1, o.revision + 1))
+    return [b for b in built if ever_public(b)]
 
 
 def next_change(outages: Sequence[FeedOutage], now: datetime) -> datetime | None:
@@ -265,7 +281,7 @@ class _Builder:
             created=history[0].created_at.astimezone(local),
             updated=current.created_at.astimezone(local),
             url=f"{self.settings.public_url}/outages/{outage.id}",
-            areas=tuple(FeedArea(c, self.shapes.get(c, ())) for c in current.area_codes)
+            areas=tuple(FeedArea(c, self._shapes(outage, c)) for c in current.area_codes)
             + ((FeedArea(NETWORK_AREA, self.hulls[outage.id]),) if outage.id in self.hulls else ()),
             texts=(),
             history=tuple(
@@ -296,6 +312,16 @@ class _Builder:
             for language in self.languages
         )
         return replace(result, texts=texts)
+
+    def _shapes(self, outage: Outage, code: str) -> tuple[Shape, ...]:
+        """The area's polygons; for an outage with its own geometry (an upstream feed's
+        polygon), the part of the area that geometry covers, so maps and CAP show the work
+        zone rather than the whole area."""
+        area = self.areas.get(code)
+        if not outage.geometry or area is None:
+            return self.shapes.get(code, ())
+        clipped = shape(area.geometry).intersection(shapely.make_valid(shape(outage.geometry)))
+        return shapes_of(mapping(clipped)) if isinstance(clipped, Polygon | MultiPolygon) else ()
 
     def _area_label(self, code: str, language: str) -> str:
         if code == NETWORK_AREA:

@@ -27,6 +27,7 @@ from outage_notify.db import Database
 from outage_notify.errors import ConflictError, InputError, NotFoundError
 from outage_notify.models import Outage, OutageRevision
 from outage_notify.notices.texts import outage_url
+from outage_notify.plain_text import has_control_characters
 from outage_notify.planning import outages
 from outage_notify.planning.outage_views import (
     describe_notice,
@@ -173,7 +174,7 @@ def find_outage(session: Session, outage_id: int) -> Outage:
 def list_api(
     settings: SettingsDep,
     database: DatabaseDep,
-    status: Annotated[Literal["planned", "cancelled", "restored"] | None, Query()] = None,
+    status: Annotated[Literal["review", "planned", "cancelled", "restored"] | None, Query()] = None,
     utility: Annotated[Literal["water", "gas"] | None, Query()] = None,
     ref: Annotated[str | None, Query(max_length=64, description="The work order number.")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -233,7 +234,8 @@ def create_api(
     ref = (draft.ref or "").strip()
     try:
         with translated(), database.session() as session:
-            existing = _by_ref(session, ref) if ref else None
+            # A ref with a control character is nobody's: the planning checks refuse it.
+            existing = _by_ref(session, ref) if ref and not has_control_characters(ref) else None
             if existing is None:
                 outage = outages.plan_outage(
                     session,

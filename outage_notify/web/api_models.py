@@ -8,7 +8,7 @@ the planning library, so the API and the CLI refuse the same things with the sam
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -167,7 +167,7 @@ class OutageOut(BaseModel):
     start: str | None = Field(description="Local time with its offset.")
     end: str | None
     areas: list[str]
-    status: Literal["planned", "cancelled", "restored"]
+    status: Literal["review", "planned", "cancelled", "restored"]
     revision: int
     short_notice: bool
     cancel_reason: str | None
@@ -188,6 +188,17 @@ class OutageList(BaseModel):
 
 # -- examples for /docs -----------------------------------------------------------------
 
+# The examples plan work two weeks after the day the process started: "Try it out" in /docs
+# and a fuzzer replaying the document's examples then plan work in the future, as a fixed
+# date in the past would not.
+_EXAMPLE_DAY = date.today() + timedelta(days=14)
+
+
+def _example_time(hour: int, minute: int = 0, *, days: int = 0, offset: bool = True) -> str:
+    text = f"{(_EXAMPLE_DAY + timedelta(days=days)).isoformat()}T{hour:02d}:{minute:02d}"
+    return f"{text}:00+08:00" if offset else text
+
+
 CREATE_EXAMPLES: dict[str, Any] = {
     "plan": {
         "summary": "Plan a water shutoff",
@@ -195,19 +206,19 @@ CREATE_EXAMPLES: dict[str, Any] = {
             "utility": "water",
             "title": "Water main replacement on Zhongshan Road",
             "description": "Crews replace 120 m of main; fill containers the night before.",
-            "start": "2026-12-01T08:00:00+08:00",
-            "end": "2026-12-01T12:00:00+08:00",
+            "start": _example_time(8),
+            "end": _example_time(12),
             "areas": ["W01", "W02"],
             "ref": "WO-2291",
         },
     },
     "short_notice": {
-        "summary": "Urgent gas work, local times, less than min_notice ahead",
+        "summary": "Gas work in local time, planned at short notice",
         "value": {
             "utility": "gas",
             "title": "Valve replacement",
-            "start": "2026-12-01T14:00",
-            "end": "2026-12-01T16:30",
+            "start": _example_time(14, offset=False),
+            "end": _example_time(16, 30, offset=False),
             "areas": ["G03"],
             "ref": "WO-2307",
             "short_notice": True,
@@ -220,13 +231,13 @@ CHANGE_EXAMPLES: dict[str, Any] = {
         "summary": "Move the work",
         "value": {
             "action": "reschedule",
-            "start": "2026-12-02T09:00:00+08:00",
-            "end": "2026-12-02T13:00:00+08:00",
+            "start": _example_time(9, days=1),
+            "end": _example_time(13, days=1),
         },
     },
     "extend": {
         "summary": "The work takes longer",
-        "value": {"action": "extend", "end": "2026-12-01T15:00:00+08:00"},
+        "value": {"action": "extend", "end": _example_time(15)},
     },
     "cancel": {
         "summary": "Call the work off",
@@ -245,8 +256,8 @@ OUTAGE_EXAMPLE: dict[str, Any] = {
     "utility": "water",
     "title": "Water main replacement on Zhongshan Road",
     "description": "Crews replace 120 m of main; fill containers the night before.",
-    "start": "2026-12-01T08:00:00+08:00",
-    "end": "2026-12-01T12:00:00+08:00",
+    "start": _example_time(8),
+    "end": _example_time(12),
     "areas": ["W01", "W02"],
     "status": "planned",
     "revision": 1,
@@ -263,13 +274,13 @@ DETAIL_EXAMPLE: dict[str, Any] = {
         {
             "revision": 1,
             "change": "created",
-            "start": "2026-12-01T08:00:00+08:00",
-            "end": "2026-12-01T12:00:00+08:00",
+            "start": _example_time(8),
+            "end": _example_time(12),
             "status": "planned",
             "title": "Water main replacement on Zhongshan Road",
             "reason": None,
             "actor": "api:maximo",
-            "at": "2026-11-20T10:02:11+08:00",
+            "at": _example_time(10, 2, days=-11),
         }
     ],
     "notices": [
@@ -278,11 +289,11 @@ DETAIL_EXAMPLE: dict[str, Any] = {
             "revision": 1,
             "kind": "advance",
             "audience": "all",
-            "due_at": "2026-11-28T08:00:00+08:00",
-            "sms_due_at": "2026-11-28T08:00:00+08:00",
+            "due_at": _example_time(8, days=-3),
+            "sms_due_at": _example_time(8, days=-3),
             "shifted_for_quiet_hours": False,
             "urgent": False,
-            "deadline": "2026-12-01T08:00:00+08:00",
+            "deadline": _example_time(8),
             "state": "pending",
         }
     ],

@@ -30,7 +30,7 @@ from outage_notify.web.published import Published, conditional_response, publish
 
 router = APIRouter(tags=["feeds"])
 
-Renderer = Callable[[Publisher, Snapshot, OutageFilter, str], bytes]
+Renderer = Callable[[Publisher, Snapshot, OutageFilter, str | None], bytes]
 FEEDS: dict[str, tuple[str, Renderer]] = {
     "rss": (RSS_TYPE, Publisher.rss),
     "atom": (ATOM_TYPE, Publisher.atom),
@@ -59,7 +59,8 @@ def _feed(
     view = site.view()
     try:
         outage_filter = parse_filter(utility or [], area or [], view.snapshot.areas)
-        language = requested_language(lang, site.settings)
+        # None when the URL names no language: the feed's self link then names none either.
+        language = requested_language(lang, site.settings) if lang and lang.strip() else None
     except InputError as error:
         return bad_request(error)
     media_type, render = FEEDS[kind]

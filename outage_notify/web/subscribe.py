@@ -26,6 +26,7 @@ from outage_notify.delivery.engine import limiter
 from outage_notify.errors import InputError
 from outage_notify.models import Channel, ServiceArea
 from outage_notify.notices.texts import join_names
+from outage_notify.plain_text import CONTROL_CHARACTERS, has_control_characters
 from outage_notify.residents import subscription_messages as messages
 from outage_notify.residents.subscription_secrets import number_token, read_number_token
 from outage_notify.residents.subscriptions import (
@@ -116,13 +117,16 @@ def check_form(
     if not codes or len(codes) > MAX_AREAS:
         errors["area"] = translate(language, "subscribe_no_areas")
     else:
+        # A code with a control character is no area's (and PostgreSQL refuses NUL in a query).
+        plain = [c for c in codes if not has_control_characters(c)]
         known = {
             c
-            for c in session.exec(select(ServiceArea.code).where(col(ServiceArea.code).in_(codes)))
+            for c in session.exec(select(ServiceArea.code).where(col(ServiceArea.code).in_(plain)))
         }
         unknown = [c for c in codes if c not in known]
         if unknown:
-            errors["area"] = translate(language, "subscribe_unknown_area", code=unknown[0][:64])
+            shown = CONTROL_CHARACTERS.sub("", unknown[0])[:64]
+            errors["area"] = translate(language, "subscribe_unknown_area", code=shown)
     address = ""
     if values.channel == Channel.EMAIL:
         try:

@@ -30,6 +30,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from outage_notify.db import Database
 from outage_notify.delivery.status_callbacks import StatusReport, apply_status_report
+from outage_notify.plain_text import control_character_problem
 from outage_notify.residents.inbound import InboundResult, handle_inbound
 from outage_notify.settings import Settings
 from outage_notify.web import deps
@@ -54,10 +55,30 @@ def public_request_url(settings: Settings, request: Request) -> str:
     return f"{settings.public_url}{path}" + (f"?{query}" if query else "")
 
 
+# Twilio's SIDs are 34 characters and its error codes five digits: anything longer is not
+# Twilio's (and would not fit its column: a 500 on PostgreSQL, stored on SQLite).
+FIELD_MAX = {
+    "AccountSid": 64,
+    "MessageSid": 64,
+    "MessagingServiceSid": 64,
+    "SmsSid": 64,
+    "ErrorCode": 32,
+    "MessageStatus": 32,
+    "SmsStatus": 32,
+    "OptOutType": 16,
+}
+
+
 async def signed_form(request: Request, settings: Settings) -> FormData | None:
     """The POSTed form when Twilio's signature over it is valid, else None."""
     form = await request.form()
     path = request.url.path
+    if any(not isinstance(value, str) for _, value in form.multi_items()):
+        # Twilio posts url-encoded fields only; a file part cannot be signed (the validator
+        # would fail on it, a 500).
+        await form.close()
+        log.warning("webhook refused: a file part in the form", extra={"path": path})
+        return None
     signature = request.headers.get(SIGNATURE_HEADER)
     token = settings.sms.auth_token.get_secret_value()
     if not token:
@@ -75,6 +96,18 @@ async def signed_form(request: Request, settings: Settings) -> FormData | None:
         log.warning("webhook refused: bad signature", extra={"path": path, "signed_url": url})
         return None
     return form
+
+
+def refused_field(form: FormData) -> str | None:
+    """Why a signed form is still refused (a control character, an oversized SID), or None."""
+    for name, value in form.multi_items():
+        text = value if isinstance(value, str) else ""
+        if control := control_character_problem(name, text):
+            return control
+        limit = FIELD_MAX.get(name)
+        if limit is not None and len(text) > limit:
+            return f"{name} is longer than {limit} characters"
+    return None
 
 
 def _field(form: FormData, name: str) -> str:
@@ -106,6 +139,8 @@ async def inbound(
     form = await signed_form(request, settings)
     if form is None:
         return _forbidden()
+    if refused := refused_field(form):
+        return PlainTextResponse(refused, status_code=400)
     sender = _field(form, "From").strip()
     if not sender:
         return PlainTextResponse("From is required", status_code=400)
@@ -137,6 +172,8 @@ async def status(
     form = await signed_form(request, settings)
     if form is None:
         return _forbidden()
+    if refused := refused_field(form):
+        return PlainTextResponse(refused, status_code=400)
     sid = _field(form, "MessageSid") or _field(form, "SmsSid")
     state = _field(form, "MessageStatus") or _field(form, "SmsStatus")
     if not sid or not state:

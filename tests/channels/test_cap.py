@@ -12,6 +12,7 @@ from lxml import etree
 from channels import cap
 from channels.feeds import FeedArea, FeedOutage
 from tests.channels.feed_values import HOSTILE, NOW, info, outage, square
+from tests.feed_validity import cap_rules, valid_atom
 
 SCHEMA_PATH = Path(__file__).parents[1] / "data" / "CAP-v1.2.xsd"
 NS = {"cap": cap.CAP_NS}
@@ -29,6 +30,7 @@ def valid_alert(data: bytes) -> etree._Element:
     root = etree.fromstring(data)
     if not schema().validate(root):
         raise AssertionError(f"invalid CAP: {schema().error_log}")
+    assert cap_rules(root) == []
     return root
 
 
@@ -116,11 +118,48 @@ def test_urgency(now: datetime, status: str, expected: str) -> None:
     assert set(root.xpath("cap:info/cap:urgency/text()", namespaces=NS)) == {expected}
 
 
-def test_cancel_and_all_clear_expire_a_day_after_they_were_sent() -> None:
-    value = outage(revision=2, status="cancelled")
+def test_an_all_clear_expires_a_day_after_it_was_sent() -> None:
+    value = outage(revision=2, status="restored", start=NOW - timedelta(days=4), hours=2)
     root = alert(value)
     expected = cap.cap_time(value.updated + timedelta(hours=24))
     assert set(root.xpath("cap:info/cap:expires/text()", namespaces=NS)) == {expected}
+
+
+def test_a_cancel_made_days_ahead_expires_a_day_after_the_planned_start() -> None:
+    value = outage(revision=2, status="cancelled", start=NOW + timedelta(days=5))
+    assert value.updated + timedelta(days=1) < value.start  # the case that went wrong
+    root = alert(value)  # cap_rules: expires after onset
+    expected = cap.cap_time(value.start + timedelta(hours=24))
+    assert set(root.xpath("cap:info/cap:expires/text()", namespaces=NS)) == {expected}
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (
+            lambda a: a.find("cap:references", NS).getparent().remove(a.find("cap:references", NS)),
+            "an Update without references",
+        ),
+        (
+            lambda a: setattr(
+                a.find("cap:info/cap:expires", NS), "text", "2026-11-01T00:00:00-00:00"
+            ),
+            "is not after onset",
+        ),
+        (
+            lambda a: setattr(
+                a.find("cap:info/cap:area/cap:polygon", NS), "text", "1,1 1,2 2,2 2,1"
+            ),
+            "is not closed",
+        ),
+    ],
+    ids=["no references", "expires before onset", "open polygon"],
+)
+def test_the_cap_rule_checks_catch_what_the_schema_lets_through(change, problem) -> None:  # type: ignore[no-untyped-def]
+    root = alert(outage(revision=2))
+    change(root)
+    assert schema().validate(root)
+    assert any(problem in p for p in cap_rules(root))
 
 
 OPEN_RING = ((121.0, 31.0), (121.1, 31.0), (121.1, 31.1))
@@ -198,11 +237,12 @@ def test_the_index_lists_the_latest_alert_of_each_outage() -> None:
     data = cap.cap_index(
         info(), values, sender=SENDER, alert_url=lambda o: f"https://h/cap/{o.id}-{o.revision}.xml"
     )
+    valid_atom(data)
     parsed = feedparser.parse(data)
     assert parsed.bozo == 0
     assert [e.id for e in parsed.entries] == [
-        "outage-1-2@outages.example.org",
-        "outage-2-1@outages.example.org",
+        "tag:outages.example.org,2026-11-28:outage/1/cap/2",
+        "tag:outages.example.org,2026-11-28:outage/2/cap/1",
     ]
     links = parsed.entries[0].links
     assert {"href": "https://h/cap/1-2.xml", "rel": "alternate", "type": cap.CAP_MEDIA_TYPE} in [

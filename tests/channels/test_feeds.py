@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import html
+from dataclasses import replace
 from datetime import timedelta
 
 import feedparser
@@ -12,6 +13,7 @@ from lxml import html as lxml_html
 from channels import feeds
 from channels.feeds import FeedArea
 from tests.channels.feed_values import HOSTILE, NOW, SHANGHAI, info, outage, square
+from tests.feed_validity import ATOM, valid_atom
 
 GEORSS = "{http://www.georss.org/georss}polygon"
 
@@ -38,6 +40,23 @@ def test_a_feed_parses_with_one_entry_per_outage(render) -> None:  # type: ignor
     assert parsed.entries[0].link == "https://outages.example.org/outages/1"
     assert parsed.entries[0].id == "tag:outages.example.org,2026-11-28:outage/1"
     assert parsed.feed.title == "Planned shutoffs"
+
+
+@pytest.mark.parametrize(
+    "home", ["https://outages.example.org/", "https://Outages.Example.org:8443/city/"]
+)
+def test_atom_is_valid_rfc_4287_with_authors_and_tag_ids_without_a_port(home: str) -> None:
+    feed_info = replace(info(), home_url=home)
+    items = [outage(id=1), outage(id=2, revision=2, title=HOSTILE), outage(id=3, areas=())]
+    root = valid_atom(feeds.atom(feed_info, items))
+    ids = root.xpath("//a:entry/a:id/text()", namespaces={"a": ATOM})
+    assert ids[0] == "tag:outages.example.org,2026-11-28:outage/1"
+    names = root.xpath("//a:entry/a:author/a:name/text()", namespaces={"a": ATOM})
+    assert names == ["City Water"] * 3
+
+
+def test_an_empty_atom_feed_is_valid() -> None:
+    valid_atom(feeds.atom(info(), []))
 
 
 def test_the_entry_id_is_stable_across_revisions() -> None:

@@ -348,8 +348,8 @@ def test_lookup_lists_messages_to_the_number_since_a_time() -> None:
         SentMessage("SM2", "sent", datetime(2026, 12, 1, 8, 30, 5, tzinfo=UTC), "notice one"),
     ]
     query = parse_qs(urlsplit(responses.calls[0].request.url or "").query)
-    assert query["To"] == [TO]
-    assert query["DateSent>"] == ["2026-12-01"]
+    # By recipient and one bounded page; never DateSent, which a queued message lacks.
+    assert query == {"To": [TO], "PageSize": ["100"]}
 
 
 @responses.activate
@@ -547,6 +547,17 @@ def test_integration_lookup_finds_what_was_sent(fake_twilio: FakeTwilio) -> None
     assert {m.sid for m in found} == set(sent)
     assert {m.body for m in found} == {message().text}
     assert channel.lookup(TO, datetime.now(UTC) + timedelta(minutes=1)) == []
+
+
+def test_integration_lookup_finds_a_message_still_queued_at_twilio(
+    fake_twilio: FakeTwilio,
+) -> None:
+    fake_twilio.hold_queued()
+    channel = to_fake(fake_twilio)
+    before = datetime.now(UTC) - timedelta(seconds=1)
+    sid = channel.send(message()).provider_id
+    found = channel.lookup(TO, before)
+    assert [(m.sid, m.status, m.body) for m in found] == [(sid, "accepted", message().text)]
 
 
 def test_integration_send_from_many_threads(fake_twilio: FakeTwilio) -> None:

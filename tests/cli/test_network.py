@@ -105,6 +105,7 @@ BAD_VALVES = [
     ("V9,P99,J1", "valve V9 is on pipe P99, which the network does not have"),
     ("V9,P2,J5", "node J5 is not an end of pipe P2"),
     ("V1,P4,J3", "valve V1 appears twice"),
+    ("V\x009,P2,J2", "a control character in valve, pipe or node"),
 ]
 
 
@@ -204,6 +205,16 @@ def test_an_unknown_pipe_rejects_the_outage(run_cli, db: Database, customers: Pa
     result = run_cli(*ADD, "--pipe", "P99", *NOW)
     assert result.exit_code == 1
     assert "pipe P99 is not in the network" in result.output
+    assert count(db, OutagePipe) == 0
+
+
+def test_a_pipe_with_a_control_character_rejects_the_outage(
+    run_cli, db: Database, customers: Path
+) -> None:
+    run_cli("network", "import", INP, "--valves", VALVES)
+    result = run_cli(*ADD, "--pipe", "P\x014", *NOW)
+    assert result.exit_code == 1
+    assert "a pipe contains a control character" in result.output
     assert count(db, OutagePipe) == 0
 
 

@@ -109,6 +109,7 @@ def test_crash_recovery_finds_what_twilio_already_has(
             session.add(row)
     rows = sms_rows(db)
     channel = twilio_for(fake_twilio)
+    fake_twilio.hold_queued()  # under load Twilio holds them: no DateSent yet
     # The dead process got two of the three messages out before it died, and another
     # notice went to the first number meanwhile: only the matching body counts.
     composer = PlainComposer()
@@ -129,6 +130,35 @@ def test_crash_recovery_finds_what_twilio_already_has(
     lookups = [r for r in fake_twilio.requests if r.method == "GET"]
     assert len(lookups) == 3
     assert {r.query["To"][0] for r in lookups} == {r.address for r in rows}
+
+
+def test_a_timed_out_send_still_queued_at_twilio_is_found_not_resent(
+    db: Database, fake_twilio: FakeTwilio
+) -> None:
+    plan(db, customers=2)
+    fake_twilio.hold_queued()
+    fake_twilio.script(response_delay=0.3)  # Twilio has the message, the answer comes late
+    channel = TwilioSMS(
+        account_sid=fake_twilio.account_sid,
+        auth_token=fake_twilio.auth_token,
+        messaging_service_sid="MG" + "3" * 32,
+        api_base_url=fake_twilio.url,
+        timeout=0.1,
+    )
+    dispatcher = Dispatcher(
+        db,
+        {"sms": channel},
+        composer=PlainComposer(),
+        concurrency={"sms": 2},
+        rates={"sms": 10_000.0},
+        backoff=NoWaitBackoff(base=60),
+    )
+    summary = dispatcher.run_once(T0)  # T0 is before the fake's real-time stamps
+    channel.close()
+    assert summary.results["sms/sent"] == 2
+    rows = sms_rows(db)
+    assert all(fake_twilio.accepted_count(row.address) == 1 for row in rows)
+    assert {row.provider_id for row in rows} == {m["sid"] for m in fake_twilio.messages}
 
 
 def test_dispatch_retries_429s_from_twilio_later(db: Database, fake_twilio: FakeTwilio) -> None:

@@ -3,6 +3,8 @@
 It speaks enough of the REST API for the real ``twilio`` client: ``POST .../Messages.json``
 (form fields recorded exactly, basic auth checked, a Twilio-shaped JSON body with a fresh
 ``SM...`` SID), ``GET .../Messages.json?To=&DateSent>=`` and ``GET .../Messages/{sid}.json``.
+As at Twilio, an accepted message may stay queued (``hold_queued``, ``queue_seconds``): it has
+no ``date_sent`` yet, so a list filtered on ``DateSent`` leaves it out.
 Faults are scriptable (a share of 429s with ``Retry-After``, a 5xx storm for a number of
 requests or some seconds, a Twilio error code for one number, a delay), and every request is
 recorded with its arrival time on the monotonic clock, so a test can measure the send rate.
@@ -19,7 +21,8 @@ As a process (benchmarks, tests that kill the sender)::
     python -m tests.fake_twilio --port 8765
 
 then script it over HTTP: ``POST /_fake/script`` with a JSON object of faults (the keyword
-arguments of :meth:`FaultScript.script`), ``POST /_fake/reset``, ``GET /_fake/stats`` (accepted
+arguments of :meth:`FaultScript.script`), ``POST /_fake/release`` (hand held messages to the
+carrier), ``POST /_fake/reset``, ``GET /_fake/stats`` (accepted
 messages per recipient) and ``GET /_fake/requests`` (every request with its arrival time).
 """
 

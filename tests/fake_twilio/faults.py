@@ -23,6 +23,11 @@ class Faults:
     # Sleep after a message is created, before answering: the client times out although
     # Twilio has the message (the ambiguous case a sender must look up, not resend).
     response_delay: float = 0.0
+    # How long an accepted message stays queued at Twilio (no DateSent yet); None: until
+    # FakeTwilio.release(). Under load Twilio holds messages for minutes.
+    queue_seconds: float | None = 0.0
+    # A share of message lists (lookups) answered 429: a storm hits those too.
+    lookup_429_percent: float = 0.0
 
 
 class FaultScript:
@@ -45,12 +50,17 @@ class FaultScript:
         problem_details: bool | None = None,
         delay: float | None = None,
         response_delay: float | None = None,
+        queue_seconds: float | None = None,
+        hold_queued: bool | None = None,
+        lookup_429_percent: float | None = None,
         seed: int | None = None,
     ) -> None:
         """Set faults; arguments left out keep their current value.
 
         ``error_codes`` maps a recipient to a Twilio code, or to ``[code, http_status]``.
-        ``seed`` makes the share of 429s reproducible.
+        ``seed`` makes the share of 429s reproducible. ``queue_seconds`` keeps each accepted
+        message queued (no ``DateSent``) that long; ``hold_queued`` keeps them queued until
+        released (``FakeTwilio.release``), False ends the hold.
         """
         with self._lock:
             f = self._faults
@@ -74,6 +84,12 @@ class FaultScript:
                 f.delay = delay
             if response_delay is not None:
                 f.response_delay = response_delay
+            if queue_seconds is not None:
+                f.queue_seconds = queue_seconds
+            if lookup_429_percent is not None:
+                f.lookup_429_percent = lookup_429_percent
+            if hold_queued is not None:
+                f.queue_seconds = None if hold_queued else 0.0
             if seed is not None:
                 self._random = random.Random(seed)
 
@@ -93,9 +109,23 @@ class FaultScript:
             return self._faults.response_delay
 
     @property
+    def queue_seconds(self) -> float | None:
+        with self._lock:
+            return self._faults.queue_seconds
+
+    @property
     def problem_details(self) -> bool:
         with self._lock:
             return self._faults.problem_details
+
+    def lookup_failure(self) -> Failure | None:
+        """A 429 for this list request, when the share of failing lookups says so."""
+        with self._lock:
+            f = self._faults
+            if f.lookup_429_percent and self._random.random() * 100 < f.lookup_429_percent:
+                headers = {"Retry-After": f.retry_after} if f.retry_after else {}
+                return 429, 20429, headers
+        return None
 
     def failure_for(self, to: str | None) -> Failure | None:
         """The scripted failure of this request, if any (a storm counts it down)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import Counter
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
 
@@ -53,8 +53,14 @@ class MessageStore:
         self._messages: dict[str, dict[str, Any]] = {}
         self._accepted: Counter[str] = Counter()
 
-    def create(self, account: str, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
-        """Validate and store one message: (201, its JSON) or (400, Twilio's error)."""
+    def create(
+        self, account: str, form: dict[str, str], *, queue_seconds: float | None = 0.0
+    ) -> tuple[int, dict[str, Any]]:
+        """Validate and store one message: (201, its JSON) or (400, Twilio's error).
+
+        The message stays queued at Twilio (no ``date_sent``) for ``queue_seconds``; None
+        keeps it queued until :meth:`release` hands it to the carrier.
+        """
         for name, code in (("To", 21604), ("Body", 21602)):
             if not form.get(name):
                 return 400, error_body(code, 400)
@@ -88,6 +94,7 @@ class MessageStore:
             "_status_callback": form.get("StatusCallback"),
             "_validity_period": form.get("ValidityPeriod"),
             "_created": now,
+            "_sent": None if queue_seconds is None else now + timedelta(seconds=queue_seconds),
         }
         with self._lock:
             self._messages[sid] = message
@@ -101,30 +108,46 @@ class MessageStore:
             return dict(message) if message is not None else None
 
     def fetch(self, sid: str) -> dict[str, Any] | None:
-        """A message as a later GET sees it: handed to the carrier."""
+        """A message as a GET sees it now: queued, or handed to the carrier."""
         message = self.get(sid)
-        return _as_sent(message) if message is not None else None
+        return _as_seen(message, datetime.now(UTC)) if message is not None else None
+
+    def release(self) -> int:
+        """Hand every message still held in the queue to the carrier now; how many."""
+        now = datetime.now(UTC)
+        with self._lock:
+            held = [m for m in self._messages.values() if m["_sent"] is None]
+            for message in held:
+                message["_sent"] = now
+        return len(held)
 
     def page(self, account: str, query: dict[str, list[str]]) -> dict[str, Any]:
-        """``GET .../Messages.json``: filtered by ``To`` and ``DateSent``, newest first."""
+        """``GET .../Messages.json``: filtered by ``To`` and ``DateSent``, newest first.
+
+        As Twilio does, the ``DateSent`` filters compare the time the message was handed to
+        the carrier: a message still queued has none, so any ``DateSent`` filter leaves it out.
+        """
         to = query.get("To", [None])[0]
         after = query.get("DateSent>", [None])[0]
         before = query.get("DateSent<", [None])[0]
         on = query.get("DateSent", [None])[0]
+        now = datetime.now(UTC)
         with self._lock:
             stored = sorted(self._messages.values(), key=lambda m: m["_created"], reverse=True)
         found = []
         for message in stored:
-            sent_on: datetime = message["_created"]
             if to and message["to"] != to:
                 continue
-            if after and sent_on < parse_date(after):
+            sent_on = _sent_at(message, now)
+            if (after or before or on) and sent_on is None:
                 continue
-            if before and sent_on >= parse_date(before, end_of_day=True):
+            if after and sent_on is not None and sent_on < parse_date(after):
                 continue
-            if on and sent_on.date() != parse_date(on).date():
+            if before and sent_on is not None and sent_on >= parse_date(before, end_of_day=True):
                 continue
-            found.append(_as_sent(message))
+            if on and sent_on is not None and sent_on.date() != parse_date(on).date():
+                continue
+            found.append(_as_seen(message, now))
         size = int(query.get("PageSize", ["50"])[0])
         number = int(query.get("Page", ["0"])[0])
         chunk = found[number * size : (number + 1) * size]
@@ -165,8 +188,15 @@ def _public(message: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in message.items() if not k.startswith("_")}
 
 
-def _as_sent(message: dict[str, Any]) -> dict[str, Any]:
+def _sent_at(message: dict[str, Any], now: datetime) -> datetime | None:
+    sent: datetime | None = message["_sent"]
+    return sent if sent is not None and sent <= now else None
+
+
+def _as_seen(message: dict[str, Any], now: datetime) -> dict[str, Any]:
     body = _public(message)
-    body["status"] = "sent"
-    body["date_sent"] = body["date_created"]
+    sent = _sent_at(message, now)
+    if sent is not None:
+        body["status"] = "sent"
+        body["date_sent"] = format_datetime(sent, usegmt=True)
     return body

@@ -108,6 +108,14 @@ class FakeTwilio:
     def set_delay(self, seconds: float) -> None:
         self.faults.script(delay=seconds)
 
+    def hold_queued(self, hold: bool = True) -> None:
+        """Keep accepted messages queued (no DateSent) until :meth:`release`."""
+        self.faults.script(hold_queued=hold)
+
+    def release(self) -> int:
+        """Hand every held message to the carrier now; how many."""
+        return self.store.release()
+
     def reset(self) -> None:
         """Forget every fault, request and message."""
         self.faults.reset()
@@ -217,13 +225,18 @@ class FakeTwilio:
             status, code, extra = failure
             return status, self._error(code, status), extra
         if method == "POST" and rest == "Messages.json":
-            status, body = self.store.create(account, form)
+            status, body = self.store.create(account, form, queue_seconds=self.faults.queue_seconds)
             if self.faults.response_delay:
                 time.sleep(self.faults.response_delay)
-            if status == 201 and self.callback_base and form.get("StatusCallback"):
+            queued = self.faults.queue_seconds != 0.0  # no "sent" callback before it is sent
+            if status == 201 and self.callback_base and form.get("StatusCallback") and not queued:
                 threading.Thread(target=self._call_back, args=(body["sid"],), daemon=True).start()
             return status, body, {}
         if method == "GET" and rest == "Messages.json":
+            lookup_failure = self.faults.lookup_failure()
+            if lookup_failure is not None:
+                status, code, extra = lookup_failure
+                return status, self._error(code, status), extra
             return 200, self.store.page(account, query), {}
         if method == "GET" and rest.startswith("Messages/") and rest.endswith(".json"):
             message = self.store.fetch(rest[len("Messages/") : -len(".json")])
@@ -247,6 +260,8 @@ class FakeTwilio:
             return 200, self.stats(), {}
         if method == "GET" and path == "/_fake/requests":
             return 200, [asdict(r) for r in self.requests], {}
+        if method == "POST" and path == "/_fake/release":
+            return 200, {"released": self.release()}, {}
         if method == "POST" and path == "/_fake/reset":
             self.reset()
             return 200, {"reset": True}, {}

@@ -147,6 +147,16 @@ BAD_ROWS = [
         f"WO-9,water,{'t' * 121},,2026-12-10T10:00,2026-12-10T14:00,W01",
         "title is 121 characters",
     ),
+    (
+        "NUL in the title",
+        "WO-9,water,Main\x00 works,,2026-12-10T10:00,2026-12-10T14:00,W01",
+        "line 3: title contains a control character",
+    ),
+    (
+        "NUL in the ref",
+        "WO-\x009,water,T,,2026-12-10T10:00,2026-12-10T14:00,W01",
+        "line 3: ref contains a control character",
+    ),
     ("repeated ref", ROWS[0], "line 3: ref WO-1 repeats line 2"),
     ("short row", "WO-9,water,T", "line 3: has 3 fields where the header has 7"),
     ("areas changed", None, "utility or areas differ from outage #1"),

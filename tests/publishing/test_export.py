@@ -13,6 +13,7 @@ from outage_notify.errors import OutageNotifyError
 from outage_notify.publishing.export import export_site, write_atomically
 from outage_notify.settings import Settings
 from tests.channels.test_cap import valid_alert
+from tests.feed_validity import valid_atom
 from tests.web.factory import HOSTILE, NOW, City, add_area, add_outage, build_city
 
 # The export reads through the same code as the web app, tested on both databases there.
@@ -62,6 +63,9 @@ def test_exported_documents_are_valid(
         parsed = feedparser.parse((tmp_path / "feeds" / name).read_bytes())
         assert parsed.bozo == 0
         assert len(parsed.entries) == 7
+    for name in ("outages.atom", "cap.atom"):
+        data = (tmp_path / "feeds" / name).read_bytes()
+        valid_atom(data, served_at=f"{settings.public_url}/feeds/{name}")
     calendar = icalendar.Calendar.from_ical((tmp_path / "feeds/outages.ics").read_bytes())
     assert len(calendar.walk("VEVENT")) == 7
     for alert in (tmp_path / "cap").iterdir():

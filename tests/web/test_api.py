@@ -169,6 +169,10 @@ BAD_CREATES: dict[str, tuple[dict[str, Any], str]] = {
     "areas not a list": (_with(areas="A1"), "areas"),
     "unknown area": (_with(areas=["A1", "Z9"]), "areas"),
     "area of the other utility": (_with(areas=["G1"]), "areas"),
+    "NUL in the title": (_with(title="Main\x00 replacement"), "title"),
+    "escape in the description": (_with(description="\x1b[31mred"), "description"),
+    "NUL in the ref": (_with(ref="WO-\x002291"), "ref"),
+    "NUL in an area": (_with(areas=["A\x001"]), "areas"),
     "long ref": (_with(ref="W" * 65), "ref"),
     "empty ref": (_with(ref=" "), "ref"),
     "misspelt field": (_with(short_notce=True), "short_notce"),
@@ -224,6 +228,12 @@ BAD_CHANGES: dict[str, tuple[str, dict[str, Any], str]] = {
         "start",
     ),
     "cancel with a long reason": ("upcoming", {"action": "cancel", "reason": "x" * 501}, "reason"),
+    "cancel with a NUL in the reason": (
+        "upcoming",
+        {"action": "cancel", "reason": "r\x00"},
+        "reason",
+    ),
+    "edit to a NUL in the title": ("upcoming", {"action": "edit", "title": "t\x00"}, "title"),
     "edit nothing": ("upcoming", {"action": "edit"}, "title"),
     "edit to an empty title": ("upcoming", {"action": "edit", "title": ""}, "title"),
 }

@@ -14,6 +14,7 @@ from lxml import html as lxml_html
 from outage_notify.db import Database
 from outage_notify.models import Outage
 from tests.channels.test_cap import NS, valid_alert
+from tests.feed_validity import valid_atom
 from tests.web.conftest import Clock
 from tests.web.factory import HOSTILE, NOW, City, add_outage, revise
 
@@ -147,6 +148,18 @@ def test_the_calendar_feed(client: TestClient, city: City) -> None:
     assert changed["dtstart"].params["TZID"] == "Asia/Shanghai"
     assert str(changed["location"]) == "中山路、人民路"
     assert changed["geo"].latitude == pytest.approx(31.235)
+
+
+@pytest.mark.parametrize("path", ["/feeds/outages.atom", "/feeds/cap.atom"])
+@pytest.mark.parametrize(
+    "query", ["", "?lang=en", "?utility=water", "?utility=water&area=A1&lang=zh-CN", "?area=A2"]
+)
+def test_the_atom_feeds_are_valid_and_link_to_the_url_served(
+    client: TestClient, city: City, path: str, query: str
+) -> None:
+    response = client.get(path + query)
+    assert response.status_code == 200, response.text
+    valid_atom(response.content, served_at=f"https://outages.example.org{path}{query}")
 
 
 def test_every_cap_alert_of_every_revision_is_valid(client: TestClient, city: City) -> None:

@@ -110,6 +110,7 @@ BAD_FORMS: dict[str, tuple[dict[str, Any], str, str]] = {
     "letters for a phone": ({"channel": "sms", "phone": "call me"}, "phone", "Enter a mobile"),
     "no email": ({"email": ""}, "email", "Enter an email address"),
     "unknown area": ({"area": ["A1", "Q9"]}, "area", "There is no area Q9."),
+    "NUL in an area": ({"area": ["A1", "Q\x009"]}, "area", "There is no area Q9."),
     "no area": ({"area": []}, "area", "Pick at least one area."),
     "no channel": ({"channel": ""}, "channel", "Choose email or SMS."),
     "unknown channel": ({"channel": "fax"}, "channel", "Choose email or SMS."),

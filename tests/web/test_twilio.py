@@ -325,3 +325,48 @@ def test_logs_never_name_the_phone_number(
     digits = PHONE.lstrip("+")
     for record in caplog.records:
         assert digits not in str(vars(record)), record.getMessage()
+
+
+@pytest.mark.parametrize("path", ["/twilio/inbound", "/twilio/status"])
+@pytest.mark.parametrize("signature", ["", "anything", "c2lnbmF0dXJl"])
+def test_a_multipart_form_with_a_file_is_403_whatever_the_signature(
+    client: TestClient, db: Database, path: str, signature: str
+) -> None:
+    form = inbound_form("STOP")
+    headers = {
+        "X-Twilio-Signature": signature or sign(f"{PUBLIC}{path}", form)["X-Twilio-Signature"]
+    }
+    files = {"MediaUrl0": ("x.bin", b"\x00\x01binary", "application/octet-stream")}
+    response = client.post(path, data=form, files=files, headers=headers)
+    assert response.status_code == 403
+    assert stored(db) == (0, 0)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        ("MessageSid", "SM" + "1" * 63, "MessageSid is longer than 64 characters"),
+        ("Body", "STOP\x00", "Body contains a control character"),
+        ("From", "+86138\x0000138000", "From contains a control character"),
+    ],
+)
+def test_a_signed_inbound_sms_with_a_hostile_field_is_400_and_stores_nothing(
+    client: TestClient, db: Database, field: str, value: str, reason: str
+) -> None:
+    form = {**inbound_form("STOP"), field: value}
+    response = post_inbound(client, form, sign(f"{PUBLIC}/twilio/inbound", form))
+    assert (response.status_code, response.text) == (400, reason)
+    assert stored(db) == (0, 0)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("MessageSid", "SM" + "2" * 63), ("ErrorCode", "3" * 33), ("MessageStatus", "sent\x00")],
+)
+def test_a_signed_status_callback_with_a_hostile_field_is_400(
+    client: TestClient, field: str, value: str
+) -> None:
+    form = {"MessageSid": "SM" + "2" * 32, "MessageStatus": "delivered", field: value}
+    url = f"{PUBLIC}/twilio/status"
+    response = client.post("/twilio/status", data=form, headers=sign(url, form))
+    assert response.status_code == 400
