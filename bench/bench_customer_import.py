@@ -88,7 +88,7 @@ def generate(path: Path) -> None:
                     f"G{rng.randrange(GAS_AREAS):03d}",
                     "",
                     "true" if i % 100 == 0 else "false",
-                    *[""] * (len(COLUMNS) - 12),  # later columns (service_node): empty
+                    *[""] * (len(COLUMNS) - 12),  # later optional columns (service_node)
                 ]
             )
 
@@ -98,14 +98,7 @@ def raw_rows(path: Path) -> Iterator[tuple[object, ...]]:
         reader = csv.reader(handle)
         next(reader)
         for r in reader:
-            yield (
-                *r[:6],
-                r[6] or None,
-                r[7] or None,
-                *r[8:11],
-                r[11] == "true",
-                *(v or None for v in r[12:]),
-            )
+            yield (*r[:6], r[6] or None, r[7] or None, *r[8:11], r[11] == "true", *r[12:])
 
 
 def checked_rows(path: Path) -> Iterator[tuple[object, ...]]:
@@ -129,10 +122,11 @@ def baseline(
     started = time.perf_counter()
     conn.execute("BEGIN")
     conn.executemany(
-        f"INSERT INTO customer ({', '.join(COLUMNS)}, phone_invalid, email_invalid, row_hash,"
-        " created_at, updated_at) VALUES (" + ", ".join("?" for _ in COLUMNS) + ", 0, 0, '',"
-        " '2026-01-01', '2026-01-01')",
-        (checked_rows if check_phones else raw_rows)(csv_path),
+        f"INSERT INTO customer ({', '.join(COLUMNS)}, phone_invalid, email_invalid,"
+        " voice_invalid, landline, row_hash, created_at, updated_at) VALUES ("
+        + ", ".join("?" for _ in COLUMNS)
+        + ", 0, 0, 0, 0, '', '2026-01-01', '2026-01-01')",
+        raw_rows(csv_path),
     )
     conn.execute("COMMIT")
     elapsed = time.perf_counter() - started

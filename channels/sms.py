@@ -236,38 +236,43 @@ class TwilioSMS:
     def _last_response(self) -> Response | None:
         return self._http.last_response() if isinstance(self._http, SessionPerThread) else None
 
-    def _retry_after(self, response: Response | None) -> float | None:
-        headers = response.headers if response is not None and response.headers else {}
-        return retry_after_seconds(headers.get("Retry-After"), self.clock())
-
     def _error(self, exc: BaseException) -> ChannelError:
-        if isinstance(exc, TwilioRestException):
-            retry_after = self._retry_after(self._last_response())
-            return classify(exc.status, exc.code, scrub(str(exc.msg)), retry_after)
-        if isinstance(exc, TwilioServiceException):
-            detail = f"{exc.title}: {exc.detail}" if exc.detail else exc.title
-            retry_after = self._retry_after(self._last_response())
-            return classify(exc.status, exc.code, scrub(detail), retry_after)
-        if isinstance(exc, requests.Timeout):
-            return ChannelError("Twilio did not answer in time", permanent=False, code="timeout")
-        if isinstance(exc, requests.ConnectionError):
-            return ChannelError(
-                f"cannot reach Twilio: {type(exc).__name__}", permanent=False, code="connection"
-            )
-        if isinstance(exc, TwilioException):
-            # A list page that was not a 200: twilio raises the bare exception with the
-            # response as its second argument.
-            response = exc.args[1] if len(exc.args) > 1 else self._last_response()
-            if isinstance(response, Response):
-                return classify(
-                    response.status_code, None, "cannot list messages", self._retry_after(response)
-                )
-        # A request that may have reached Twilio: transient, the dispatcher may look it up.
+        return twilio_error(exc, self._last_response(), self.clock())
+
+
+def twilio_error(exc: BaseException, response: Response | None, now: datetime) -> ChannelError:
+    """What an exception out of twilio-python means (``response``: the last one received)."""
+    headers = response.headers if response is not None and response.headers else {}
+    retry_after = retry_after_seconds(headers.get("Retry-After"), now)
+    if isinstance(exc, TwilioRestException):
+        return classify(exc.status, exc.code, scrub(str(exc.msg)), retry_after)
+    if isinstance(exc, TwilioServiceException):
+        detail = f"{exc.title}: {exc.detail}" if exc.detail else exc.title
+        return classify(exc.status, exc.code, scrub(detail), retry_after)
+    if isinstance(exc, requests.Timeout):
+        return ChannelError("Twilio did not answer in time", permanent=False, code="timeout")
+    if isinstance(exc, requests.ConnectionError):
         return ChannelError(
-            f"unexpected error talking to Twilio: {type(exc).__name__}",
-            permanent=False,
-            code="unexpected",
+            f"cannot reach Twilio: {type(exc).__name__}", permanent=False, code="connection"
         )
+    if isinstance(exc, TwilioException):
+        # A list page that was not a 200: twilio raises the bare exception with the response
+        # as its second argument.
+        page = exc.args[1] if len(exc.args) > 1 else response
+        if isinstance(page, Response):
+            page_headers = page.headers or {}
+            return classify(
+                page.status_code,
+                None,
+                "cannot list messages",
+                retry_after_seconds(page_headers.get("Retry-After"), now),
+            )
+    # A request that may have reached Twilio: transient, the dispatcher may look it up.
+    return ChannelError(
+        f"unexpected error talking to Twilio: {type(exc).__name__}",
+        permanent=False,
+        code="unexpected",
+    )
 
 
 def classify(

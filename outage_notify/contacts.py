@@ -31,34 +31,45 @@ class ContactError(ValueError):
 
 def normalise_phone(raw: str, region: str) -> str:
     """E.164 for ``raw``, read as a number of ``region`` when it has no ``+country``."""
-    number, problem = _normalised_phone(raw.strip(), region)
+    return phone_contact(raw, region)[0]
+
+
+def phone_contact(raw: str, region: str) -> tuple[str, bool]:
+    """(E.164, is a landline) for ``raw``: one check for both.
+
+    A landline is phonenumbers' ``FIXED_LINE``: it cannot take SMS, so it is called instead.
+    ``FIXED_LINE_OR_MOBILE`` (the US and Canada cannot tell them apart) is not one.
+    """
+    number, landline, problem = _checked_phone(raw.strip(), region)
     if problem:
         raise ContactError(problem)
-    return number
+    return number, landline
 
 
 # A household's accounts share a number: a recently checked (text, region) is not checked
-# again, its answer (number or reason) remembered. Bounded: a million distinct numbers would
-# otherwise hold over 200 MB.
+# again, its answer (number and type, or reason) remembered. Bounded: a million distinct
+# numbers would otherwise hold over 200 MB.
 @lru_cache(maxsize=8192)
-def _normalised_phone(text: str, region: str) -> tuple[str, str]:
+def _checked_phone(text: str, region: str) -> tuple[str, bool, str]:
     fast = _plain_valid_number(text, region)
     if fast is not None:
-        return fast, ""
+        return fast[0], fast[1], ""
     try:
-        return _parse_phone(text, region), ""
+        number, landline = _parse_phone(text, region)
     except ContactError as exc:
-        return "", str(exc)
+        return "", False, str(exc)
+    return number, landline, ""
 
 
-def _parse_phone(text: str, region: str) -> str:
+def _parse_phone(text: str, region: str) -> tuple[str, bool]:
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:
         raise ContactError(f"not a phone number ({_parse_reason(exc)})") from None
     if not phonenumbers.is_valid_number(number):
         raise ContactError(f"not a valid phone number for region {_region_of(number, region)}")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    landline = phonenumbers.number_type(number) == phonenumbers.PhoneNumberType.FIXED_LINE
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), landline
 
 
 class _Rules(NamedTuple):
@@ -72,6 +83,9 @@ class _Rules(NamedTuple):
     types_any_length: re.Pattern[str] | None  # the types that list no lengths of their own
     national_prefix: re.Pattern[str] | None
     international_prefix: re.Pattern[str] | None
+    # For the landline test, each type's (lengths, pattern), as phonenumbers tries them.
+    descriptions: dict[str, tuple[frozenset[int], re.Pattern[str]]]
+    same_mobile_and_fixed_line_pattern: bool
 
 
 # The number types phonenumbers' is_valid_number accepts: valid means matching the general
@@ -124,6 +138,14 @@ def _rules(region: str) -> _Rules | None:
     def pattern(text: str | None) -> re.Pattern[str] | None:
         return re.compile(text) if text else None
 
+    descriptions = {
+        name: (
+            frozenset(desc.possible_length or ()),
+            re.compile(f"(?:{desc.national_number_pattern})"),
+        )
+        for name, desc in ((name, getattr(metadata, name)) for name in _TYPES)
+        if desc is not None and desc.national_number_pattern
+    }
     return _Rules(
         str(metadata.country_code),
         frozenset(general.possible_length or ()),
@@ -132,6 +154,8 @@ def _rules(region: str) -> _Rules | None:
         _union([p for allowed, p in types if not allowed]),
         pattern(metadata.national_prefix_for_parsing),
         pattern(metadata.international_prefix),
+        descriptions,
+        bool(metadata.same_mobile_and_fixed_line_pattern),
     )
 
 
@@ -146,9 +170,27 @@ def _is_valid_national(number: str, rules: _Rules) -> bool:
     return types is not None and types.fullmatch(number) is not None
 
 
-def _plain_valid_number(text: str, region: str) -> str | None:
-    """E.164 for a number written as plain digits (``+8613812345678``, ``+86 138-1234-5678``,
-    ``13812345678``) when it is valid, without phonenumbers' parser; None to let it decide.
+def _matches(number: str, rules: _Rules, name: str) -> bool:
+    found = rules.descriptions.get(name)
+    if found is None:
+        return False
+    lengths, pattern = found
+    return (not lengths or len(number) in lengths) and pattern.fullmatch(number) is not None
+
+
+def _is_landline(number: str, rules: _Rules) -> bool:
+    """phonenumbers' number_type() == FIXED_LINE for a valid number (_number_type_helper)."""
+    if any(_matches(number, rules, name) for name in _TYPES[2:]):
+        return False  # premium rate, toll free, ... come first
+    if not _matches(number, rules, "fixed_line"):
+        return False
+    return not rules.same_mobile_and_fixed_line_pattern and not _matches(number, rules, "mobile")
+
+
+def _plain_valid_number(text: str, region: str) -> tuple[str, bool] | None:
+    """(E.164, is a landline) for a number written as plain digits (``+8613812345678``,
+    ``+86 138-1234-5678``, ``13812345678``) when it is valid, without phonenumbers' parser;
+    None to let it decide.
 
     The parser's per-row cost was most of an import's time. Anything it might read otherwise
     (a national or international prefix, the region's own country code without the ``+``, a
@@ -178,7 +220,9 @@ def _plain_valid_number(text: str, region: str) -> str | None:
             return None
     if rules is None or (rules.national_prefix and rules.national_prefix.match(national)):
         return None
-    return f"+{rules.country_code}{national}" if _is_valid_national(national, rules) else None
+    if not _is_valid_national(national, rules):
+        return None
+    return f"+{rules.country_code}{national}", _is_landline(national, rules)
 
 
 def _parse_reason(exc: phonenumbers.NumberParseException) -> str:

@@ -63,6 +63,12 @@ def demo_settings(directory: Path, *, port: int = 8080) -> Settings:
                 "file_dir": str(directory / "outbox" / "email"),
                 "max_per_second": 10_000.0,
             },
+            # Calls to landlines (and to those who ask) as TwiML files: nothing is dialled.
+            "voice": {
+                "backend": "file",
+                "file_dir": str(directory / "outbox" / "voice"),
+                "max_per_second": 10_000.0,
+            },
             "web": {"port": port, "secret_key": secrets.token_urlsafe(32)},
         }
     )

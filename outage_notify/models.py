@@ -121,6 +121,8 @@ class Customer(SQLModel, table=True):
     # Set when a provider says the contact cannot receive (Twilio 21211, SMTP 5.1.1, ...).
     phone_invalid: bool = False
     email_invalid: bool = False
+    voice_invalid: bool = False  # the number cannot be called (Twilio 13224, 21217, ...)
+    landline: bool = False  # FIXED_LINE, set at import: called where it would get an SMS
     # A digest of the imported row, so re-importing an unchanged file writes nothing.
     row_hash: str = Field(default="", max_length=64)
     created_at: datetime = _created()
@@ -439,3 +441,9 @@ class SourceEntry(SQLModel, table=True):
     first_seen_at: datetime = _created()
     last_seen_at: datetime = _created()
     vanished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+# The critical-needs ladder's tables, registered with the rest (migrations, tests).
+from outage_notify.escalation_models import Escalation as Escalation  # noqa: E402
+from outage_notify.escalation_models import EscalationEvent as EscalationEvent  # noqa: E402
+from outage_notify.escalation_models import EscalationStep as EscalationStep  # noqa: E402

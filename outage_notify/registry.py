@@ -21,19 +21,21 @@ module (every CLI start-up does) stays cheap.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from outage_notify.errors import SettingsError
-from outage_notify.settings import Settings
+from outage_notify.settings import SHIPPED_LANGUAGES, Settings
 
 if TYPE_CHECKING:
     from channels.base import PushChannel
 
 # The path Twilio posts delivery reports to (served by web/twilio.py).
 STATUS_PATH = "/twilio/status"
+# The path Twilio posts a call's keypresses and status callbacks to (web/twilio.py).
+VOICE_PATH = "/twilio/voice"
 # SMTP servers take a handful of parallel connections well; not a config key (yet).
 EMAIL_CONCURRENCY = 4
 
@@ -61,8 +63,9 @@ class ChannelSpec:
     max_per_second: Callable[[Settings], float]
     concurrency: Callable[[Settings], int]
     # "text": the notice's short text (templates/sms/...), one body for every recipient in
-    # a language; "email": subject, text, HTML, calendar and unsubscribe link per recipient.
-    message: Literal["text", "email"] = "text"
+    # a language; "email": subject, text, HTML, calendar and unsubscribe link per recipient;
+    # "voice": what a call says (templates/voice/...), the keypress menu included.
+    message: Literal["text", "email", "voice"] = "text"
     body_maxlen: int | None = None  # characters the provider accepts in one message
     segment_length: int | None = None  # characters per billed segment (GSM-7), if it has any
     # Can the provider be asked, after a timeout or a crash, whether it already has the
@@ -76,6 +79,13 @@ class ChannelSpec:
     due_column: Literal["due_at", "sms_due_at"] = "due_at"
     # Residents can sign up on the web with this kind of address (and confirm it).
     address_kind: Literal["phone", "email"] = "phone"
+    # Offered to a customer who chose no channels when they have its contact. Calls are
+    # not: they go to those who ask for them, and to landlines.
+    by_default: bool = True
+    # Takes over channel ``stands_in_for`` for a customer whose Customer column
+    # ``stands_in_when`` is true: a call instead of an SMS to a landline.
+    stands_in_for: str | None = None
+    stands_in_when: str | None = None
 
 
 def status_callback_url(settings: Settings) -> str:
@@ -165,7 +175,68 @@ EMAIL = ChannelSpec(
     address_kind="email",
 )
 
-CHANNELS: dict[str, ChannelSpec] = {SMS.name: SMS, EMAIL.name: EMAIL}
+
+def voice_url(settings: Settings) -> str:
+    return f"{settings.public_url}{VOICE_PATH}"
+
+
+def build_voice(settings: Settings, *, status_callbacks: bool = True) -> PushChannel:
+    """The voice backend ``voice.backend`` names; calls use the ``[sms]`` Twilio account."""
+    from channels.voice import DisabledVoice, FileVoice, Speaker, TwilioVoice
+
+    voice = settings.voice
+    speakers = {language: Speaker(*voice.speaker(language)) for language in SHIPPED_LANGUAGES}
+    callback = voice_url(settings) if status_callbacks else None
+    if voice.backend == "file":
+        return FileVoice(voice.file_dir, speakers=speakers, callback_url=callback)
+    if voice.backend == "disabled":
+        return DisabledVoice()
+    sms, token = settings.sms, settings.sms.auth_token.get_secret_value()
+    missing = [
+        key
+        for key, value in (
+            ("sms.account_sid", sms.account_sid),
+            ("sms.auth_token", token),
+            ("voice.from_number", voice.from_number),
+        )
+        if not value
+    ]
+    if missing:
+        raise SettingsError(
+            f'config key {", ".join(missing)}: required when voice.backend = "twilio" '
+            '(or set voice.backend to "file" or "disabled")'
+        )
+    return TwilioVoice(
+        account_sid=sms.account_sid,
+        auth_token=token,
+        from_number=voice.from_number,
+        speakers=speakers,
+        api_base_url=voice.api_base_url or sms.api_base_url,
+        callback_url=callback,
+        ring_seconds=voice.ring_seconds,
+    )
+
+
+VOICE = ChannelSpec(
+    name="voice",
+    contact="phone",
+    invalid_flag="voice_invalid",
+    contact_words="phone number",
+    build=build_voice,
+    enabled=lambda s: s.voice.backend != "disabled",
+    max_per_second=lambda s: s.voice.max_per_second,
+    concurrency=lambda s: s.voice.concurrency,
+    message="voice",
+    # Nobody wants a call at night: the SMS's time, moved out of the quiet hours.
+    quiet_hours_apply=True,
+    due_column="sms_due_at",
+    address_kind="phone",
+    by_default=False,
+    stands_in_for="sms",
+    stands_in_when="landline",
+)
+
+CHANNELS: dict[str, ChannelSpec] = {SMS.name: SMS, EMAIL.name: EMAIL, VOICE.name: VOICE}
 
 
 def spec(name: str) -> ChannelSpec:
@@ -175,6 +246,48 @@ def spec(name: str) -> ChannelSpec:
 
 def names() -> tuple[str, ...]:
     return tuple(CHANNELS)
+
+
+def wanted(chosen: str, has_contact: Mapping[str, bool], flags: Mapping[str, bool]) -> list[str]:
+    """The channels a customer gets notices on, in registry order.
+
+    ``chosen`` is ``Customer.channels`` ("sms;voice"; empty: every channel offered by
+    default that it has a contact for); ``flags`` the Customer columns a stand-in looks at
+    (``landline``): a stand-in replaces the channel it stands in for.
+    """
+    picked = chosen.split(";") if chosen else []
+    names = [
+        n
+        for n, s in CHANNELS.items()
+        if (n in picked if chosen else s.by_default and has_contact.get(n, False))
+    ]
+    result: list[str] = []
+    for name in names:
+        for stand_in in CHANNELS.values():
+            if (
+                stand_in.stands_in_for == name
+                and stand_in.stands_in_when is not None
+                and flags.get(stand_in.stands_in_when, False)
+            ):
+                name = stand_in.name
+                break
+        if name not in result:
+            result.append(name)
+    return result
+
+
+def with_contact(
+    chosen: str, has_contact: Mapping[str, bool], flags: Mapping[str, bool]
+) -> list[str]:
+    """The channels a customer has a contact for, whether they chose them or not, but not
+    one that is never offered by default unless it is one they get (a call they never
+    asked for): what "every channel of the account" means to opt-outs and reports."""
+    getting = wanted(chosen, has_contact, flags)
+    return [
+        n
+        for n, s in CHANNELS.items()
+        if has_contact.get(n, False) and (s.by_default or n in getting)
+    ]
 
 
 def by_contact(contact: str) -> ChannelSpec:

@@ -33,6 +33,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from outage_notify.errors import SettingsError
+from outage_notify.settings_values import (
+    Duration,
+    PositiveFloat,
+    check_http_url,
+    parse_quiet_hours,
+)
+from outage_notify.settings_values import parse_duration as parse_duration  # where it was
 
 ENV_PREFIX = "OUTAGE_NOTIFY_"
 CONFIG_ENV = "OUTAGE_NOTIFY_CONFIG"
@@ -41,49 +48,6 @@ SHIPPED_LANGUAGES = ("zh-CN", "en")
 # Environment variables under our prefix that are not config keys.
 _NOT_KEYS = ("OUTAGE_NOTIFY_CONFIG",)
 _NOT_KEY_PREFIXES = ("OUTAGE_NOTIFY_TEST_",)
-
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_duration(value: object) -> timedelta:
-    """``"72h"``, ``"90m"``, ``"1h30m"``, ``"7d"`` -> timedelta."""
-    if isinstance(value, timedelta):
-        return value
-    if not isinstance(value, str):
-        raise ValueError(f"expected a duration such as '24h', got {value!r}")
-    text = value.strip().lower()
-    parts = _DURATION_PART.findall(text)
-    if not text or "".join(n + u for n, u in parts) != text:
-        raise ValueError(f"expected a duration such as '24h', '90m' or '1h30m', got {value!r}")
-    return timedelta(seconds=sum(float(n) * _UNIT_SECONDS[u] for n, u in parts))
-
-
-def parse_quiet_hours(value: object) -> tuple[time, time] | None:
-    """``"21:00-08:00"`` -> (21:00, 08:00); an empty string means no quiet hours."""
-    if value is None:
-        return None
-    if isinstance(value, tuple) and len(value) == 2:
-        return value[0], value[1]
-    if not isinstance(value, str):
-        raise ValueError(f"expected 'HH:MM-HH:MM', got {value!r}")
-    if not value.strip():
-        return None
-    match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", value)
-    if not match:
-        raise ValueError(f"expected 'HH:MM-HH:MM' such as '21:00-08:00', got {value!r}")
-    h1, m1, h2, m2 = (int(g) for g in match.groups())
-    try:
-        start, end = time(h1, m1), time(h2, m2)
-    except ValueError as exc:
-        raise ValueError(f"{value!r} is not a valid time range: {exc}") from None
-    if start == end:
-        raise ValueError(f"{value!r} starts and ends at the same time; use '' for none")
-    return start, end
-
-
-Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
-PositiveFloat = Annotated[float, Field(gt=0)]
 
 
 def _hours(n: int) -> timedelta:
@@ -133,7 +97,7 @@ class SmsSettings(_Section):
     @field_validator("api_base_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        return _check_http_url(value)
+        return check_http_url(value)
 
 
 class EmailSettings(_Section):
@@ -178,6 +142,50 @@ class WebSettings(_Section):
         return [item.strip() for item in value]
 
 
+class VoiceSettings(_Section):
+    """Calls through Twilio with the ``[sms]`` account's SID and auth token."""
+
+    backend: Literal["twilio", "file", "disabled"] = "disabled"
+    from_number: str = ""
+    api_base_url: str = ""  # empty: sms.api_base_url
+    max_per_second: PositiveFloat = 1.0
+    concurrency: Annotated[int, Field(ge=1, le=64)] = 2
+    ring_seconds: Annotated[int, Field(ge=5, le=600)] = 30
+    file_dir: str = "outbox/voice"  # backend = file: each call's TwiML
+    # Twilio <Say> voice and language name for each shipped language.
+    voice_zh_cn: str = "Polly.Zhiyu"
+    language_zh_cn: str = "cmn-CN"
+    voice_en: str = "Polly.Joanna"
+    language_en: str = "en-US"
+
+    @field_validator("api_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        return check_http_url(value) if value else value
+
+    def speaker(self, language: str) -> tuple[str, str]:
+        """(voice, language name) for one of our languages."""
+        if language == "en":
+            return self.voice_en, self.language_en
+        return self.voice_zh_cn, self.language_zh_cn
+
+
+class CriticalSettings(_Section):
+    """The escalation ladder for critical-needs customers, planned back from the work start."""
+
+    ack_wait: Duration = timedelta(hours=4)  # after the notice: no acknowledgement -> a call
+    call_wait: Duration = timedelta(hours=2)  # after the call: none still -> door-knock list
+    door_knock_time: Duration = timedelta(hours=6)  # what the crews need before the start
+    dispatch_email: str = ""  # the door-knock list is emailed here too (empty: not emailed)
+
+    @field_validator("dispatch_email")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        if value and not re.fullmatch(r"[^@\s]+@[^@\s]+", value.strip()):
+            raise ValueError(f"{value!r} is not an email address")
+        return value.strip()
+
+
 class Settings(_Section):
     timezone: str = "Asia/Shanghai"
     database_url: str = "sqlite:///outage-notify.db"
@@ -189,6 +197,8 @@ class Settings(_Section):
     sms: SmsSettings = Field(default_factory=SmsSettings)
     email: EmailSettings = Field(default_factory=EmailSettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    voice: VoiceSettings = Field(default_factory=VoiceSettings)
+    critical: CriticalSettings = Field(default_factory=CriticalSettings)
     # Where the values came from, for `outage-notify --help`-level diagnostics; not a key.
     source: str | None = Field(default=None, exclude=True)
 
@@ -217,7 +227,7 @@ class Settings(_Section):
     @field_validator("public_url")
     @classmethod
     def _public_url(cls, value: str) -> str:
-        return _check_http_url(value).rstrip("/")
+        return check_http_url(value).rstrip("/")
 
     @field_validator("default_language")
     @classmethod
@@ -244,17 +254,13 @@ class Settings(_Section):
         return all_keys()
 
 
-def _check_http_url(value: str) -> str:
-    if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
-        raise ValueError(f"{value!r} is not an http(s) URL")
-    return value
-
-
 _SECTIONS: dict[str, type[_Section]] = {
     "schedule": ScheduleSettings,
     "sms": SmsSettings,
     "email": EmailSettings,
     "web": WebSettings,
+    "voice": VoiceSettings,
+    "critical": CriticalSettings,
 }
 
 

@@ -16,6 +16,7 @@ from outage_notify.contacts import (
     is_plain_email,
     normalise_email,
     normalise_phone,
+    phone_contact,
 )
 
 
@@ -99,7 +100,7 @@ def test_which_addresses_take_the_shortcut(address: str, plain: bool) -> None:
 REGIONS = ("CN", "US", "CA", "GB", "IM", "IT", "DE", "FR", "RU", "KZ", "JP", "IN", "BR", "AU", "HK")
 
 
-def _phonenumbers_answer(text: str, region: str) -> str | None:
+def _phonenumbers_answer(text: str, region: str) -> tuple[str, bool] | None:
     try:
         return _parse_phone(text, region)
     except ContactError:
@@ -107,7 +108,9 @@ def _phonenumbers_answer(text: str, region: str) -> str | None:
 
 
 def _spellings(region: str) -> list[str]:
-    """Example numbers of every type of the region, as E.164, spaced, national and mangled."""
+    """Example numbers of every type of the region (fixed lines, mobiles, toll free, ...), as
+    E.164, spaced, national and mangled: the shortcut must agree on the number and on whether
+    it is a landline."""
     out = []
     for kind in phonenumbers.PhoneNumberType.values():
         example = phonenumbers.example_number_for_type(region, kind)
@@ -157,3 +160,15 @@ def test_a_checked_number_is_remembered_with_its_reason() -> None:
         normalise_phone("+86 1", "CN")
     assert str(first.value) == str(again.value)
     assert normalise_phone(" +86 138-1234-5678 ", "CN") == "+8613812345678"
+
+
+@pytest.mark.parametrize(
+    ("raw", "region", "expected"),
+    [
+        ("020 8877 6655", "CN", ("+862088776655", True)),  # a Guangzhou fixed line
+        ("138 0013 8000", "CN", ("+8613800138000", False)),  # a mobile
+        ("+1 650 253 0000", "US", ("+16502530000", False)),  # fixed line or mobile: not sure
+    ],
+)
+def test_phone_contact_tells_a_landline(raw: str, region: str, expected: tuple[str, bool]) -> None:
+    assert phone_contact(raw, region) == expected

@@ -16,6 +16,8 @@ EXPECTED_TABLES = {
     "audit_event",
     "customer",
     "delivery",
+    "escalation",
+    "escalation_event",
     "inbound_message",
     "notice",
     "opt_out",

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from outage_notify.errors import SettingsError
-from outage_notify.settings import all_keys, load_settings, parse_duration
+from outage_notify.settings import all_keys, load_settings
+from outage_notify.settings_values import parse_duration
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -183,3 +184,33 @@ def test_every_key_is_in_the_documented_default_file() -> None:
             present.add(section + key)
             assert "#" in line, f"{section}{key} has no comment in config/outage-notify.toml"
     assert present == set(all_keys())
+
+
+def test_voice_and_critical_sections(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(
+        '[voice]\nbackend = "file"\nvoice_en = "alice"\n'
+        '[critical]\nack_wait = "90m"\ndispatch_email = "crews@example.org"\n'
+    )
+    settings = load_settings(path, environ={"OUTAGE_NOTIFY_CRITICAL__CALL_WAIT": "30m"})
+    assert settings.voice.backend == "file"
+    assert settings.voice.speaker("en") == ("alice", "en-US")
+    assert settings.voice.speaker("zh-CN") == ("Polly.Zhiyu", "cmn-CN")
+    assert settings.critical.ack_wait == timedelta(minutes=90)
+    assert settings.critical.call_wait == timedelta(minutes=30)
+    assert settings.critical.dispatch_email == "crews@example.org"
+
+
+@pytest.mark.parametrize(
+    ("toml", "key"),
+    [
+        ('[voice]\nbackend = "sip"\n', "voice.backend"),
+        ('[critical]\nack_wait = "soon"\n', "critical.ack_wait"),
+        ('[critical]\ndispatch_email = "crews"\n', "critical.dispatch_email"),
+    ],
+)
+def test_bad_voice_or_critical_value_names_the_key(tmp_path: Path, toml: str, key: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(toml)
+    with pytest.raises(SettingsError, match=key):
+        load_settings(path, environ={})

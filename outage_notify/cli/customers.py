@@ -146,7 +146,8 @@ def _opt_command(opted_out: bool) -> click.Command:
         "channels",
         type=CHANNEL_CHOICE,
         multiple=True,
-        help="sms or email (repeatable). Default: each channel the account has a contact for.",
+        help="sms, email or voice (repeatable). Default: each channel the account has a contact "
+        "for.",
     )
     @actor_option()
     @pass_app

@@ -47,6 +47,7 @@ def dispatch(app: AppContext, once: bool, now_text: str | None, as_json: bool) -
     dispatcher = engine.dispatcher
     at = now or utcnow()
     recovered = engine.reconcile(at)
+    ladder = engine.escalate(at)
     show_progress = stderr_is_terminal() and not as_json
     with _progress(show_progress) as progress:
         if progress is not None:
@@ -58,6 +59,7 @@ def dispatch(app: AppContext, once: bool, now_text: str | None, as_json: bool) -
         "now": at,
         **summary.as_dict(),
         "recovered": recovered.as_dict(),
+        "critical": ladder.as_dict() if ladder is not None else {},
         "pending": pending_count(database),
     }
     if as_json:
@@ -74,6 +76,8 @@ def dispatch(app: AppContext, once: bool, now_text: str | None, as_json: bool) -
             f"Expired unsent: {summary.expansion.expired_notices} notice(s), "
             f"{summary.expired} deliveries (the work had started)."
         )
+    if ladder:
+        click.echo(f"Critical-needs ladder: {ladder.as_dict()}")
     if any(recovered.as_dict().values()):
         click.echo(f"Recovered after a crash: {recovered.as_dict()}")
     click.echo(f"Still pending (retries and later times): {result['pending']}")

@@ -5,20 +5,23 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import IO
 from zoneinfo import ZoneInfo
 
 import click
 from rich.console import Console
 
 from outage_notify.cli.base import AppContext, echo_json, pass_app, stderr_is_terminal
-from outage_notify.cli.report_tables import print_annual, print_outage
+from outage_notify.cli.report_tables import print_annual, print_escalations, print_outage
 from outage_notify.db import utcnow
 from outage_notify.errors import InputError
 from outage_notify.reports.annual import annual_report, csv_rows
-from outage_notify.reports.coverage import DoorHanger, write_door_hangers
+from outage_notify.reports.coverage import write_door_hangers
+from outage_notify.reports.door_knocks import escalation_report, write_door_knocks
 from outage_notify.reports.outage_report import outage_report
 from outage_notify.reports.spreadsheet import write_csv
 
@@ -42,6 +45,14 @@ from outage_notify.reports.spreadsheet import write_csv
     "Excel reads the names).",
 )
 @click.option(
+    "--door-knocks",
+    "door_knocks",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    metavar="FILE",
+    help="With --outage: also write the door-knock list (critical-needs customers no notice "
+    "or call got an acknowledgement from, with the time left) to FILE, as --door-hangers.",
+)
+@click.option(
     "--now",
     metavar="T",
     help="Report as of T (ISO 8601; without an offset, in the configured time zone). Default: now.",
@@ -54,6 +65,7 @@ def report(
     as_json: bool,
     as_csv: bool,
     door_hangers: Path | None,
+    door_knocks: Path | None,
     now: str | None,
 ) -> None:
     """Report on one outage's notices, or on a whole year.
@@ -63,7 +75,9 @@ def report(
     opt-outs among the affected premises; possible duplicates after a crash; coverage (the
     share of affected premises reached before the work started) and the door-hanger list:
     every affected premise not reached, with the reason. Affected premises are matched on
-    today's customer data.
+    today's customer data. Then the critical-needs ladder: each critical customer's steps
+    (notice, call, acknowledgement) and the door-knock list, with the time left before the
+    work starts (--door-knocks FILE exports it; JSON: "critical").
 
     --year YYYY: outages by utility and status, customer-hours of interruption, messages sent
     by channel and kind, the median lead time of the first notice and the share that met
@@ -77,33 +91,40 @@ def report(
 
         outage-notify report --outage 42
         outage-notify report --outage 42 --csv > door-hangers.csv
+        outage-notify report --outage 42 --door-knocks door-knocks.csv
         outage-notify report --year 2026 --json
     """
     if (outage_id is None) == (year is None):
         raise click.UsageError("give either --outage ID or --year YYYY")
     if as_json and as_csv:
         raise click.UsageError("--json and --csv cannot be used together")
-    if door_hangers is not None and outage_id is None:
-        raise click.UsageError("--door-hangers goes with --outage")
+    if (door_hangers is not None or door_knocks is not None) and outage_id is None:
+        raise click.UsageError("--door-hangers and --door-knocks go with --outage")
     settings = app.settings
     zone = settings.zone
     at = utcnow() if now is None else _parse_time(now, zone)
     with _working(), app.database.read() as session:
         if outage_id is not None:
             result = outage_report(session, outage_id, now=at)
+            ladders = escalation_report(session, outage_id, now=at)
         else:
             assert year is not None
             annual = annual_report(session, year, settings=settings, now=at)
     if outage_id is not None:
         hangers = result.coverage.door_hangers
         if door_hangers is not None:
-            _write_file(door_hangers, hangers)
+            count = _write_file(door_hangers, lambda out: write_door_hangers(out, hangers))
+            click.echo(f"Wrote {count} door hangers to {door_hangers}.", err=True)
+        if door_knocks is not None:
+            count = _write_file(door_knocks, lambda out: write_door_knocks(out, ladders, zone))
+            click.echo(f"Wrote {count} door knocks to {door_knocks}.", err=True)
         if as_json:
-            echo_json(result.as_dict(zone))
+            echo_json({**result.as_dict(zone), "critical": ladders.as_dict(zone)})
         elif as_csv:
             write_door_hangers(sys.stdout, hangers)
         else:
             print_outage(result, zone, door_hangers)
+            print_escalations(ladders, zone, result.outage.id, door_knocks)
         return
     if as_json:
         echo_json(annual.as_dict())
@@ -120,7 +141,7 @@ def _working() -> AbstractContextManager[object]:
     return Console(stderr=True).status("Counting deliveries and matching premises…")
 
 
-def _write_file(path: Path, hangers: list[DoorHanger]) -> None:
+def _write_file(path: Path, write: Callable[[IO[str]], int]) -> int:
     """Write next to the target and rename: a reader never sees half a file."""
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
@@ -128,12 +149,12 @@ def _write_file(path: Path, hangers: list[DoorHanger]) -> None:
     fd, temporary = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as handle:
-            count = write_door_hangers(handle, hangers)
+            count = write(handle)
         os.replace(temporary, path)
     except OSError as exc:
         Path(temporary).unlink(missing_ok=True)
         raise InputError(f"cannot write {path}: {exc.strerror}") from None
-    click.echo(f"Wrote {count} door hangers to {path}.", err=True)
+    return count
 
 
 def _parse_time(value: str, zone: ZoneInfo) -> datetime:

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from outage_notify.reports.annual import AnnualReport
 from outage_notify.reports.coverage import REASONS
+from outage_notify.reports.door_knocks import EscalationReport
 from outage_notify.reports.outage_report import STATES, OutageReport
 
 
@@ -129,6 +130,37 @@ def print_outage(report: OutageReport, zone: ZoneInfo, written: Path | None) -> 
         out.print(reasons)
         if written is None:
             out.print(f"List them: outage-notify report --outage {o.id} --csv > door-hangers.csv")
+
+
+def print_escalations(
+    report: EscalationReport, zone: ZoneInfo, outage_id: int | None, written: Path | None
+) -> None:
+    """Each critical customer's ladder, and the door-knock list with the time left."""
+    if not report.ladders:
+        return
+    out = _console()
+    stages = ", ".join(f"{stage} {n}" for stage, n in report.stages().items())
+    out.print(f"\nCritical-needs customers: {stages}.", style="bold")
+    ladders = Table(show_header=True)
+    for name in ("account", "stage", "steps"):
+        ladders.add_column(name)
+    for ladder in report.ladders:
+        ladders.add_row(ladder.account_id, ladder.stage, ladder.history(zone))
+    out.print(ladders)
+    rows = report.door_knock_rows(zone)
+    out.print(f"Door-knock list: {len(rows)} critical-needs premises to visit.", style="bold")
+    if rows:
+        knocks = Table(show_header=True)
+        for name in ("account", "name", "address", "phone", "time left"):
+            knocks.add_column(name)
+        for row in rows:
+            knocks.add_row(*(str(row[i]) for i in (0, 1, 2, 3, 7)))
+        out.print(knocks)
+        if written is None:
+            out.print(
+                f"Export it: outage-notify report --outage {outage_id} "
+                "--door-knocks door-knocks.csv"
+            )
 
 
 def print_annual(report: AnnualReport) -> None:

@@ -10,14 +10,17 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 
+from sqlmodel import col, select
+
 from channels.base import Message
 from outage_notify import registry
 from outage_notify.db import Database, utcnow
 from outage_notify.delivery.attempts import ClaimedDelivery
-from outage_notify.models import Notice, Outage
+from outage_notify.models import UPCOMING_KINDS, Customer, Delivery, Notice, Outage
 from outage_notify.notices.email import compose_email
 from outage_notify.notices.sms import sms_text
 from outage_notify.notices.texts import NoticeContext, build_context
+from outage_notify.notices.voice import voice_text
 from outage_notify.settings import Settings
 
 _CACHE_LIMIT = 2_000
@@ -31,7 +34,9 @@ class NoticeComposer:
         self.settings = settings
         self.clock = clock
         self._contexts: dict[tuple[int, str], NoticeContext] = {}
-        self._sms_texts: dict[tuple[int, str], str] = {}
+        self._sms_texts: dict[tuple[int, str, bool], str] = {}
+        self._voice_texts: dict[tuple[int, str], str] = {}
+        self._critical: dict[int, frozenset[int]] = {}
         self._lock = threading.Lock()
 
     def context(self, notice_id: int, language: str) -> NoticeContext:
@@ -58,27 +63,65 @@ class NoticeComposer:
             if len(self._contexts) >= _CACHE_LIMIT:
                 self._contexts.clear()
                 self._sms_texts.clear()
+                self._voice_texts.clear()
+                self._critical.clear()
             self._contexts[key] = ctx
         return ctx
 
-    def sms_text(self, notice_id: int, language: str) -> str:
-        """The same for every recipient of a notice in a language: rendered once."""
-        key = (notice_id, language)
+    def sms_text(self, notice_id: int, language: str, *, ask_ack: bool = False) -> str:
+        """The same for every recipient of a notice in a language (and for every critical
+        one, who is asked to reply 1): rendered once."""
+        key = (notice_id, language, ask_ack)
         text = self._sms_texts.get(key)
         if text is None:
-            text = sms_text(self.context(notice_id, language))
+            text = sms_text(self.context(notice_id, language), ask_ack=ask_ack)
             with self._lock:
                 self._sms_texts[key] = text
         return text
 
+    def voice_text(self, notice_id: int, language: str) -> str:
+        key = (notice_id, language)
+        text = self._voice_texts.get(key)
+        if text is None:
+            text = voice_text(self.context(notice_id, language))
+            with self._lock:
+                self._voice_texts[key] = text
+        return text
+
+    def asks_ack(self, delivery: ClaimedDelivery) -> bool:
+        """A notice of upcoming work to a critical-needs customer asks them to reply 1."""
+        if delivery.customer_id is None or delivery.kind not in UPCOMING_KINDS:
+            return False
+        critical = self._critical.get(delivery.notice_id)
+        if critical is None:
+            # One query per notice: the critical customers among its recipients.
+            with self.database.read() as session:
+                rows = session.exec(
+                    select(Delivery.customer_id)
+                    .join(Customer, col(Customer.id) == col(Delivery.customer_id))
+                    .where(Delivery.notice_id == delivery.notice_id, col(Customer.critical))
+                ).all()
+            critical = frozenset(r for r in rows if r is not None)
+            with self._lock:
+                self._critical[delivery.notice_id] = critical
+        return delivery.customer_id in critical
+
     def compose(self, delivery: ClaimedDelivery) -> Message:
-        if registry.spec(delivery.channel).message == "text":
+        kind = registry.spec(delivery.channel).message
+        if kind in ("text", "voice"):
+            text = (
+                self.voice_text(delivery.notice_id, delivery.language)
+                if kind == "voice"
+                else self.sms_text(
+                    delivery.notice_id, delivery.language, ask_ack=self.asks_ack(delivery)
+                )
+            )
             return Message(
                 delivery_id=delivery.id,
                 recipient_id=delivery.recipient_id,
                 address=delivery.address,
                 language=delivery.language,
-                text=self.sms_text(delivery.notice_id, delivery.language),
+                text=text,
                 valid_until=delivery.valid_until,
             )
         ctx = self.context(delivery.notice_id, delivery.language)

@@ -154,6 +154,8 @@ class Daemon:
             log.warning("lost the scheduler lock", extra={"worker": self.worker_id})
         if self.is_scheduler:
             self._reconcile()
+            # Before the pass, so a call the ladder queues now goes out in it.
+            self.engine.escalate(now)
         summary = self.dispatcher.run_once(expand=self.is_scheduler, budget=self.tick_seconds)
         self.last_tick, self.ticks = now, self.ticks + 1
         upcoming = next_due(self.database)

@@ -15,7 +15,9 @@ from outage_notify import registry
 from outage_notify.db import Database, utcnow
 from outage_notify.delivery.attempts import Backoff, Composer
 from outage_notify.delivery.compose import NoticeComposer
+from outage_notify.delivery.dispatch_email import dispatch_sender
 from outage_notify.delivery.dispatcher import Dispatcher
+from outage_notify.delivery.escalation import Ladder, LadderSummary
 from outage_notify.delivery.ratelimit import TokenBucket, shared_bucket
 from outage_notify.delivery.recovery import RecoverySummary, reconcile
 from outage_notify.settings import Settings
@@ -50,10 +52,15 @@ class Engine:
     channels: dict[str, PushChannel]
     composer: Composer
     dispatcher: Dispatcher
+    ladder: Ladder | None = None  # the critical-needs escalation (with settings only)
 
     @property
     def worker_id(self) -> str:
         return self.dispatcher.worker_id
+
+    def escalate(self, now: datetime) -> LadderSummary | None:
+        """Climb the critical-needs ladders whose next step is due at ``now``."""
+        return self.ladder.run(now) if self.ladder is not None else None
 
     def reconcile(self, now: datetime) -> RecoverySummary:
         """Settle what a crashed process left ``sending`` (see delivery/recovery.py)."""
@@ -114,4 +121,29 @@ def build_engine(
         quiet_hours=settings.schedule.quiet_hours,
         zone=settings.zone,
     )
-    return Engine(database, built, composer, dispatcher)
+    return Engine(database, built, composer, dispatcher, build_ladder(database, settings, built))
+
+
+def build_ladder(
+    database: Database, settings: Settings, channels: Mapping[str, PushChannel]
+) -> Ladder:
+    """Calls go by the voice channel when it is enabled; the list is emailed when
+    ``critical.dispatch_email`` is set."""
+    address = settings.critical.dispatch_email
+    sender = (
+        dispatch_sender(
+            database,
+            address=address,
+            zone=settings.zone,
+            channel=lambda: registry.EMAIL.build(settings, status_callbacks=False),
+        )
+        if address
+        else None
+    )
+    return Ladder(
+        database,
+        settings.critical,
+        call_channel=registry.VOICE.name,
+        call_enabled=registry.VOICE.name in channels,
+        send_dispatch=sender,
+    )

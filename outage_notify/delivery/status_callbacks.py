@@ -16,7 +16,7 @@ from enum import StrEnum
 from sqlmodel import Session, select
 
 from channels.sms import ERROR_DESCRIPTIONS, flag_for_error_code
-from outage_notify import audit
+from outage_notify import audit, registry
 from outage_notify.models import Channel, Customer, Delivery, DeliveryState
 from outage_notify.residents import optouts
 
@@ -146,8 +146,9 @@ def apply_contact_flag(
 ) -> bool:
     """Learn from a provider's error (``ChannelError.flag``); False when nothing was new.
 
-    ``opted_out`` records an opt-out (source "provider"); ``invalid_contact`` marks the
-    phone (or email) of every customer with that address as unable to receive.
+    ``opted_out`` records an opt-out (source "provider"); ``invalid_contact`` sets the
+    channel's invalid flag (``phone_invalid``, ``voice_invalid``, ...) on every customer with
+    that address: a number that cannot take SMS may still be called.
     """
     if flag == "opted_out":
         return optouts.opt_out(
@@ -155,9 +156,9 @@ def apply_contact_flag(
         )
     if flag != "invalid_contact":
         return False
-    is_sms = channel == Channel.SMS
-    column = Customer.phone if is_sms else Customer.email
-    attribute = "phone_invalid" if is_sms else "email_invalid"
+    spec = registry.spec(channel)
+    attribute = spec.invalid_flag
+    column = getattr(Customer, spec.contact)
     customers = session.exec(select(Customer).where(column == address)).all()
     learned = False
     for customer in customers:
@@ -181,23 +182,31 @@ def apply_contact_flag(
 
 
 def _find(session: Session, report: StatusReport, *, adopt: bool) -> Delivery | None:
+    return find_delivery(session, report.sid, report.delivery_id, channel=Channel.SMS, adopt=adopt)
+
+
+def find_delivery(
+    session: Session, sid: str, delivery_id: int | None, *, channel: str, adopt: bool
+) -> Delivery | None:
+    """The delivery a callback is about: by the provider's id, else (``adopt``) by the
+    delivery id the callback URL carries, when that row has no provider id yet."""
     delivery = session.exec(
-        select(Delivery).where(Delivery.provider_id == report.sid, Delivery.channel == Channel.SMS)
+        select(Delivery).where(Delivery.provider_id == sid, Delivery.channel == channel)
     ).first()
-    if delivery is not None or report.delivery_id is None or not adopt:
+    if delivery is not None or delivery_id is None or not adopt:
         return delivery
-    candidate = session.get(Delivery, report.delivery_id)
-    if candidate is None or candidate.channel != Channel.SMS:
+    candidate = session.get(Delivery, delivery_id)
+    if candidate is None or candidate.channel != channel:
         return None
     if candidate.provider_id is not None:
         # The row already belongs to another message: this callback is about an earlier
         # attempt (sent, then retried after a lost answer). Do not let it move the row.
         log.info(
             "status callback for an earlier attempt: ignored",
-            extra={"delivery_id": candidate.id, "provider_id": report.sid},
+            extra={"delivery_id": candidate.id, "provider_id": sid},
         )
         return None
-    candidate.provider_id = report.sid
+    candidate.provider_id = sid
     return candidate
 
 

@@ -79,14 +79,23 @@ def _names(ctx: NoticeContext) -> list[str]:
     ]
 
 
-def sms_text(ctx: NoticeContext) -> str:
-    """The SMS for ``ctx`` (the delivery engine calls this), as short as the areas allow."""
+ACK_REQUESTS = {"zh-CN": "收到请回复1。", "en": " Reply 1 to confirm you got this."}
+
+
+def sms_text(ctx: NoticeContext, *, ask_ack: bool = False) -> str:
+    """The SMS for ``ctx`` (the delivery engine calls this), as short as the areas allow.
+
+    ``ask_ack``: a critical-needs customer is asked to reply 1 (their escalation ladder
+    stops there), within the same two segments.
+    """
+    suffix = ACK_REQUESTS[ctx.language] if ask_ack else ""
     names = _names(ctx)
     template = template_name(ctx.kind, ctx.language)
     times = _times(ctx)
     text = ""
     for shown in range(len(names), -1, -1):
         text = render(template, ctx, areas=_shortened(names, shown, ctx.language), **times)
+        text += suffix
         if count_segments(text).segments <= MAX_SEGMENTS:
             return text
     return text  # still too long (a very long public_url): previews warn about it

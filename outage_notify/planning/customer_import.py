@@ -44,7 +44,7 @@ MAX_PROBLEMS_SHOWN = 10_000
 Progress = Callable[[str, int, int], None]
 
 CUSTOMERS: Table = Customer.metadata.tables["customer"]
-_WRITTEN = (*COLUMNS, "row_hash")
+_WRITTEN = (*COLUMNS, "row_hash", "landline")
 
 
 @dataclass
@@ -271,7 +271,7 @@ class _Staging:
     def batches(self, size: int) -> Iterator[list[CustomerRow]]:
         cursor = self.db.execute(f"SELECT {', '.join(_WRITTEN)} FROM staged ORDER BY rowid")
         while rows := cursor.fetchmany(size):
-            yield [CustomerRow._make((*r[:11], bool(r[11]), *r[12:])) for r in rows]
+            yield [CustomerRow._make((*r[:11], bool(r[11]), *r[12:-1], bool(r[-1]))) for r in rows]
 
     def close(self) -> None:
         self.db.close()
@@ -327,8 +327,15 @@ class _Writer:
     """Upserts staged rows through the driver's own executemany: on a million rows,
     SQLAlchemy's per-row parameter processing costs more than the inserts themselves."""
 
-    INSERTED = (*_WRITTEN, "phone_invalid", "email_invalid", "created_at", "updated_at")
-    UPDATED = (*_WRITTEN[1:], "phone_invalid", "email_invalid", "updated_at")
+    INSERTED = (
+        *_WRITTEN,
+        "phone_invalid",
+        "email_invalid",
+        "voice_invalid",
+        "created_at",
+        "updated_at",
+    )
+    UPDATED = (*_WRITTEN[1:], "phone_invalid", "email_invalid", "voice_invalid", "updated_at")
 
     def __init__(self, connection: Connection, now: datetime) -> None:
         self.connection = connection
@@ -355,6 +362,8 @@ class _Writer:
                     CUSTOMERS.c.email,
                     CUSTOMERS.c.phone_invalid,
                     CUSTOMERS.c.email_invalid,
+                    CUSTOMERS.c.voice_invalid,
+                    CUSTOMERS.c.landline,
                 ).where(CUSTOMERS.c.account_id.in_([row.account_id for row in batch]))
             )
         }
@@ -363,14 +372,17 @@ class _Writer:
         for row in batch:
             old = existing.get(row.account_id)
             if old is None:
-                inserts.append((*row, False, False, self.stamp, self.stamp))
-            elif old.row_hash == row.row_hash:
+                inserts.append((*row, False, False, False, self.stamp, self.stamp))
+            # landline is not in the digest: a row stored before it existed is rewritten.
+            elif old.row_hash == row.row_hash and bool(old.landline) == row.landline:
                 result.unchanged += 1
             else:
                 # A provider's "cannot receive" verdict was about the old contact.
                 phone_invalid = bool(old.phone_invalid) and old.phone == row.phone
                 email_invalid = bool(old.email_invalid) and old.email == row.email
-                updates.append((*row[1:], phone_invalid, email_invalid, self.stamp, old.id))
+                voice_invalid = bool(old.voice_invalid) and old.phone == row.phone
+                fresh = (phone_invalid, email_invalid, voice_invalid, self.stamp, old.id)
+                updates.append((*row[1:], *fresh))
         if inserts:
             self.connection.exec_driver_sql(self.insert_sql, inserts)
         if updates:

@@ -10,9 +10,10 @@ import hashlib
 import math
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
-from outage_notify.contacts import ContactError, normalise_email, normalise_phone
+from outage_notify import registry
+from outage_notify.contacts import ContactError, normalise_email, phone_contact
 from outage_notify.plain_text import control_character_problem, has_control_characters
 from outage_notify.settings import SHIPPED_LANGUAGES
 
@@ -33,10 +34,10 @@ COLUMNS = (
 )
 # Columns a rejects file adds; importing a corrected rejects file ignores them.
 ANNOTATION_COLUMNS = ("line", "reason")
-CHANNELS = ("sms", "email")
 LIMITS = {"account_id": 64, "name": 200, "address": 500, "email": 320, "service_node": 64}
 _TRUE = frozenset({"true", "yes", "y", "1", "t"})
 _FALSE = frozenset({"false", "no", "n", "0", "f", ""})
+T = TypeVar("T")
 _LANGUAGES = {language.lower().replace("_", "-"): language for language in SHIPPED_LANGUAGES}
 
 
@@ -57,6 +58,7 @@ class CustomerRow(NamedTuple):
     critical: bool
     service_node: str | None
     row_hash: str
+    landline: bool = False  # the phone is a fixed line (not in the digest: the phone is)
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,10 @@ def check_row(values: dict[str, str], rules: RowRules) -> CustomerRow | list[str
             problems.append(f"{column} is longer than {limit} characters")
     if not text["account_id"]:
         problems.append("account_id is empty")
-    phone = _contact(text["phone"], "phone", lambda v: normalise_phone(v, rules.region), problems)
+    phone_facts = _contact(
+        text["phone"], "phone", lambda v: phone_contact(v, rules.region), problems
+    )
+    phone, landline = phone_facts if phone_facts else (None, False)
     email = _contact(text["email"], "email", normalise_email, problems)
     if not text["phone"] and not text["email"]:
         problems.append("needs a phone or an email")
@@ -109,7 +114,7 @@ def check_row(values: dict[str, str], rules: RowRules) -> CustomerRow | list[str
     service_node = text["service_node"] or None
     # Without a service_node the digest is the one it was before the column existed.
     digest = row_digest(fields if service_node is None else (*fields, service_node))
-    return CustomerRow(*fields, service_node, row_hash=digest)
+    return CustomerRow(*fields, service_node, row_hash=digest, landline=landline)
 
 
 def row_digest(fields: tuple[object, ...]) -> str:
@@ -119,8 +124,8 @@ def row_digest(fields: tuple[object, ...]) -> str:
 
 
 def _contact(
-    value: str, column: str, normalise: Callable[[str], str], problems: list[str]
-) -> str | None:
+    value: str, column: str, normalise: Callable[[str], T], problems: list[str]
+) -> T | None:
     if not value:
         return None
     try:
@@ -193,16 +198,17 @@ def _channels(value: str, phone: str, email: str, problems: list[str]) -> str:
     if not value:
         return ""
     chosen = {part.strip().lower() for part in value.replace(",", ";").split(";") if part.strip()}
-    unknown = sorted(chosen - set(CHANNELS))
+    known = registry.names()
+    unknown = sorted(chosen - set(known))
     if unknown:
-        problems.append(f"channels {value!r}: use sms, email or sms;email")
+        problems.append(f"channels {value!r}: use {', '.join(known)}, separated by ;")
         return ""
-    contacts = {"sms": phone, "email": email}
-    for channel in CHANNELS:
-        if channel in chosen and not contacts[channel]:
-            column = "phone" if channel == "sms" else "email"
+    contacts = {"phone": phone, "email": email}
+    for channel in known:
+        column = registry.spec(channel).contact
+        if channel in chosen and not contacts.get(column):
             problems.append(f"channels asks for {channel} but there is no {column}")
-    return ";".join(c for c in CHANNELS if c in chosen)
+    return ";".join(c for c in known if c in chosen)
 
 
 def _flag(value: str, problems: list[str]) -> bool:

@@ -12,13 +12,14 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, or_, select
 
+from outage_notify import registry
 from outage_notify.contacts import ContactError, normalise_email, normalise_phone
 from outage_notify.errors import InputError, NotFoundError
-from outage_notify.models import Channel, Customer, OptOut
+from outage_notify.models import Customer, OptOut
 from outage_notify.residents import optouts
 from outage_notify.settings import Settings
 
-CHANNELS = tuple(c.value for c in Channel)
+CHANNELS = registry.names()
 
 
 def find_customer(session: Session, account_id: str) -> Customer:
@@ -58,7 +59,7 @@ def count_customers(
 
 def customer_opt_outs(session: Session, customer: Customer) -> list[str]:
     """The channels on which this customer's contacts opted out."""
-    contacts = [("sms", customer.phone), ("email", customer.email)]
+    contacts = [(c, getattr(customer, s.contact)) for c, s in registry.CHANNELS.items()]
     clauses = [
         (col(OptOut.channel) == channel) & (col(OptOut.address) == address)
         for channel, address in contacts
@@ -112,11 +113,13 @@ def _targets(
     text = target.strip()
     customer = session.exec(select(Customer).where(Customer.account_id == text)).first()
     if customer is not None:
-        contacts = {"sms": customer.phone, "email": customer.email}
-        wanted = channels or [c for c in CHANNELS if contacts[c]]
+        contacts = {c: getattr(customer, s.contact) for c, s in registry.CHANNELS.items()}
+        has_contact = {c: bool(address) for c, address in contacts.items()}
+        flags = {"landline": customer.landline}
+        wanted = channels or registry.with_contact(customer.channels, has_contact, flags)
         missing = [c for c in wanted if not contacts[c]]
         if missing:
-            what = "phone" if missing[0] == "sms" else "email"
+            what = registry.spec(missing[0]).contact
             raise InputError(
                 f"account {text} has no {what}, so nothing to opt out of on {missing[0]}"
             )

@@ -37,6 +37,8 @@ _COLUMNS = (
     col(Customer.critical),
     col(Customer.phone_invalid),
     col(Customer.email_invalid),
+    col(Customer.voice_invalid),
+    col(Customer.landline),
 )
 
 
@@ -201,6 +203,21 @@ def _inside_ids(session: Session, outage: Outage, extra: list[Any]) -> np.ndarra
     return np.unique(np.concatenate(found))
 
 
+def _chooses(descriptor: registry.ChannelSpec) -> Any:
+    named = col(Customer.channels).contains(descriptor.name)
+    return or_(col(Customer.channels) == "", named) if descriptor.by_default else named
+
+
+def _wants(descriptor: registry.ChannelSpec) -> Any:
+    """Customers who may get ``descriptor``'s channel (``registry.wanted`` in SQL, erring
+    high: a stand-in's flag is not taken off the channel it stands in for)."""
+    stands_in_for = registry.CHANNELS.get(descriptor.stands_in_for or "")
+    if stands_in_for is None or descriptor.stands_in_when is None:
+        return _chooses(descriptor)
+    flag = col(getattr(Customer, descriptor.stands_in_when)).is_(True)
+    return or_(_chooses(descriptor), and_(_chooses(stands_in_for), flag))
+
+
 def count_recipients(session: Session, outage: Outage, channel: str) -> int:
     """About ``len(target(...).recipients)`` on ``channel``, from counts: nothing is listed.
 
@@ -216,7 +233,7 @@ def count_recipients(session: Session, outage: Outage, channel: str) -> int:
         col(contact).is_not(None),
         col(contact) != "",
         col(invalid).is_(False),
-        or_(col(Customer.channels) == "", col(Customer.channels).contains(channel)),
+        _wants(descriptor),
         ~exists().where(col(OptOut.channel) == channel, col(OptOut.address) == col(contact)),
     ]
     distinct = select(func.count(func.distinct(col(contact))))

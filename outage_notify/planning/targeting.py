@@ -80,18 +80,33 @@ def customer_contacts(row: Any) -> dict[str, tuple[str | None, bool]]:
     }
 
 
-def wanted_channels(chosen: str, contacts: dict[str, tuple[str | None, bool]]) -> list[str]:
-    """The channels a customer wants: those named in ``Customer.channels``, else every
-    channel it has a contact for, in registry order."""
-    if chosen:
-        return [c for c in chosen.split(";") if c]
-    return [c for c, (address, _invalid) in contacts.items() if address]
+def wanted_channels(row: Any, contacts: dict[str, tuple[str | None, bool]]) -> list[str]:
+    """The channels a matched customer gets notices on (``registry.wanted``): those named
+    in ``Customer.channels``, else every channel offered by default it has a contact for;
+    a landline's SMS becomes a call."""
+    return registry.wanted(row[COLUMN_AT["channels"]] or "", _has(contacts), customer_flags(row))
+
+
+def contact_channels(row: Any, contacts: dict[str, tuple[str | None, bool]]) -> list[str]:
+    """Every channel of a matched customer, chosen or not (``registry.with_contact``)."""
+    return registry.with_contact(
+        row[COLUMN_AT["channels"]] or "", _has(contacts), customer_flags(row)
+    )
+
+
+def customer_flags(row: Any) -> dict[str, bool]:
+    """The Customer columns a stand-in channel looks at (``landline``)."""
+    return {"landline": bool(row[COLUMN_AT["landline"]])}
+
+
+def _has(contacts: dict[str, tuple[str | None, bool]]) -> dict[str, bool]:
+    return {c: bool(address) for c, (address, _invalid) in contacts.items()}
 
 
 def _customer_channels(row: Any) -> list[tuple[str, str | None, bool]]:
     """(channel, address, flagged invalid) for each channel the customer wants."""
     contacts = customer_contacts(row)
-    return [(c, *contacts[c]) for c in wanted_channels(row[COLUMN_AT["channels"]], contacts)]
+    return [(c, *contacts[c]) for c in wanted_channels(row, contacts)]
 
 
 def _opted_out(session: Session) -> set[tuple[str, str]]:

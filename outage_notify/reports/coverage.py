@@ -35,7 +35,7 @@ from outage_notify.models import (
     Outage,
 )
 from outage_notify.planning.matching import match_outage_customers
-from outage_notify.planning.targeting import customer_contacts
+from outage_notify.planning.targeting import contact_channels, customer_contacts, wanted_channels
 from outage_notify.reports.spreadsheet import write_csv
 
 REACHED_STATES = (DeliveryState.SENT, DeliveryState.DELIVERED)
@@ -184,13 +184,6 @@ def _opt_outs(session: Session) -> dict[tuple[str, str], str]:
     return {(channel, address): source for channel, address, source in rows}
 
 
-def _wanted(chosen: str, contacts: dict[str, str | None]) -> list[str]:
-    # The same rule as targeting: empty means every channel it has a contact for.
-    if chosen:
-        return [c for c in registry.names() if c in chosen.split(";")]
-    return [c for c in registry.names() if contacts[c]]
-
-
 def _channel_outcome(
     channel: str,
     address: str | None,
@@ -256,12 +249,12 @@ def coverage(session: Session, outage: Outage, *, now: datetime) -> Coverage:
     sources: Counter[str] = Counter()
     unreached: dict[int, tuple[str, str]] = {}
     for customer_id, (row, _how) in customers.items():
-        _id, _phone, _email, _language, chosen, critical = row[:6]
+        _id, _phone, _email, _language, _chosen, critical = row[:6]
         found = customer_contacts(row)
         contacts = {c: address for c, (address, _invalid) in found.items()}
         reached = [c for c in registry.names() if (c, contacts[c]) in reached_contacts]
         reached_by.update(reached)
-        present = [c for c in registry.names() if contacts[c]]
+        present = contact_channels(row, found)
         out = [c for c in present if (c, contacts[c]) in opt_outs]
         opted.update(out)
         sources.update(opt_outs[(c, contacts[c] or "")] for c in out)
@@ -273,7 +266,7 @@ def coverage(session: Session, outage: Outage, *, now: datetime) -> Coverage:
         invalid = {c: flagged for c, (_address, flagged) in found.items()}
         audience_ahead = "all" in upcoming or (bool(critical) and "critical" in upcoming)
         outcomes = []
-        for channel in _wanted(chosen or "", contacts):
+        for channel in wanted_channels(row, found):  # the same rule as targeting
             address = contacts[channel]
             key = (channel, address or "")
             reason, detail = _channel_outcome(

@@ -11,10 +11,10 @@ from collections.abc import Iterable
 from sqlalchemy import delete
 from sqlmodel import Session, select
 
-from outage_notify import audit
-from outage_notify.models import Channel, OptOut
+from outage_notify import audit, registry
+from outage_notify.models import OptOut
 
-SOURCES = ("sms", "email", "planner", "web", "provider")
+SOURCES = ("sms", "email", "voice", "planner", "web", "provider")
 
 
 def opt_out(
@@ -92,7 +92,7 @@ def opted_out(session: Session, channel: str, addresses: Iterable[str]) -> set[s
 
 
 def _check(channel: str, source: str) -> None:
-    if channel not in {c.value for c in Channel}:
+    if channel not in registry.CHANNELS:
         raise ValueError(f"unknown channel {channel!r}")
     if source not in SOURCES:
         raise ValueError(f"unknown opt-out source {source!r}")

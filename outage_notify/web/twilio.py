@@ -1,5 +1,6 @@
-"""Twilio's webhooks: inbound SMS (``POST /twilio/inbound``) and delivery status callbacks
-(``POST /twilio/status``).
+"""Twilio's webhooks: inbound SMS (``POST /twilio/inbound``), delivery status callbacks
+(``POST /twilio/status``) and voice calls (``POST /twilio/voice``: a call's keypresses, answered
+with TwiML, and its status callbacks, ``?event=status``).
 
 Every request must carry a valid ``X-Twilio-Signature``, computed by Twilio over the URL it
 called, which is our *public* URL: behind a TLS proxy the request reaches us as
@@ -28,10 +29,13 @@ from twilio.request_validator import (
 )
 from twilio.twiml.messaging_response import MessagingResponse
 
+from outage_notify import registry
 from outage_notify.db import Database
+from outage_notify.delivery.call_status import CallReport, apply_call_report
 from outage_notify.delivery.status_callbacks import StatusReport, apply_status_report
 from outage_notify.plain_text import control_character_problem
 from outage_notify.residents.inbound import InboundResult, handle_inbound
+from outage_notify.residents.voice_keys import KeyAnswer, answer_keypress
 from outage_notify.settings import Settings
 from outage_notify.web import deps
 
@@ -178,12 +182,11 @@ async def status(
     state = _field(form, "MessageStatus") or _field(form, "SmsStatus")
     if not sid or not state:
         return PlainTextResponse("MessageSid and MessageStatus are required", status_code=400)
-    hint = request.query_params.get("delivery", "")
     report = StatusReport(
         sid=sid,
         status=state,
         error_code=_field(form, "ErrorCode") or None,
-        delivery_id=int(hint) if hint.isdigit() and len(hint) < 10 else None,
+        delivery_id=_delivery_hint(request),
     )
 
     def apply(session: Session) -> None:
@@ -191,3 +194,47 @@ async def status(
 
     await run_in_threadpool(_in_transaction, database, apply)
     return Response(status_code=204)
+
+
+def _delivery_hint(request: Request) -> int | None:
+    hint = request.query_params.get("delivery", "")
+    return int(hint) if hint.isdigit() and len(hint) < 10 else None
+
+
+@router.post("/voice", summary="Voice call keypresses and status (Twilio webhook)")
+async def voice(
+    request: Request, settings: SettingsDep, database: DatabaseDep, now: NowDep
+) -> Response:
+    form = await signed_form(request, settings)
+    if form is None:
+        return _forbidden()
+    delivery_id = _delivery_hint(request)
+    if request.query_params.get("event") == "status":
+        sid, state = _field(form, "CallSid"), _field(form, "CallStatus")
+        if not sid or not state:
+            return PlainTextResponse("CallSid and CallStatus are required", status_code=400)
+        report = CallReport(
+            sid=sid,
+            status=state,
+            answered_by=_field(form, "AnsweredBy"),
+            delivery_id=delivery_id,
+        )
+
+        def apply(session: Session) -> None:
+            apply_call_report(session, report, channel=registry.VOICE.name, now=now)
+
+        await run_in_threadpool(_in_transaction, database, apply)
+        return Response(status_code=204)
+
+    def keypress(session: Session) -> KeyAnswer:
+        return answer_keypress(
+            session,
+            settings,
+            delivery_id=delivery_id,
+            digits=_field(form, "Digits"),
+            channel=registry.VOICE.name,
+            now=now,
+        )
+
+    answer = await run_in_threadpool(_in_transaction, database, keypress)
+    return Response(answer.twiml, media_type="application/xml")

@@ -10,7 +10,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import ClassVar
+from pathlib import Path
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -116,3 +117,44 @@ def test_a_registered_channel_gets_the_notice_through_the_whole_engine(
     assert report.deliveries["pager"][DeliveryState.SENT] == 1
     assert report.deliveries["sms"][DeliveryState.DELIVERED] == 1  # the file backend
     assert report.coverage.reached_by_channel["pager"] == 1
+
+
+def test_voice_is_one_more_descriptor_beside_a_registered_one(
+    db: Database, config_values: dict[str, Any], tmp_path: Path, pager: InMemoryPager
+) -> None:
+    """Voice (a registered channel like the pager) takes a landline's notice, as a call."""
+    config_values["voice"] = {"backend": "file", "file_dir": str(tmp_path / "calls")}
+    settings = Settings.model_validate(config_values)
+    make_city(db)
+    with db.session() as session:
+        session.add(
+            Customer(
+                account_id="c3",
+                language="zh-CN",
+                water_area="W01",
+                phone="+862088776655",
+                landline=True,
+            )
+        )
+        outages.plan_outage(
+            session,
+            OutageDraft(
+                utility="water",
+                title="Main replacement",
+                start=at("12-10 10:00"),
+                end=at("12-10 14:00"),
+                areas=["W01"],
+            ),
+            settings=settings,
+            now=at("12-01 09:00"),
+            actor="planner",
+        )
+    engine = build_engine(db, settings)
+    assert set(engine.channels) == {"sms", "email", "pager", "voice"}
+    summary = engine.dispatcher.run_once(at("12-07 10:00"))
+    engine.close()
+    # The landline gets a call instead of an SMS; the pager, reading phones, pages it too.
+    assert (summary.results["voice/delivered"], summary.results["pager/sent"]) == (1, 1)
+    assert "sms/delivered" not in summary.results
+    [twiml] = sorted((tmp_path / "calls").glob("*.xml"))
+    assert "按1" in twiml.read_text(encoding="utf-8")

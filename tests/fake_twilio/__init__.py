@@ -5,6 +5,10 @@ It speaks enough of the REST API for the real ``twilio`` client: ``POST .../Mess
 ``SM...`` SID), ``GET .../Messages.json?To=&DateSent>=`` and ``GET .../Messages/{sid}.json``.
 As at Twilio, an accepted message may stay queued (``hold_queued``, ``queue_seconds``): it has
 no ``date_sent`` yet, so a list filtered on ``DateSent`` leaves it out.
+It answers the Calls API too (``POST .../Calls.json``, ``GET .../Calls.json?To=``,
+``GET .../Calls/{sid}.json``); how a call to a number ends is scripted with
+``fake.answer(to, "machine")`` and :meth:`FakeTwilio.call_events` gives the signed status
+callbacks of its life (posted by the fake itself when ``callback_base`` is set).
 Faults are scriptable (a share of 429s with ``Retry-After``, a 5xx storm for a number of
 requests or some seconds, a Twilio error code for one number, a delay), and every request is
 recorded with its arrival time on the monotonic clock, so a test can measure the send rate.
@@ -28,6 +32,7 @@ messages per recipient) and ``GET /_fake/requests`` (every request with its arri
 
 from __future__ import annotations
 
+from tests.fake_twilio.calls import CallStore
 from tests.fake_twilio.faults import FaultScript
 from tests.fake_twilio.messages import MessageStore
 from tests.fake_twilio.server import (
@@ -41,6 +46,7 @@ from tests.fake_twilio.server import (
 __all__ = [
     "DEFAULT_ACCOUNT_SID",
     "DEFAULT_AUTH_TOKEN",
+    "CallStore",
     "FakeTwilio",
     "FaultScript",
     "MessageStore",

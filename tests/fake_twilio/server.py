@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 import requests
 from twilio.request_validator import RequestValidator
 
+from tests.fake_twilio.calls import CallStore
 from tests.fake_twilio.faults import FaultScript
 from tests.fake_twilio.messages import API_PREFIX, MessageStore, error_body
 
@@ -56,6 +57,7 @@ class FakeTwilio:
         self.callback_base = callback_base
         self.faults = FaultScript()
         self.store = MessageStore()
+        self.call_store = CallStore()
         self._lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
         self._server = _QuietServer((host, port), _handler_for(self))
@@ -120,6 +122,7 @@ class FakeTwilio:
         """Forget every fault, request and message."""
         self.faults.reset()
         self.store.reset()
+        self.call_store.reset()
         with self._lock:
             self._requests.clear()
 
@@ -144,6 +147,56 @@ class FakeTwilio:
 
     def accepted_count(self, to: str) -> int:
         return self.store.accepted_count(to)
+
+    @property
+    def calls(self) -> list[dict[str, Any]]:
+        return self.call_store.all()
+
+    def placed(self) -> list[RecordedRequest]:
+        """The accepted call-create requests, in arrival order."""
+        return [
+            r
+            for r in self.requests
+            if r.method == "POST" and r.path.endswith("/Calls.json") and r.status == 201
+        ]
+
+    def answer(self, to: str, how: str) -> None:
+        """How calls to ``to`` end: human, machine, fax, busy, no-answer or failed."""
+        self.call_store.answer(to, how)
+
+    def call_status_callback(
+        self, sid: str, status: str, *, answered_by: str = "", url: str | None = None
+    ) -> tuple[str, dict[str, str], dict[str, str]]:
+        """The signed call status callback Twilio would send: ``(url, form, headers)``."""
+        call = self.call_store.get(sid)
+        if call is None:
+            raise KeyError(f"no call {sid}")
+        target = url or call["_status_callback"]
+        form = {
+            "AccountSid": self.account_sid,
+            "ApiVersion": "2010-04-01",
+            "CallSid": sid,
+            "CallStatus": status,
+            "Direction": "outbound-api",
+            "From": call["from"],
+            "To": call["to"],
+        }
+        if answered_by:
+            form["AnsweredBy"] = answered_by
+        signature = RequestValidator(self.auth_token).compute_signature(target, form)
+        return target, form, {"X-Twilio-Signature": signature}
+
+    def call_events(self, sid: str) -> list[tuple[str, dict[str, str], dict[str, str]]]:
+        """The signed callbacks of a call's life as its number's script says, in order."""
+        call = self.call_store.finish(sid)
+        if call is None:
+            raise KeyError(f"no call {sid}")
+        events = [self.call_status_callback(sid, s) for s in ("initiated", "ringing")]
+        if call["status"] == "completed":
+            events.append(self.call_status_callback(sid, "in-progress"))
+        answered_by = call["answered_by"] or ""
+        events.append(self.call_status_callback(sid, call["status"], answered_by=answered_by))
+        return events
 
     def stats(self) -> dict[str, Any]:
         messages = self.store.accepted()
@@ -232,6 +285,18 @@ class FakeTwilio:
             if status == 201 and self.callback_base and form.get("StatusCallback") and not queued:
                 threading.Thread(target=self._call_back, args=(body["sid"],), daemon=True).start()
             return status, body, {}
+        if method == "POST" and rest == "Calls.json":
+            status, body = self.call_store.create(account, form)
+            if status == 201 and self.callback_base and form.get("StatusCallback"):
+                threading.Thread(target=self._call_events, args=(body["sid"],), daemon=True).start()
+            return status, body, {}
+        if method == "GET" and rest == "Calls.json":
+            return 200, self.call_store.page(account, query), {}
+        if method == "GET" and rest.startswith("Calls/") and rest.endswith(".json"):
+            call = self.call_store.fetch(rest[len("Calls/") : -len(".json")])
+            if call is None:
+                return 404, self._error(20404, 404), {}
+            return 200, call, {}
         if method == "GET" and rest == "Messages.json":
             lookup_failure = self.faults.lookup_failure()
             if lookup_failure is not None:
@@ -246,8 +311,13 @@ class FakeTwilio:
         return 404, self._error(20404, 404), {}
 
     def _call_back(self, sid: str) -> None:
-        for status in ("sent", "delivered"):
-            public, form, headers = self.status_callback(sid, status)
+        self._post_all([self.status_callback(sid, s) for s in ("sent", "delivered")])
+
+    def _call_events(self, sid: str) -> None:
+        self._post_all(self.call_events(sid))
+
+    def _post_all(self, callbacks: list[tuple[str, dict[str, str], dict[str, str]]]) -> None:
+        for public, form, headers in callbacks:
             parts = urlsplit(public)
             local = f"{self.callback_base}{parts.path}" + (f"?{parts.query}" if parts.query else "")
             try:

@@ -67,6 +67,31 @@ def test_import_normalises_and_reports_the_summary(run_cli, city: Database, tmp_
         assert event.after["inserted"] == 3
 
 
+def test_a_landline_is_marked_at_import_and_again_when_the_phone_changes(
+    city: Database, settings: Settings, tmp_path: Path
+) -> None:
+    rows = [customer_row("L1", phone="020 8877 6655"), customer_row("M1", phone="13800138000")]
+    import_customers(
+        city, write_customers(tmp_path / "a.csv", rows), settings=settings, actor="test"
+    )
+    stored = customers_in(city)
+    assert (stored["L1"]["landline"], stored["M1"]["landline"]) == (True, False)
+    assert stored["L1"]["voice_invalid"] is False
+    with city.session() as session:  # as stored before the landline column existed
+        stored_before = session.exec(select(Customer).where(Customer.account_id == "L1")).one()
+        stored_before.landline = False
+        session.add(stored_before)
+    again = import_customers(
+        city, write_customers(tmp_path / "a.csv", rows), settings=settings, actor="test"
+    )
+    assert (again.updated, customers_in(city)["L1"]["landline"]) == (1, True)
+    rows = [customer_row("L1", phone="13900139000")]
+    import_customers(
+        city, write_customers(tmp_path / "b.csv", rows), settings=settings, actor="test"
+    )
+    assert customers_in(city)["L1"]["landline"] is False
+
+
 @pytest.mark.parametrize(("case", "values", "reason"), BAD_ROWS, ids=[c[0] for c in BAD_ROWS])
 def test_one_bad_row_rejects_the_file_and_writes_nothing(
     run_cli, city: Database, tmp_path: Path, case: str, values: dict[str, str], reason: str

@@ -42,7 +42,11 @@ BAD_ROWS = [
     ("unknown water area", {"water_area": "W09"}, "water_area 'W09' is not a known area"),
     ("gas area as water", {"water_area": "G01"}, "water_area 'G01' is a gas area"),
     ("water area as gas", {"gas_area": "W01"}, "gas_area 'W01' is a water area"),
-    ("unknown channel", {"channels": "sms;fax"}, "channels 'sms;fax': use sms, email or sms;email"),
+    (
+        "unknown channel",
+        {"channels": "sms;fax"},
+        "channels 'sms;fax': use sms, email, voice, separated by ;",
+    ),
     ("email channel, no email", {"channels": "email"}, "channels asks for email but there is no"),
     ("control character", {"name": "Li\x00"}, "name contains a control character"),
     ("critical not a flag", {"critical": "maybe"}, "critical 'maybe' is not true or false"),

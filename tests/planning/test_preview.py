@@ -90,6 +90,7 @@ def test_preview_counts_recipients_costs_and_texts(city: Database, settings: Set
     assert data["recipients"] == {
         "sms": {"total": 2, "by_language": {"zh-CN": 2}},
         "email": {"total": 2, "by_language": {"en": 2}},
+        "voice": {"total": 0, "by_language": {}},
     }
     assert data["critical_recipients"]["sms"] == {"total": 1, "by_language": {"zh-CN": 1}}
     assert data["by_match"] == {"area_code": 3, "both": 1, "subscription": 1}

@@ -90,6 +90,9 @@ def test_messages_sent_by_channel_and_kind(seeded: Seeded) -> None:
             "cancelled": 1,
             "restored": 2,
         },
+        "voice": dict.fromkeys(
+            ["advance", "reminder", "changed", "extended", "cancelled", "restored"], 0
+        ),
     }
 
 
@@ -167,13 +170,17 @@ def test_opt_outs_replies_and_subscribers_in_the_year(seeded: Seeded) -> None:
     _db, _seed, report = seeded
     # Opt-outs: the 2025 one and the one at 2027-01-01 00:00 local are not in 2026.
     assert report.opt_outs == {
-        "email": {"sms": 0, "email": 1},
-        "planner": {"sms": 1, "email": 0},
-        "sms": {"sms": 1, "email": 0},
+        "email": {"sms": 0, "email": 1, "voice": 0},
+        "planner": {"sms": 1, "email": 0, "voice": 0},
+        "sms": {"sms": 1, "email": 0, "voice": 0},
     }
     assert report.inbound == {"stop": 2, "start": 1, "help": 1, "status": 0, "sub": 0, "other": 1}
     # Consent in 2026, whatever the status now; a pending sign-up has not consented.
-    assert report.subscribers == {"sms": {"web": 1, "sms": 1}, "email": {"web": 1}}
+    assert report.subscribers == {
+        "sms": {"web": 1, "sms": 1},
+        "email": {"web": 1},
+        "voice": {},
+    }
     data = report.as_dict()
     assert (data["opt_outs"]["total"], data["subscribers_gained"]["total"]) == (3, 3)
 

@@ -307,7 +307,7 @@ def test_shared_contact_reaches_every_premise_that_has_it(db: Database) -> None:
         result = coverage(s, outage, now=T0)
     # P3 wants email only, and its email failed; but its phone got the SMS: it knows.
     assert (result.affected_premises, result.reached, result.door_hangers) == (3, 3, [])
-    assert result.reached_by_channel == {"sms": 3, "email": 0}
+    assert result.reached_by_channel == {"sms": 3, "email": 0, "voice": 0}
 
 
 def test_door_hangers_are_written_as_csv_with_every_column(db: Database) -> None:

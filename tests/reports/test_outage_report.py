@@ -74,6 +74,7 @@ def test_every_delivery_state_is_counted_per_channel(seeded: Seeded) -> None:
     assert report.deliveries == {
         "sms": {**zero, "sent": 5, "delivered": 1, "failed": 2, "skipped": 8},
         "email": {**zero, "pending": 2, "sent": 4, "failed": 4},
+        "voice": zero,
     }
     assert report.as_dict(ZONE)["deliveries"] == report.deliveries
 
@@ -101,10 +102,13 @@ def test_late_notices_and_deliveries(seeded: Seeded) -> None:
         ("reminder", True),
         ("reminder", False),
     ]
-    assert report.late_deliveries == {"sms": 3, "email": 2}
+    assert report.late_deliveries == {"sms": 3, "email": 2, "voice": 0}
     data = report.as_dict(ZONE)
-    assert data["late"] == {"deliveries": {"sms": 3, "email": 2}, "notices": [report.notices[1].id]}
-    assert data["expired"] == {"deliveries": {"sms": 0, "email": 0}, "notices": []}
+    assert data["late"] == {
+        "deliveries": {"sms": 3, "email": 2, "voice": 0},
+        "notices": [report.notices[1].id],
+    }
+    assert data["expired"] == {"deliveries": {"sms": 0, "email": 0, "voice": 0}, "notices": []}
 
 
 def test_failures_are_grouped_by_channel_and_error_code(seeded: Seeded) -> None:
@@ -120,13 +124,14 @@ def test_skipped_deliveries_by_reason(seeded: Seeded) -> None:
     assert report.skipped == {
         "sms": {"invalid_contact": 2, "no_contact": 2, "opted_out": 4},
         "email": {},
+        "voice": {},
     }
 
 
 def test_duplicates_found_by_crash_recovery(seeded: Seeded) -> None:
     db, report = seeded.db, seeded.report
     ids = customer_ids(db)
-    assert report.duplicate_counts == {"sms": 0, "email": 1}
+    assert report.duplicate_counts == {"sms": 0, "email": 1, "voice": 0}
     (line,) = report.duplicates
     assert (line.kind, line.channel, line.recipient, line.state) == (
         "advance",
@@ -140,7 +145,7 @@ def test_opt_outs_among_the_affected(seeded: Seeded) -> None:
     report = seeded.report
     cov = report.coverage
     # A004 (source sms; its only contact) and A013 (source web; it still has email).
-    assert cov.opted_out == {"sms": 2, "email": 0}
+    assert cov.opted_out == {"sms": 2, "email": 0, "voice": 0}
     assert cov.opted_out_every_channel == 1
     assert cov.opt_out_sources == {"sms": 1, "web": 1}
 
@@ -154,13 +159,13 @@ def test_coverage_is_the_share_of_affected_premises_reached_before_the_start(
     # (A001's phone), A007 (delivered), A011 (email) = 4.
     assert (cov.affected_premises, cov.reached) == (12, 4)
     assert cov.share == pytest.approx(4 / 12)
-    assert cov.reached_by_channel == {"sms": 3, "email": 2}
+    assert cov.reached_by_channel == {"sms": 3, "email": 2, "voice": 0}
     assert report.as_dict(ZONE)["coverage"] == {
         "affected_premises": 12,
         "reached": 4,
         "not_reached": 8,
         "share": 0.3333,
-        "reached_by_channel": {"sms": 3, "email": 2},
+        "reached_by_channel": {"sms": 3, "email": 2, "voice": 0},
     }
 
 
@@ -229,7 +234,7 @@ def test_expired_notices_and_deliveries(db: Database) -> None:
         assert outage.id is not None
     dispatch_at(db, [T0, start + timedelta(hours=1)])
     report = _report(db, outage.id, now=start + timedelta(hours=2))
-    assert report.expired_deliveries == {"sms": 2, "email": 0}
+    assert report.expired_deliveries == {"sms": 2, "email": 0, "voice": 0}
     assert [(n.kind, n.state) for n in report.expired_notices] == [("reminder", "expired")]
     assert report.deliveries["email"]["sent"] == 1
     reasons = {h.account_id: (h.reason, h.detail) for h in report.coverage.door_hangers}

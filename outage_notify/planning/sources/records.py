@@ -16,7 +16,7 @@ from outage_notify import audit
 from outage_notify.errors import NotFoundError, Problem, rejected
 from outage_notify.models import Outage, Source, SourceEntry
 from outage_notify.planning.outages import UTILITIES, check_areas
-from outage_notify.settings import parse_duration
+from outage_notify.settings_values import parse_duration
 
 FORMATS = ("atom", "rss", "cap")
 MIN_EVERY = timedelta(minutes=1)  # a publisher polled faster than this would block us
