@@ -126,7 +126,7 @@ def baseline(
         " voice_invalid, landline, row_hash, created_at, updated_at) VALUES ("
         + ", ".join("?" for _ in COLUMNS)
         + ", 0, 0, 0, 0, '', '2026-01-01', '2026-01-01')",
-        raw_rows(csv_path),
+        (checked_rows if check_phones else raw_rows)(csv_path),
     )
     conn.execute("COMMIT")
     elapsed = time.perf_counter() - started
