@@ -4,78 +4,41 @@ models in the modules that take it (areas, customers, outages), never by these."
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from outage_notify.db import UTCDateTime, utcnow
-
-
-class Utility(StrEnum):
-    WATER = "water"
-    GAS = "gas"
-
-
-class OutageStatus(StrEnum):
-    REVIEW = "review"  # from an untrusted upstream source: no notices until approved
-    PLANNED = "planned"
-    CANCELLED = "cancelled"
-    RESTORED = "restored"
-
-
-class NoticeKind(StrEnum):
-    ADVANCE = "advance"  # the first notice of upcoming work (also the critical-lead one)
-    REMINDER = "reminder"  # later lead times before the start
-    CHANGED = "changed"  # rescheduled
-    EXTENDED = "extended"
-    CANCELLED = "cancelled"
-    RESTORED = "restored"
-
-
-# Notices about work still ahead: never sent once the work has started.
-UPCOMING_KINDS = frozenset({NoticeKind.ADVANCE, NoticeKind.REMINDER, NoticeKind.CHANGED})
-
-
-class NoticeState(StrEnum):
-    PENDING = "pending"  # planned, not yet due
-    EXPANDED = "expanded"  # recipients matched, deliveries written
-    SUPERSEDED = "superseded"  # the outage changed before it fell due
-    EXPIRED = "expired"  # fell due after its deadline (the work had started)
-
-
-class DeliveryState(StrEnum):
-    PENDING = "pending"
-    SENDING = "sending"
-    SENT = "sent"
-    DELIVERED = "delivered"
-    UNDELIVERED = "undelivered"
-    FAILED = "failed"
-    SKIPPED = "skipped"
-    EXPIRED = "expired"
-    SUPERSEDED = "superseded"
-
-
-FINAL_DELIVERY_STATES = frozenset(
-    {
-        DeliveryState.DELIVERED,
-        DeliveryState.UNDELIVERED,
-        DeliveryState.FAILED,
-        DeliveryState.SKIPPED,
-        DeliveryState.EXPIRED,
-        DeliveryState.SUPERSEDED,
-    }
+from outage_notify.network_tables import (  # noqa: F401 (re-exported)
+    NetworkInfo,
+    NetworkLink,
+    NetworkNode,
+    NetworkValve,
+    OutagePipe,
 )
 
-
-class Channel(StrEnum):
-    SMS = "sms"
-    EMAIL = "email"
+# The states and kinds, defined in states.py; callers import them from here.
+from outage_notify.states import (  # noqa: F401
+    FINAL_DELIVERY_STATES,
+    SUBSCRIBER_MOVES,
+    UPCOMING_KINDS,
+    DeliveryState,
+    NoticeKind,
+    NoticeState,
+    OutageStatus,
+    SubscriberStatus,
+    Utility,
+)
 
 
 def _created() -> Any:
     return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+def area_label(name: str, name_en: str | None, language: str) -> str:
+    """An area's name as shown in ``language``: its English name where it has one."""
+    return name_en if language == "en" and name_en else name
 
 
 class ServiceArea(SQLModel, table=True):
@@ -94,6 +57,9 @@ class ServiceArea(SQLModel, table=True):
     max_lat: float
     created_at: datetime = _created()
     updated_at: datetime = _created()
+
+    def label(self, language: str) -> str:
+        return area_label(self.name, self.name_en, language)
 
 
 class Customer(SQLModel, table=True):
@@ -144,13 +110,23 @@ class Subscriber(SQLModel, table=True):
     address: str = Field(max_length=320, index=True)
     area_code: str = Field(max_length=64, index=True)
     language: str = Field(max_length=8)
-    status: str = Field(default="pending", max_length=16)  # pending | active | unsubscribed
+    status: str = Field(default=SubscriberStatus.PENDING, max_length=16)  # SubscriberStatus
     confirm_secret_hash: str | None = Field(default=None, max_length=128)
     confirm_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     consent_source: str = Field(max_length=16)  # web | sms
     consent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = _created()
     updated_at: datetime = _created()
+
+    def move_to(self, status: SubscriberStatus, now: datetime) -> str:
+        """The one way a subscription changes status (SUBSCRIBER_MOVES); returns the status
+        before. ValueError for a move the table does not allow."""
+        before = self.status
+        if status not in SUBSCRIBER_MOVES[before]:
+            raise ValueError(f"subscriber {self.id}: no move from {before} to {status}")
+        self.status = status
+        self.updated_at = now
+        return before
 
 
 class Outage(SQLModel, table=True):
@@ -332,69 +308,6 @@ class DaemonState(SQLModel, table=True):
     last_tick_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     next_wake_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     updated_at: datetime = _created()
-
-
-class NetworkInfo(SQLModel, table=True):
-    """The imported pipe network (one per database: an import replaces the previous one)."""
-
-    __tablename__ = "network_info"
-
-    id: int | None = Field(default=None, primary_key=True)
-    file: str = Field(max_length=500)
-    utility: str = Field(default="water", max_length=8)
-    valves_from: str = Field(max_length=16)  # file | strategic (derived by WNTR at import)
-    # True when the node coordinates are WGS84 lon/lat, so customers can be linked by location.
-    located: bool = False
-    imported_at: datetime = _created()
-
-
-class NetworkNode(SQLModel, table=True):
-    """A junction, reservoir or tank, with the valve segment it lies in."""
-
-    __tablename__ = "network_node"
-
-    id: int | None = Field(default=None, primary_key=True)
-    name: str = Field(max_length=64, unique=True)
-    kind: str = Field(max_length=16)  # junction | reservoir | tank (the last two are sources)
-    x: float
-    y: float
-    segment: int = Field(index=True)
-
-
-class NetworkLink(SQLModel, table=True):
-    """A pipe (or pump, or control valve) between two nodes, with its valve segment."""
-
-    __tablename__ = "network_link"
-
-    id: int | None = Field(default=None, primary_key=True)
-    name: str = Field(max_length=64, unique=True)
-    kind: str = Field(max_length=16)  # pipe | pump | valve
-    start_node: str = Field(max_length=64)
-    end_node: str = Field(max_length=64)
-    closed: bool = False  # closed in the INP file: it stays closed when isolating
-    segment: int = Field(index=True)
-
-
-class NetworkValve(SQLModel, table=True):
-    """An isolation (gate) valve on ``link`` next to ``node``, as WNTR's valve layer has it."""
-
-    __tablename__ = "network_valve"
-
-    id: int | None = Field(default=None, primary_key=True)
-    name: str = Field(max_length=64, unique=True)
-    link: str = Field(max_length=64)
-    node: str = Field(max_length=64)
-
-
-class OutagePipe(SQLModel, table=True):
-    """A pipe a network outage works on: its recipients come from isolating these."""
-
-    __tablename__ = "outage_pipe"
-    __table_args__ = (UniqueConstraint("outage_id", "pipe", name="uq_outage_pipe"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    outage_id: int = Field(foreign_key="outage.id", index=True)
-    pipe: str = Field(max_length=64)
 
 
 class Source(SQLModel, table=True):

@@ -77,8 +77,9 @@ class ChannelSpec:
     # Which Notice column is this channel's due time: "sms_due_at" is the time moved out of
     # the quiet hours (and earlier by the fan-out's length at max_per_second).
     due_column: Literal["due_at", "sms_due_at"] = "due_at"
-    # Residents can sign up on the web with this kind of address (and confirm it).
-    address_kind: Literal["phone", "email"] = "phone"
+    # How a resident who signs up on the web confirms the address: a "link" mailed to it or
+    # a "code" texted to it (or a YES reply); None: no web sign-up on this channel.
+    confirm_by: Literal["link", "code"] | None = None
     # Offered to a customer who chose no channels when they have its contact. Calls are
     # not: they go to those who ask for them, and to landlines.
     by_default: bool = True
@@ -159,7 +160,7 @@ SMS = ChannelSpec(
     can_lookup=True,
     quiet_hours_apply=True,
     due_column="sms_due_at",
-    address_kind="phone",
+    confirm_by="code",
 )
 
 EMAIL = ChannelSpec(
@@ -172,7 +173,7 @@ EMAIL = ChannelSpec(
     max_per_second=lambda s: s.email.max_per_second,
     concurrency=lambda s: EMAIL_CONCURRENCY,
     message="email",
-    address_kind="email",
+    confirm_by="link",
 )
 
 
@@ -230,7 +231,6 @@ VOICE = ChannelSpec(
     # Nobody wants a call at night: the SMS's time, moved out of the quiet hours.
     quiet_hours_apply=True,
     due_column="sms_due_at",
-    address_kind="phone",
     by_default=False,
     stands_in_for="sms",
     stands_in_when="landline",

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from outage_notify.db import Database
-from outage_notify.models import Delivery, Notice, Outage
+from outage_notify.models import Delivery, Notice, Outage, Subscriber, SubscriberStatus
 
 NOW = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
 
@@ -70,3 +70,17 @@ def test_same_recipient_may_get_another_channel_or_notice(db: Database) -> None:
         session.add(_delivery(first, "x", "sms"))
         session.add(_delivery(first, "x", "email"))
         session.add(_delivery(second, "x", "sms"))
+
+
+def test_a_subscription_moves_only_as_the_table_allows() -> None:
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    row = Subscriber(
+        channel="sms", address="+1", area_code="W1", language="en", consent_source="web"
+    )
+    assert row.status == SubscriberStatus.PENDING
+    assert row.move_to(SubscriberStatus.ACTIVE, now) == "pending"
+    assert row.status == "active"  # the stored values stay the strings they were
+    with pytest.raises(ValueError, match="no move from active to pending"):
+        row.move_to(SubscriberStatus.PENDING, now)
+    assert row.move_to(SubscriberStatus.UNSUBSCRIBED, now) == "active"
+    assert row.move_to(SubscriberStatus.ACTIVE, now) == "unsubscribed"

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import click
 
+from outage_notify import registry
 from outage_notify.cli.base import AppContext, AppGroup, actor_option, echo_json, pass_app
 from outage_notify.planning import customers
 
-CHANNEL_CHOICE = click.Choice(customers.CHANNELS)
+CHANNEL_CHOICE = click.Choice(registry.names())
 
 
 @click.group("customers", cls=AppGroup)

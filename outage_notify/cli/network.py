@@ -10,7 +10,7 @@ import click
 from outage_notify.cli.base import AppContext, AppGroup, actor_option, echo_json, pass_app
 from outage_notify.errors import NotFoundError
 from outage_notify.planning import network_import, network_views
-from outage_notify.planning.outages import UTILITIES
+from outage_notify.planning.outage_checks import UTILITIES
 
 
 @click.group("network", cls=AppGroup)

@@ -15,14 +15,13 @@ from sqlmodel import Session
 
 from outage_notify.cli.base import AppContext, AppGroup, actor_option, echo_json, pass_app
 from outage_notify.cli.times import now_of, now_option, to_utc
-from outage_notify.planning import outages
+from outage_notify.planning import outage_checks, outages
 from outage_notify.planning.outage_views import (
     describe_notice,
     describe_outage,
-    describe_revision,
     list_outages,
     notices,
-    revisions,
+    outage_detail,
 )
 
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
@@ -94,8 +93,7 @@ def notice_line(data: dict[str, Any]) -> str:
 
 def echo_preview(data: dict[str, Any]) -> None:
     recipients = data["recipients"]
-    for channel in ("sms", "email"):
-        counts = recipients[channel]
+    for channel, counts in recipients.items():
         languages = ", ".join(f"{k} {v}" for k, v in counts["by_language"].items())
         click.echo(
             f"Recipients by {channel}: {counts['total']}" + (f" ({languages})" if languages else "")
@@ -131,7 +129,7 @@ def echo_preview(data: dict[str, Any]) -> None:
 
 
 @outages_group.command("add")
-@click.option("--utility", type=click.Choice(outages.UTILITIES), required=True)
+@click.option("--utility", type=click.Choice(outage_checks.UTILITIES), required=True)
 @click.option(
     "--start", "start_text", metavar="T", required=True, help="ISO 8601; local if no offset."
 )
@@ -250,9 +248,9 @@ def import_cmd(
 
         outage-notify outages import work-orders.csv --dry-run
     """
-    settings, now = app.settings, now_of(app, now_text)
     from outage_notify.planning import outage_import
 
+    settings, now = app.settings, now_of(app, now_text)
     with transaction(app, dry_run=dry_run) as session:
         actions = outage_import.import_outages(
             session, file, settings=settings, now=now, actor=actor, short_notice=short_notice
@@ -276,8 +274,10 @@ def import_cmd(
 
 
 @outages_group.command("list")
-@click.option("--status", type=click.Choice(outages.STATUSES), help="Only outages in this state.")
-@click.option("--utility", type=click.Choice(outages.UTILITIES))
+@click.option(
+    "--status", type=click.Choice(outage_checks.STATUSES), help="Only outages in this state."
+)
+@click.option("--utility", type=click.Choice(outage_checks.UTILITIES))
 @JSON_OPTION
 @pass_app
 def list_cmd(app: AppContext, status: str | None, utility: str | None, as_json: bool) -> None:
@@ -314,10 +314,9 @@ def show_cmd(app: AppContext, outage_id: int, as_json: bool) -> None:
     """
     zone = app.settings.zone
     with app.database.read() as session:
-        data = describe_outage(outages.get_outage(session, outage_id), zone)
-        data["pipes"] = _pipes(session, outage_id)
-        data["revisions"] = [describe_revision(r, zone) for r in revisions(session, outage_id)]
-        data["notices"] = [describe_notice(n, zone) for n in notices(session, outage_id)]
+        outage = outages.get_outage(session, outage_id)
+        pipes = _pipes(session, outage_id)
+        data = outage_detail(session, outage, zone, extra={"pipes": pipes})
     if as_json:
         echo_json(data)
         return

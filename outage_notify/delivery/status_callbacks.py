@@ -17,10 +17,13 @@ from sqlmodel import Session, select
 
 from channels.sms import ERROR_DESCRIPTIONS, flag_for_error_code
 from outage_notify import audit, registry
-from outage_notify.models import Channel, Customer, Delivery, DeliveryState
+from outage_notify.models import Customer, Delivery, DeliveryState
 from outage_notify.residents import optouts
 
 log = logging.getLogger(__name__)
+
+# Twilio reports the status of the SMS it was given: the channel these callbacks are about.
+TWILIO = registry.SMS.name
 
 # Skipped, expired and superseded are absent: a provider never moves those.
 STATE_RANK = {
@@ -182,7 +185,7 @@ def apply_contact_flag(
 
 
 def _find(session: Session, report: StatusReport, *, adopt: bool) -> Delivery | None:
-    return find_delivery(session, report.sid, report.delivery_id, channel=Channel.SMS, adopt=adopt)
+    return find_delivery(session, report.sid, report.delivery_id, channel=TWILIO, adopt=adopt)
 
 
 def find_delivery(

@@ -1,1 +1,1 @@
-"""What notices say: the texts of SMS, email and the public documents, in every shipped language."""
+"""What is said: SMS, email and public texts, replies, the pages' words, unsubscribe links."""

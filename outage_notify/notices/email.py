@@ -15,9 +15,9 @@ from channels.calendar import calendar_document, outage_uid, outage_vevent
 from channels.email_message import addr_spec
 from outage_notify import registry
 from outage_notify.db import utcnow
-from outage_notify.models import Channel, NoticeKind
+from outage_notify.models import NoticeKind
+from outage_notify.notices import unsubscribe_links as unsubscribe
 from outage_notify.notices.texts import UTILITY_NAMES, NoticeContext, join_names, render
-from outage_notify.residents import unsubscribe
 from outage_notify.settings import Settings
 
 _SHUTOFF = {
@@ -43,7 +43,7 @@ def compose_email(
 
     Raises SettingsError when ``web.secret_key`` is empty (the unsubscribe link needs it).
     """
-    token = unsubscribe.make_token(settings, channel=Channel.EMAIL, address=address)
+    token = unsubscribe.make_token(settings, channel=registry.EMAIL.name, address=address)
     link = unsubscribe.unsubscribe_url(settings, token)
     base = f"email/{ctx.kind}.{ctx.language}"
     return Message(

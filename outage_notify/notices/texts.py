@@ -146,11 +146,7 @@ def build_context(
 
 
 def _area_name(area: ServiceArea | None, code: str, language: str) -> str:
-    if area is None:
-        return code
-    if language == "en" and area.name_en:
-        return area.name_en
-    return area.name
+    return code if area is None else area.label(language)
 
 
 def _revision(session: Session, outage: Outage, revision: int) -> OutageRevision:

@@ -55,11 +55,6 @@ class AreaImport:
         }
 
 
-def area_geometry(area: ServiceArea) -> shapely.Geometry:
-    """The shapely (Multi)Polygon of an area, lon/lat."""
-    return shape(area.geometry)
-
-
 def read_areas(path: Path) -> list[AreaDraft]:
     """Parse and validate a GeoJSON FeatureCollection; InputError lists every problem."""
     try:

@@ -14,7 +14,7 @@ import csv
 import io
 import sqlite3
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,6 +28,7 @@ from outage_notify import audit
 from outage_notify.db import Database, utcnow
 from outage_notify.errors import InputError
 from outage_notify.models import Customer, ServiceArea
+from outage_notify.planning.customer_rejects import Rejects, rejects_path
 from outage_notify.planning.customer_rows import (
     ANNOTATION_COLUMNS,
     COLUMNS,
@@ -69,11 +70,6 @@ class CustomerImport:
         }
 
 
-def rejects_path(path: Path) -> Path:
-    """``customers.csv`` -> ``customers.rejected.csv``, next to the input."""
-    return path.with_name(f"{path.stem}.rejected.csv")
-
-
 def import_customers(
     database: Database,
     path: Path,
@@ -97,7 +93,7 @@ def import_customers(
     report = progress or (lambda _phase, _done, _total: None)
     with tempfile.TemporaryDirectory(prefix="outage-notify-import-") as scratch:
         staging = _Staging(Path(scratch) / "staging.db")
-        rejects = _Rejects(rejects_path(path)) if skip_invalid else None
+        rejects = Rejects(rejects_path(path)) if skip_invalid else None
         try:
             problems = _check(path, rules, staging, rejects, result, report)
             if problems and rejects is None:
@@ -187,7 +183,7 @@ def _check(
     path: Path,
     rules: RowRules,
     staging: _Staging,
-    rejects: _Rejects | None,
+    rejects: Rejects | None,
     result: CustomerImport,
     report: Progress,
 ) -> list[str]:
@@ -275,52 +271,6 @@ class _Staging:
 
     def close(self) -> None:
         self.db.close()
-
-
-class _Rejects:
-    """The rejected rows, as they were, with line and reason first; published on success.
-
-    Written to a hidden file beside the target, so publishing is one rename on the same
-    file system (the system's temporary directory may be another)."""
-
-    def __init__(self, target: Path) -> None:
-        self.target = target
-        try:
-            self.handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed by publish/close)
-                "w",
-                encoding="utf-8",
-                newline="",
-                dir=target.parent,
-                prefix=f".{target.name}.",
-                suffix=".tmp",
-                delete=False,
-            )
-        except OSError as exc:
-            raise InputError(
-                f"cannot write the rejected rows next to the input ({target.parent}): "
-                f"{exc.strerror}"
-            ) from None
-        self.writer = csv.writer(self.handle)
-        self.keep: list[int] = []
-        self.width = 0
-
-    def start(self, header: list[str]) -> None:
-        self.keep = [i for i, column in enumerate(header) if column not in ANNOTATION_COLUMNS]
-        self.width = len(header)
-        self.writer.writerow([*ANNOTATION_COLUMNS, *(header[i] for i in self.keep)])
-
-    def add(self, line: int, record: Sequence[str], reasons: list[str]) -> None:
-        kept = [record[i] for i in self.keep if i < len(record)]
-        self.writer.writerow([line, "; ".join(reasons), *kept, *record[self.width :]])
-
-    def publish(self) -> Path:
-        self.handle.close()
-        Path(self.handle.name).replace(self.target)
-        return self.target
-
-    def close(self) -> None:
-        self.handle.close()
-        Path(self.handle.name).unlink(missing_ok=True)  # gone already when published
 
 
 class _Writer:

@@ -93,7 +93,7 @@ def check_row(values: dict[str, str], rules: RowRules) -> CustomerRow | list[str
     latitude, longitude = _location(text["latitude"], text["longitude"], problems)
     water = _area(text["water_area"], "water_area", rules.water_areas, rules.gas_areas, problems)
     gas = _area(text["gas_area"], "gas_area", rules.gas_areas, rules.water_areas, problems)
-    channels = _channels(text["channels"], text["phone"], text["email"], problems)
+    channels = _channels(text["channels"], text, problems)
     critical = _flag(text["critical"], problems)
     if problems:
         return problems
@@ -194,21 +194,20 @@ def _area(
     return None
 
 
-def _channels(value: str, phone: str, email: str, problems: list[str]) -> str:
+def _channels(value: str, text: dict[str, str], problems: list[str]) -> str:
     if not value:
         return ""
+    names = registry.names()
     chosen = {part.strip().lower() for part in value.replace(",", ";").split(";") if part.strip()}
-    known = registry.names()
-    unknown = sorted(chosen - set(known))
+    unknown = sorted(chosen - set(names))
     if unknown:
-        problems.append(f"channels {value!r}: use {', '.join(known)}, separated by ;")
+        problems.append(f"channels {value!r}: use {', '.join(names)}, separated by ;")
         return ""
-    contacts = {"phone": phone, "email": email}
-    for channel in known:
+    for channel in names:
         column = registry.spec(channel).contact
-        if channel in chosen and not contacts.get(column):
+        if channel in chosen and not text.get(column):
             problems.append(f"channels asks for {channel} but there is no {column}")
-    return ";".join(c for c in known if c in chosen)
+    return ";".join(c for c in names if c in chosen)
 
 
 def _flag(value: str, problems: list[str]) -> bool:

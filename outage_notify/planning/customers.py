@@ -19,7 +19,14 @@ from outage_notify.models import Customer, OptOut
 from outage_notify.residents import optouts
 from outage_notify.settings import Settings
 
-CHANNELS = registry.names()
+
+def _a(words: str) -> str:
+    return f"{'an' if words[0] in 'aeiou' else 'a'} {words}"
+
+
+def _contacts(customer: Customer) -> dict[str, str | None]:
+    """{channel: the customer's address on it} for every registered channel."""
+    return {name: getattr(customer, spec.contact) for name, spec in registry.CHANNELS.items()}
 
 
 def find_customer(session: Session, account_id: str) -> Customer:
@@ -59,10 +66,9 @@ def count_customers(
 
 def customer_opt_outs(session: Session, customer: Customer) -> list[str]:
     """The channels on which this customer's contacts opted out."""
-    contacts = [(c, getattr(customer, s.contact)) for c, s in registry.CHANNELS.items()]
     clauses = [
         (col(OptOut.channel) == channel) & (col(OptOut.address) == address)
-        for channel, address in contacts
+        for channel, address in _contacts(customer).items()
         if address
     ]
     if not clauses:
@@ -113,7 +119,7 @@ def _targets(
     text = target.strip()
     customer = session.exec(select(Customer).where(Customer.account_id == text)).first()
     if customer is not None:
-        contacts = {c: getattr(customer, s.contact) for c, s in registry.CHANNELS.items()}
+        contacts = _contacts(customer)
         has_contact = {c: bool(address) for c, address in contacts.items()}
         flags = {"landline": customer.landline}
         wanted = channels or registry.with_contact(customer.channels, has_contact, flags)
@@ -124,24 +130,24 @@ def _targets(
                 f"account {text} has no {what}, so nothing to opt out of on {missing[0]}"
             )
         return text, [(c, contacts[c] or "") for c in wanted]
-    kind = "email" if "@" in text else "sms"
+    contact = "email" if "@" in text else "phone"
+    kinds = [name for name, spec in registry.CHANNELS.items() if spec.contact == contact]
+    what = _a(registry.spec(kinds[0]).contact_words)
     try:
         address = (
             normalise_email(text)
-            if kind == "email"
+            if contact == "email"
             else normalise_phone(text, settings.default_region)
         )
     except ContactError as exc:
-        what = "an email address" if kind == "email" else "a phone number"
         raise NotFoundError(
             f"{target!r} is no customer's account_id, and as {what} it is {exc}"
         ) from None
-    if channels and channels != [kind]:
+    if channels and not set(channels) <= set(kinds):
         raise InputError(
-            f"{'an email address' if kind == 'email' else 'a phone number'} can only opt out of "
-            f"{kind}; use --channel {kind}"
+            f"{what} can only opt out of {' or '.join(kinds)}; use --channel {kinds[0]}"
         )
-    return None, [(kind, address)]
+    return None, [(kind, address) for kind in channels or kinds[:1]]
 
 
 def set_opted_out(

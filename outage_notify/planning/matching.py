@@ -20,6 +20,7 @@ from sqlalchemy import and_, exists, func, or_, select
 from sqlmodel import Session, col
 
 from outage_notify import registry
+from outage_notify.geo import inside as inside_polygon
 from outage_notify.models import Customer, OptOut, Outage, ServiceArea, Subscriber
 from outage_notify.planning import network_match
 
@@ -197,9 +198,9 @@ def _inside_ids(session: Session, outage: Outage, extra: list[Any]) -> np.ndarra
     result = session.connection().execute(points.where(boxes, *extra))
     for part in result.partitions(_POINT_CHUNK):
         table = np.array([tuple(row) for row in part], dtype=np.float64)
-        # intersects, not contains: a customer exactly on a boundary is affected.
-        inside = shapely.intersects_xy(union, table[:, 1], table[:, 2])
-        found.append(table[inside, 0].astype(np.int64))
+        # A customer exactly on a boundary is affected (geo.inside).
+        within = inside_polygon(union, table[:, 1], table[:, 2])
+        found.append(table[within, 0].astype(np.int64))
     return np.unique(np.concatenate(found))
 
 

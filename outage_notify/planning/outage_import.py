@@ -15,12 +15,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from outage_notify.errors import InputError
 from outage_notify.models import Outage, OutageStatus
 from outage_notify.plain_text import control_character_problem
-from outage_notify.planning import outages
+from outage_notify.planning import outage_checks, outages
+from outage_notify.planning.outage_refs import by_ref, differing
 from outage_notify.planning.outages import OutageDraft
 from outage_notify.settings import Settings
 from outage_notify.times import parse_time
@@ -141,9 +142,9 @@ def plan_import(
             problems.append(f"line {row.line}: ref {ref} repeats line {seen[ref]}")
             continue
         seen[ref] = row.line
-        existing = session.exec(select(Outage).where(Outage.ref == ref)).first()
+        existing = by_ref(session, ref)
         if existing is None:
-            found = outages.check_draft(
+            found = outage_checks.check_draft(
                 session, draft, settings=settings, now=now, short_notice=short_notice
             )
             actions.append(RowAction(row.line, ref, "create"))
@@ -168,30 +169,28 @@ def _change(
     short_notice: bool,
 ) -> tuple[RowAction, list[str]]:
     action = RowAction(line, outage.ref or "", "unchanged", outage.id)
-    action.edits = (draft.title.strip(), draft.description.strip()) != (
-        outage.title,
-        outage.description,
-    )
-    if draft.utility != outage.utility or draft.area_list != list(outage.area_codes):
+    differ = set(differing(outage, draft))
+    action.edits = bool(differ & {"title", "description"})
+    if differ & {"utility", "areas"}:
         return action, [
             f"utility or areas differ from outage #{outage.id} ({outage.utility} "
             f"{';'.join(outage.area_codes)}): an outage keeps them; cancel it and plan a new "
             "one under another ref"
         ]
-    moved = (draft.start, draft.end) != (outage.start_at, outage.end_at)
+    moved = bool(differ & {"start", "end"})
     if not moved and not action.edits:
         return action, []
     if outage.status != OutageStatus.PLANNED:
         return action, [f"outage #{outage.id} is {outage.status}: it cannot change"]
-    problems = outages.check_text(draft.title, draft.description) if action.edits else []
+    problems = outage_checks.check_text(draft.title, draft.description) if action.edits else []
     if not moved:
         action.action = "edit"
         return action, problems
     if draft.start == outage.start_at and draft.end > outage.end_at:
         action.action = "extend"
-        return action, problems + outages.check_extend(outage, draft.end, settings=settings)
+        return action, problems + outage_checks.check_extend(outage, draft.end, settings=settings)
     action.action = "reschedule"
-    return action, problems + outages.check_reschedule(
+    return action, problems + outage_checks.check_reschedule(
         outage, draft.start, draft.end, settings=settings, now=now, short_notice=short_notice
     )
 

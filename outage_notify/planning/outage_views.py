@@ -92,3 +92,15 @@ def describe_revision(row: OutageRevision, zone: ZoneInfo) -> dict[str, Any]:
         "actor": row.actor,
         "at": iso_local(row.created_at, zone),
     }
+
+
+def outage_detail(
+    session: Session, outage: Outage, zone: ZoneInfo, *, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """``outages show`` and ``GET /api/outages/{id}``: the outage, what the face adds
+    (``extra``: the API its URL, the CLI its pipes), its history and its notices."""
+    assert outage.id is not None
+    data = {**describe_outage(outage, zone), **(extra or {})}
+    data["revisions"] = [describe_revision(r, zone) for r in revisions(session, outage.id)]
+    data["notices"] = [describe_notice(n, zone) for n in notices(session, outage.id)]
+    return data

@@ -14,15 +14,8 @@ from sqlmodel import Session
 from outage_notify.errors import Problem, rejected
 from outage_notify.models import Outage, OutageStatus
 from outage_notify.planning import timeline
-from outage_notify.planning.outages import (
-    OutageDraft,
-    _bump,
-    _revise,
-    check_areas,
-    check_text,
-    check_times,
-    get_outage,
-)
+from outage_notify.planning.outage_checks import OutageDraft, check_areas, check_text, check_times
+from outage_notify.planning.outages import _bump, _revise, get_outage
 from outage_notify.settings import Settings
 
 

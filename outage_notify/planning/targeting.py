@@ -21,7 +21,15 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from outage_notify import registry
-from outage_notify.models import Delivery, DeliveryState, Notice, OptOut, Outage, Subscriber
+from outage_notify.models import (
+    Delivery,
+    DeliveryState,
+    Notice,
+    OptOut,
+    Outage,
+    Subscriber,
+    SubscriberStatus,
+)
 from outage_notify.planning.matching import COLUMN_AT, STREAM_CHUNK, stream_matches
 
 # What counts as "already notified" for the follow-up notices (changed, cancelled, ...).
@@ -212,7 +220,10 @@ def target(session: Session, outage: Outage, *, audience: str = "all") -> Target
 def _subscribers(session: Session, area_codes: Iterable[str]) -> Iterator[Subscriber]:
     rows = session.exec(
         select(Subscriber)  # type: ignore[call-overload]
-        .where(col(Subscriber.area_code).in_(list(area_codes)), col(Subscriber.status) == "active")
+        .where(
+            col(Subscriber.area_code).in_(list(area_codes)),
+            col(Subscriber.status) == SubscriberStatus.ACTIVE,
+        )
         .order_by(col(Subscriber.id)),
         execution_options={"yield_per": 1_000},
     ).scalars()

@@ -1,1 +1,1 @@
-"""Publishing: what the public sees (feeds, CAP, banner, pages' documents) and the static export."""
+"""Publishing: what the public sees (feeds, CAP, banner, the pages' HTML) and the static export."""

@@ -21,10 +21,10 @@ from channels.banner import BANNER_JS
 from outage_notify.db import Database
 from outage_notify.errors import OutageNotifyError
 from outage_notify.publishing.documents import Publisher
+from outage_notify.publishing.html import render_html
 from outage_notify.publishing.publication import OutageFilter, read_all_revisions, read_snapshot
+from outage_notify.publishing.site_pages import index_context, outage_context
 from outage_notify.settings import Settings
-from outage_notify.web.pages import index_context, outage_context
-from outage_notify.web.templating import render_html
 
 STATIC_FILES = ("site.css", "banner.css")
 

@@ -23,7 +23,14 @@ from channels.banner import SHOWN_AHEAD, shown_until
 from channels.cap import EXPECTED_WITHIN
 from channels.feeds import FeedArea, FeedOutage, FeedRevision, Shape
 from outage_notify.errors import InputError, NotFoundError
-from outage_notify.models import Outage, OutageRevision, OutageStatus, ServiceArea, Utility
+from outage_notify.models import (
+    Outage,
+    OutageRevision,
+    OutageStatus,
+    ServiceArea,
+    Utility,
+    area_label,
+)
 from outage_notify.notices.public import public_text
 from outage_notify.planning import network_match
 from outage_notify.settings import SHIPPED_LANGUAGES, Settings
@@ -51,7 +58,7 @@ class AreaName:
     name_en: str | None
 
     def label(self, language: str) -> str:
-        return self.name_en if language == "en" and self.name_en else self.name
+        return area_label(self.name, self.name_en, language)
 
 
 @dataclass(frozen=True)
@@ -327,6 +334,4 @@ class _Builder:
         if code == NETWORK_AREA:
             return NETWORK_AREA_LABELS.get(language, NETWORK_AREA_LABELS["en"])
         area = self.areas.get(code)
-        if area is None:
-            return code
-        return area.name_en if language == "en" and area.name_en else area.name
+        return code if area is None else area.label(language)

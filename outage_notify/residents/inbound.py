@@ -15,20 +15,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from shapely.geometry import Point, shape
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from outage_notify import audit
+from outage_notify import audit, registry
+from outage_notify.geo import areas_at
 from outage_notify.models import (
-    Channel,
     Customer,
     InboundMessage,
     Outage,
     OutageStatus,
     ServiceArea,
     Subscriber,
+    SubscriberStatus,
 )
 from outage_notify.notices.sms_replies import StatusItem, render_reply, status_reply
 from outage_notify.notices.texts import join_names
@@ -37,6 +37,8 @@ from outage_notify.residents.subscriptions import confirm_by_reply
 from outage_notify.settings import SHIPPED_LANGUAGES, Settings
 
 log = logging.getLogger(__name__)
+# Texted replies (STOP, SUB, ...) come in on the SMS channel, through Twilio's webhook.
+REPLIES = registry.SMS.name
 
 
 class Keyword(StrEnum):
@@ -125,7 +127,7 @@ def find_sender(session: Session, address: str) -> Sender:
     ).all()
     subscribers = session.exec(
         select(Subscriber)
-        .where(Subscriber.channel == Channel.SMS, Subscriber.address == address)
+        .where(Subscriber.channel == REPLIES, Subscriber.address == address)
         .order_by(col(Subscriber.id))
     ).all()
     return Sender(address, list(customers), list(subscribers))
@@ -176,7 +178,7 @@ def handle_inbound(
     elif parsed.keyword == Keyword.STOP:
         optouts.opt_out(
             session,
-            channel=Channel.SMS,
+            channel=REPLIES,
             address=from_address,
             source="sms",
             actor=actor,
@@ -184,9 +186,7 @@ def handle_inbound(
         )
         reply = render_reply("stop", language, settings)
     elif parsed.keyword == Keyword.START:
-        optouts.opt_in(
-            session, channel=Channel.SMS, address=from_address, source="sms", actor=actor
-        )
+        optouts.opt_in(session, channel=REPLIES, address=from_address, source="sms", actor=actor)
         reply = _start(session, settings, from_address, language, now, actor)
     elif parsed.keyword == Keyword.HELP:
         reply = render_reply("help", language, settings)
@@ -271,30 +271,17 @@ def sender_areas(session: Session, sender: Sender) -> set[str]:
     for customer in sender.customers:
         codes.update(c for c in (customer.water_area, customer.gas_area) if c)
         if customer.latitude is not None and customer.longitude is not None:
-            codes.update(_areas_at(session, customer.longitude, customer.latitude))
-    codes.update(s.area_code for s in sender.subscribers if s.status == "active")
+            codes.update(areas_at(session, customer.longitude, customer.latitude))
+    codes.update(s.area_code for s in sender.subscribers if s.status == SubscriberStatus.ACTIVE)
     return codes
-
-
-def _areas_at(session: Session, lon: float, lat: float) -> list[str]:
-    # The notices match by location too (a missed resident is worse than an extra notice),
-    # so STATUS must tell the same.
-    candidates = session.exec(
-        select(ServiceArea).where(
-            ServiceArea.min_lon <= lon,
-            ServiceArea.max_lon >= lon,
-            ServiceArea.min_lat <= lat,
-            ServiceArea.max_lat >= lat,
-        )
-    ).all()
-    point = Point(lon, lat)
-    return [area.code for area in candidates if shape(area.geometry).covers(point)]
 
 
 def _status(
     session: Session, settings: Settings, sender: Sender, language: str, now: datetime
 ) -> str:
-    if not sender.customers and not any(s.status == "active" for s in sender.subscribers):
+    if not sender.customers and not any(
+        s.status == SubscriberStatus.ACTIVE for s in sender.subscribers
+    ):
         return render_reply("status_unknown", language, settings)
     codes = sender_areas(session, sender)
     outages = session.exec(
@@ -323,7 +310,7 @@ def _area_names(session: Session, codes: set[str], language: str) -> dict[str, s
     if not codes:
         return {}
     areas = session.exec(select(ServiceArea).where(col(ServiceArea.code).in_(codes))).all()
-    return {a.code: (a.name_en if language == "en" and a.name_en else a.name) for a in areas}
+    return {a.code: a.label(language) for a in areas}
 
 
 def find_area(session: Session, code: str) -> ServiceArea | None:
@@ -353,25 +340,24 @@ def _subscribe(
         return render_reply("sub_unknown", language, settings, area_code=code[:20])
     subscriber = session.exec(
         select(Subscriber).where(
-            Subscriber.channel == Channel.SMS,
+            Subscriber.channel == REPLIES,
             Subscriber.address == sender.address,
             Subscriber.area_code == area.code,
         )
     ).first()
-    if subscriber is None or subscriber.status != "active":
+    if subscriber is None or subscriber.status != SubscriberStatus.ACTIVE:
         before = {"status": subscriber.status} if subscriber else None
         if subscriber is None:
             subscriber = Subscriber(
-                channel=Channel.SMS,
+                channel=REPLIES,
                 address=sender.address,
                 area_code=area.code,
                 language=language,
                 consent_source="sms",
             )
-        subscriber.status = "active"
+        subscriber.move_to(SubscriberStatus.ACTIVE, now)
         subscriber.consent_source = "sms"
         subscriber.consent_at = now
-        subscriber.updated_at = now
         session.add(subscriber)
         session.flush()
         audit.record(
@@ -381,10 +367,10 @@ def _subscribe(
             entity="subscriber",
             entity_id=subscriber.id,
             before=before,
-            after={"channel": "sms", "area_code": area.code, "status": "active"},
+            after={"channel": REPLIES, "area_code": area.code, "status": SubscriberStatus.ACTIVE},
         )
-    name = area.name_en if language == "en" and area.name_en else area.name
-    opted_out = optouts.is_opted_out(session, Channel.SMS, sender.address)
+    name = area.label(language)
+    opted_out = optouts.is_opted_out(session, REPLIES, sender.address)
     return render_reply(
         "sub_opted_out" if opted_out else "sub",
         language,

@@ -25,9 +25,10 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from outage_notify import audit
+from outage_notify import audit, registry
 from outage_notify.errors import InputError
-from outage_notify.models import Channel, Subscriber
+from outage_notify.models import Subscriber
+from outage_notify.models import SubscriberStatus as S
 from outage_notify.residents import optouts
 from outage_notify.residents.subscription_secrets import (
     email_token,
@@ -40,6 +41,9 @@ from outage_notify.residents.subscription_secrets import (
 )
 from outage_notify.settings import Settings
 
+# The channels whose sign-ups are confirmed by a mailed link and by a texted code.
+BY_LINK = registry.EMAIL.name
+BY_CODE = registry.SMS.name
 EMAIL_LINK_VALID = timedelta(days=3)
 SMS_CODE_VALID = timedelta(minutes=15)
 CODE_TRIES = 5
@@ -51,7 +55,7 @@ RESEND_AFTER = timedelta(seconds=60)
 class SignUp:
     """A checked sign-up: the address normalised, the areas known."""
 
-    channel: str  # "email" | "sms"
+    channel: str  # a registered channel that residents can sign up on (``confirm_by``)
     address: str
     area_codes: tuple[str, ...]
     language: str
@@ -116,21 +120,22 @@ def request_subscription(
 ) -> Requested:
     """Write the pending rows of a sign-up and make the secret to send (see the module)."""
     existing = {r.area_code: r for r in _rows(session, sign_up.channel, sign_up.address)}
-    wanted = [c for c in sign_up.area_codes if getattr(existing.get(c), "status", "") != "active"]
+    wanted = [c for c in sign_up.area_codes if getattr(existing.get(c), "status", "") != S.ACTIVE]
     opted_out = optouts.is_opted_out(session, sign_up.channel, sign_up.address)
     if not wanted and not opted_out:
         return Requested("already", area_codes=sign_up.area_codes)
     recent = [
         r.updated_at
         for r in existing.values()
-        if r.status == "pending"
+        if r.status == S.PENDING
         and r.confirm_expires_at is not None
         and r.updated_at > now - RESEND_AFTER
     ]
     if recent:
         wait = RESEND_AFTER - (now - max(recent))
         return Requested("wait", retry_after=max(1, math.ceil(wait.total_seconds())))
-    if sign_up.channel == Channel.EMAIL:
+    by_link = registry.spec(sign_up.channel).confirm_by == "link"
+    if by_link:
         nonce = new_nonce()
         secret: str | None = email_token(settings, sign_up.address, nonce)
         stored: str | None = nonce_hash(nonce)
@@ -155,11 +160,10 @@ def request_subscription(
                 consent_source="web",
                 created_at=now,
             )
-        row.status = "pending"
+        row.move_to(S.PENDING, now)
         row.language = sign_up.language
         row.confirm_secret_hash = stored
         row.confirm_expires_at = expires
-        row.updated_at = now
         session.add(row)
         session.flush()
         pending.rows.append(row)
@@ -173,12 +177,12 @@ def request_subscription(
             after={
                 "channel": row.channel,
                 "area_code": code,
-                "status": "pending",
+                "status": S.PENDING,
                 "source": "web",
                 "expires_at": expires,
             },
         )
-    if opted_out and sign_up.channel == Channel.EMAIL:
+    if opted_out and by_link:
         # The link also stands for the areas already followed: confirming it is what turns
         # this address's email back on.
         for code in sign_up.area_codes:
@@ -192,7 +196,7 @@ def request_subscription(
 def forget_request(session: Session, subscriber_ids: Sequence[int]) -> None:
     """The message could not be sent: its secret is void and the address may ask again."""
     for row in session.exec(select(Subscriber).where(col(Subscriber.id).in_(subscriber_ids))):
-        if row.status == "pending":
+        if row.status == S.PENDING:
             row.confirm_secret_hash = None
             row.confirm_expires_at = None
             session.add(row)
@@ -203,13 +207,12 @@ def _activate(
 ) -> tuple[int, ...]:
     activated = []
     for row in rows:
-        if row.status != "pending":
+        if row.status != S.PENDING:
             continue
-        row.status = "active"
+        row.move_to(S.ACTIVE, now)
         row.consent_at = now
         row.consent_source = source
         row.confirm_expires_at = None
-        row.updated_at = now
         session.add(row)
         audit.record(
             session,
@@ -217,8 +220,8 @@ def _activate(
             action="subscriber.confirm",
             entity="subscriber",
             entity_id=row.id,
-            before={"status": "pending"},
-            after={"status": "active", "consent_source": source, "consent_at": now},
+            before={"status": S.PENDING},
+            after={"status": S.ACTIVE, "consent_source": source, "consent_at": now},
         )
         activated.append(row.id or 0)
     return tuple(activated)
@@ -235,10 +238,10 @@ def read_confirmation(
     digest = nonce_hash(nonce)
     rows = [
         r
-        for r in _rows(session, Channel.EMAIL, address)
+        for r in _rows(session, BY_LINK, address)
         if r.confirm_secret_hash == digest
-        and (r.status == "active" or (r.confirm_expires_at or now) > now)
-        and r.status in ("pending", "active")
+        and (r.status == S.ACTIVE or (r.confirm_expires_at or now) > now)
+        and r.status in (S.PENDING, S.ACTIVE)
     ]
     if not rows:
         raise InputError("this confirmation link is not valid any more")
@@ -253,7 +256,7 @@ def confirm_email(
     address = rows[0].address
     newly = _activate(session, rows, source="web", now=now, actor=actor)
     opted_back_in = optouts.opt_in(
-        session, channel=Channel.EMAIL, address=address, source="web", actor=actor
+        session, channel=BY_LINK, address=address, source="web", actor=actor
     )
     return Confirmed(address, tuple(r.area_code for r in rows), newly, opted_back_in)
 
@@ -271,8 +274,8 @@ def confirm_sms_code(
     void. Codes still outstanding for the number (two sign-ups) are all accepted."""
     waiting = [
         (row, stored)
-        for row in _rows(session, Channel.SMS, number)
-        if row.status == "pending"
+        for row in _rows(session, BY_CODE, number)
+        if row.status == S.PENDING
         and (stored := parse_stored_code(row.confirm_secret_hash)) is not None
     ]
     if not waiting:
@@ -302,8 +305,8 @@ def confirm_by_reply(
     expired become active, the consent recorded as given by SMS."""
     rows = [
         r
-        for r in _rows(session, Channel.SMS, number)
-        if r.status == "pending" and r.confirm_expires_at is not None and r.confirm_expires_at > now
+        for r in _rows(session, BY_CODE, number)
+        if r.status == S.PENDING and r.confirm_expires_at is not None and r.confirm_expires_at > now
     ]
     _activate(session, rows, source="sms", now=now, actor=actor)
     return rows

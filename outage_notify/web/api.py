@@ -27,15 +27,12 @@ from outage_notify.db import Database
 from outage_notify.errors import ConflictError, InputError, NotFoundError
 from outage_notify.models import Outage, OutageRevision
 from outage_notify.notices.texts import outage_url
-from outage_notify.plain_text import has_control_characters
+from outage_notify.planning import outage_views as views
 from outage_notify.planning import outages
+from outage_notify.planning.outage_refs import by_ref, differing
 from outage_notify.planning.outage_views import (
-    describe_notice,
     describe_outage,
-    describe_revision,
     list_outages,
-    notices,
-    revisions,
 )
 from outage_notify.planning.outages import OutageDraft
 from outage_notify.settings import Settings
@@ -145,12 +142,9 @@ def translated() -> Iterator[None]:
 
 def outage_detail(session: Session, outage: Outage, settings: Settings) -> dict[str, Any]:
     assert outage.id is not None
-    zone = settings.zone
-    data = describe_outage(outage, zone)
-    data["url"] = outage_url(settings, outage.id)
-    data["revisions"] = [describe_revision(r, zone) for r in revisions(session, outage.id)]
-    data["notices"] = [describe_notice(n, zone) for n in notices(session, outage.id)]
-    return data
+    return views.outage_detail(
+        session, outage, settings.zone, extra={"url": outage_url(settings, outage.id)}
+    )
 
 
 def find_outage(session: Session, outage_id: int) -> Outage:
@@ -234,8 +228,8 @@ def create_api(
     ref = (draft.ref or "").strip()
     try:
         with translated(), database.session() as session:
-            # A ref with a control character is nobody's: the planning checks refuse it.
-            existing = _by_ref(session, ref) if ref and not has_control_characters(ref) else None
+            # A ref with a control character is nobody's (by_ref): the checks refuse it.
+            existing = by_ref(session, ref)
             if existing is None:
                 outage = outages.plan_outage(
                     session,
@@ -257,16 +251,12 @@ def create_api(
     # Another request planned this ref between our look-up and our insert: answer as a
     # retry would be answered.
     with translated(), database.read() as session:
-        existing = _by_ref(session, ref)
+        existing = by_ref(session, ref)
         if existing is None:
             raise ApiError(409, f"ref {ref} is being used by a request under way: try again")
         outage = _same_request(session, existing, draft, settings)
         response.status_code = 200
         return outage_detail(session, outage, settings)
-
-
-def _by_ref(session: Session, ref: str) -> Outage | None:
-    return session.exec(select(Outage).where(Outage.ref == ref)).first()
 
 
 def _same_request(
@@ -282,23 +272,7 @@ def _same_request(
         .order_by(col(OutageRevision.revision))
     ).first()
     assert first is not None
-    planned = {
-        "utility": outage.utility,
-        "title": first.title,
-        "description": first.description,
-        "start": first.start_at,
-        "end": first.end_at,
-        "areas": list(first.area_codes),
-    }
-    asked = {
-        "utility": draft.utility,
-        "title": draft.title.strip(),
-        "description": draft.description.strip(),
-        "start": draft.start,
-        "end": draft.end,
-        "areas": draft.area_list,
-    }
-    differ = [name for name in planned if planned[name] != asked[name]]
+    differ = differing(outage, draft, first)
     if differ:
         raise ApiError(
             409,

@@ -3,107 +3,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from channels.feeds import FeedOutage
 from outage_notify.db import Database
 from outage_notify.errors import InputError, NotFoundError
-from outage_notify.notices.public import utc_offset
-from outage_notify.publishing.documents import feed_query
-from outage_notify.publishing.publication import OutageFilter, parse_filter, read_outage
+from outage_notify.notices.page_words import translate
+from outage_notify.publishing.html import language_links, render_html, url_prefix
+from outage_notify.publishing.publication import parse_filter, read_outage
+from outage_notify.publishing.site_pages import index_context, outage_context
 from outage_notify.settings import Settings
 from outage_notify.web import deps
-from outage_notify.web.areamap import area_map
 from outage_notify.web.language import page_language
-from outage_notify.web.messages import translate
 from outage_notify.web.published import Published, conditional_response, published
-from outage_notify.web.templating import (
-    PAGE_HEADERS,
-    language_links,
-    render_html,
-    render_page,
-    url_prefix,
-)
+from outage_notify.web.templating import PAGE_HEADERS, render_page
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
 SettingsDep = Annotated[Settings, Depends(deps.settings)]
 DatabaseDep = Annotated[Database, Depends(deps.database)]
 PublishedDep = Annotated[Published, Depends(published)]
-
-
-def sections(outages: Sequence[FeedOutage], now: datetime) -> list[tuple[str, list[FeedOutage]]]:
-    """Under way now, upcoming (soonest first), and the rest (most recently ended first)."""
-    # One pass: a membership test on the other lists compared dataclasses field by field,
-    # quadratic (35 s for 5,000 outages).
-    parts: dict[str, list[FeedOutage]] = {"current": [], "upcoming": [], "recent": []}
-    for outage in outages:
-        if outage.status == "planned" and outage.start <= now < outage.end:
-            parts["current"].append(outage)
-        elif outage.status == "planned" and now < outage.start:
-            parts["upcoming"].append(outage)
-        else:
-            parts["recent"].append(outage)
-    parts["recent"].sort(key=lambda o: (o.ended_at, o.id), reverse=True)
-    return list(parts.items())
-
-
-def feed_links(settings: Settings, outage_filter: OutageFilter, language: str) -> dict[str, str]:
-    """Links to the feeds with the page's filter, in the page's language."""
-    query = feed_query(outage_filter, language if language != settings.default_language else None)
-    suffix = f"?{query}" if query else ""
-    base = settings.public_url
-    webcal = "webcal://" + base.split("://", 1)[1]
-    return {
-        "rss": f"{base}/feeds/outages.rss{suffix}",
-        "atom": f"{base}/feeds/outages.atom{suffix}",
-        "ics": f"{base}/feeds/outages.ics{suffix}",
-        "webcal": f"{webcal}/feeds/outages.ics{suffix}",
-        "cap": f"{base}/feeds/cap.atom{suffix}",
-    }
-
-
-def index_context(
-    settings: Settings,
-    snapshot_outages: Sequence[FeedOutage],
-    areas: Any,
-    outage_filter: OutageFilter,
-    language: str,
-    now: datetime,
-) -> dict[str, Any]:
-    return {
-        "sections": sections(outage_filter.apply(snapshot_outages), now),
-        "areas": areas,
-        "outage_filter": outage_filter,
-        "feed_links": feed_links(settings, outage_filter, language),
-        "offset": utc_offset(now.astimezone(settings.zone)),
-        "now": now,
-    }
-
-
-def outage_context(
-    settings: Settings,
-    outage: FeedOutage,
-    language: str,
-    now: datetime,
-    known_areas: Collection[str],
-) -> dict[str, Any]:
-    # Feeds of this outage's areas (an area since removed would make the link a 400).
-    areas = tuple(a.code for a in outage.areas if a.code in known_areas)
-    return {
-        "outage": outage,
-        "reason": outage.history[-1].reason,
-        "area_map": area_map(outage.areas, outage.text(language).area_names),
-        "feed_links": feed_links(settings, OutageFilter(areas=areas), language),
-        "cap_url": f"{settings.public_url}/cap/{outage.id}-{outage.revision}.xml",
-        "offset": utc_offset(outage.start),
-        "now": now,
-    }
 
 
 @router.get("/")

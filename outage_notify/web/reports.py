@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse
 
 from outage_notify.db import Database
 from outage_notify.errors import InputError, NotFoundError
+from outage_notify.notices.page_words import MESSAGES, translate
 from outage_notify.reports.annual import (
     MAX_YEAR,
     MIN_YEAR,
@@ -28,7 +29,6 @@ from outage_notify.reports.annual import (
 from outage_notify.settings import Settings
 from outage_notify.web import deps
 from outage_notify.web.language import page_language
-from outage_notify.web.messages import MESSAGES, translate
 from outage_notify.web.templating import render_page
 
 router = APIRouter(tags=["reports"], include_in_schema=False)

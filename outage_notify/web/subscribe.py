@@ -11,25 +11,25 @@ fetch every link, and only the button's POST confirms.
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from outage_notify.contacts import ContactError, normalise_email, normalise_phone
+from outage_notify import registry
 from outage_notify.db import Database
 from outage_notify.delivery.engine import limiter
 from outage_notify.errors import InputError
-from outage_notify.models import Channel, ServiceArea
-from outage_notify.notices.texts import join_names
-from outage_notify.plain_text import CONTROL_CHARACTERS, has_control_characters
+from outage_notify.models import SubscriberStatus
+from outage_notify.notices.page_words import translate
 from outage_notify.residents import subscription_messages as messages
 from outage_notify.residents.subscription_secrets import number_token, read_number_token
 from outage_notify.residents.subscriptions import (
+    BY_CODE,
+    BY_LINK,
     EMAIL_LINK_VALID,
     SMS_CODE_VALID,
     Requested,
@@ -42,8 +42,8 @@ from outage_notify.residents.subscriptions import (
 )
 from outage_notify.settings import SHIPPED_LANGUAGES, Settings
 from outage_notify.web import csrf, deps
-from outage_notify.web.language import page_language, shipped_language
-from outage_notify.web.messages import translate
+from outage_notify.web.language import page_language
+from outage_notify.web.subscribe_form import FormValues, area_groups, area_names, check_form
 from outage_notify.web.templating import render_page, url_prefix
 from outage_notify.web.throttle import retry_after
 from outage_notify.web.unsubscribe import masked
@@ -58,94 +58,6 @@ FormText = Annotated[str | None, Form()]
 HEADERS = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
 # A confirmation link's page: its URL is a secret, so no Referer may carry it away.
 LINK_HEADERS = {**HEADERS, "Referrer-Policy": "no-referrer"}
-MAX_AREAS = 500
-
-
-@dataclass
-class FormValues:
-    """What the form shows back: the visitor's input as typed."""
-
-    channel: str = ""
-    email: str = ""
-    phone: str = ""
-    areas: list[str] = field(default_factory=list)
-    language: str = ""
-
-
-# Areas are read by these columns only: a service area's polygons can be large.
-_AREA_COLUMNS = (
-    col(ServiceArea.code),
-    col(ServiceArea.name),
-    col(ServiceArea.name_en),
-    col(ServiceArea.utility),
-)
-
-
-def _labels(session: Session, language: str, codes: list[str] | None = None) -> list[Any]:
-    """(code, name in the language, utility) of the areas, all or those of ``codes``."""
-    query = select(*_AREA_COLUMNS).order_by(col(ServiceArea.code))
-    if codes is not None:
-        query = query.where(col(ServiceArea.code).in_(codes))
-    return [
-        (code, name_en if language == "en" and name_en else name, utility)
-        for code, name, name_en, utility in session.exec(query).all()
-    ]
-
-
-def area_groups(session: Session, language: str) -> list[tuple[str, list[tuple[str, str]]]]:
-    """Water areas, then gas areas, each by name in the page's language."""
-    labels = _labels(session, language)
-    groups = []
-    for utility in ("water", "gas"):
-        mine = sorted(((c, n) for c, n, u in labels if u == utility), key=lambda p: (p[1], p[0]))
-        if mine:
-            groups.append((utility, mine))
-    return groups
-
-
-def area_names(session: Session, codes: tuple[str, ...] | list[str], language: str) -> str:
-    found = {code: name for code, name, _ in _labels(session, language, list(codes))}
-    return join_names([found.get(c, c) for c in codes], language)
-
-
-def check_form(
-    session: Session, settings: Settings, values: FormValues, language: str
-) -> tuple[SignUp | None, dict[str, str]]:
-    """The sign-up the form asks for, or the message for each field at fault."""
-    errors: dict[str, str] = {}
-    codes = list(dict.fromkeys(c.strip() for c in values.areas if c.strip()))
-    if not codes or len(codes) > MAX_AREAS:
-        errors["area"] = translate(language, "subscribe_no_areas")
-    else:
-        # A code with a control character is no area's (and PostgreSQL refuses NUL in a query).
-        plain = [c for c in codes if not has_control_characters(c)]
-        known = {
-            c
-            for c in session.exec(select(ServiceArea.code).where(col(ServiceArea.code).in_(plain)))
-        }
-        unknown = [c for c in codes if c not in known]
-        if unknown:
-            shown = CONTROL_CHARACTERS.sub("", unknown[0])[:64]
-            errors["area"] = translate(language, "subscribe_unknown_area", code=shown)
-    address = ""
-    if values.channel == Channel.EMAIL:
-        try:
-            address = normalise_email(values.email[:320])
-        except ContactError:
-            errors["email"] = translate(language, "subscribe_bad_email")
-    elif values.channel == Channel.SMS:
-        try:
-            address = normalise_phone(values.phone[:40], settings.default_region)
-        except ContactError:
-            errors["phone"] = translate(language, "subscribe_bad_phone")
-    else:
-        errors["channel"] = translate(language, "subscribe_no_channel")
-    chosen = shipped_language(values.language) if values.language else language
-    if chosen is None:
-        errors["language"] = translate(language, "subscribe_bad_language")
-    if errors:
-        return None, errors
-    return SignUp(values.channel, address, tuple(codes), chosen or language), {}
 
 
 class Pages:
@@ -278,7 +190,8 @@ def _after_request(
     assert requested.secret is not None
     assert requested.expires_at is not None
     recipient = f"subscriber:{requested.subscriber_ids[0]}" if requested.subscriber_ids else "-"
-    if sign_up.channel == Channel.EMAIL:
+    by_link = registry.spec(sign_up.channel).confirm_by == "link"
+    if by_link:
         message = messages.confirmation_email(
             settings,
             address=address,
@@ -305,7 +218,7 @@ def _after_request(
         with database.session() as session:
             forget_request(session, requested.subscriber_ids)
         return pages.step("failed", status=503)
-    if sign_up.channel == Channel.EMAIL:
+    if by_link:
         return pages.step(
             "inbox",
             address=address,
@@ -354,7 +267,7 @@ def verify_code(
             else ""
         )
     if check.outcome == "confirmed":
-        return pages.step("done", address=address, areas=names, channel_key="sms")
+        return pages.step("done", address=address, areas=names, channel_key=BY_CODE)
     if check.outcome == "wrong":
         error = translate(pages.language, "subscribe_code_wrong", left=check.tries_left)
         return pages.with_form("code", status=422, error=error, **again)
@@ -379,9 +292,9 @@ def confirm_page(
     except InputError:
         return pages.step("link_bad", status=400, headers=LINK_HEADERS)
     address = masked(rows[0].address)
-    if all(r.status == "active" for r in rows):
+    if all(r.status == SubscriberStatus.ACTIVE for r in rows):
         return pages.step(
-            "done", address=address, areas=names, channel_key="email", headers=LINK_HEADERS
+            "done", address=address, areas=names, channel_key=BY_LINK, headers=LINK_HEADERS
         )
     return pages.with_form(
         "confirm",
@@ -415,6 +328,6 @@ def confirm(
         "done",
         address=masked(confirmed.address),
         areas=names,
-        channel_key="email",
+        channel_key=BY_LINK,
         headers=LINK_HEADERS,
     )

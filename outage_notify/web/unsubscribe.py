@@ -16,8 +16,10 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse
 
+from outage_notify import registry
 from outage_notify.db import Database
 from outage_notify.errors import InputError
+from outage_notify.notices.unsubscribe_links import read_token
 from outage_notify.residents import optouts, unsubscribe
 from outage_notify.settings import Settings
 from outage_notify.web import deps
@@ -51,7 +53,7 @@ def _page(
     *,
     settings: Settings,
     token: str,
-    channel: str = "email",
+    channel: str = registry.EMAIL.name,
     address: str = "",
     status_code: int = 200,
 ) -> HTMLResponse:
@@ -80,7 +82,7 @@ def confirm_page(
 ) -> HTMLResponse:
     """The confirm page. Changes nothing: link scanners fetch it."""
     try:
-        target = unsubscribe.read_token(settings, token)
+        target = read_token(settings, token)
     except InputError:
         return _page(request, "invalid", settings=settings, token=token, status_code=400)
     with database.read() as session:
@@ -106,7 +108,7 @@ def unsubscribe_now(
 ) -> HTMLResponse:
     """One-click (RFC 8058 body ``List-Unsubscribe=One-Click``) or the confirm page's form."""
     try:
-        target = unsubscribe.read_token(settings, token)
+        target = read_token(settings, token)
     except InputError:
         return _page(request, "invalid", settings=settings, token=token, status_code=400)
     one_click = list_unsubscribe == "One-Click"

@@ -20,8 +20,8 @@ from outage_notify.errors import SettingsError
 from outage_notify.models import NoticeKind, Outage, OutageRevision, ServiceArea
 from outage_notify.notices.email import compose_email
 from outage_notify.notices.texts import NoticeContext, build_context
+from outage_notify.notices.unsubscribe_links import read_token
 from outage_notify.registry import build_email
-from outage_notify.residents.unsubscribe import read_token
 from outage_notify.settings import SHIPPED_LANGUAGES, Settings, load_settings
 from tests.channels.email_samples import assert_reads_back
 from tests.conftest import base_config, write_config

@@ -11,6 +11,7 @@ from sqlmodel import select
 
 from outage_notify.db import Database
 from outage_notify.errors import InputError
+from outage_notify.geo import area_shape
 from outage_notify.models import AuditEvent, ServiceArea
 from outage_notify.planning import areas
 from tests.builders import CITY, collection, feature, square, write_geojson
@@ -129,7 +130,7 @@ def test_import_upserts_by_code_and_keeps_the_bounding_box(db: Database) -> None
         assert (w01.min_lon, w01.min_lat, w01.max_lon, w01.max_lat) == pytest.approx(
             (121.45, 31.25, 121.55, 31.35)
         )
-        assert shapely.contains_xy(areas.area_geometry(w01), 121.5, 31.3)
+        assert shapely.contains_xy(area_shape(w01), 121.5, 31.3)
         assert len(session.exec(select(ServiceArea)).all()) == 5
         events = session.exec(
             select(AuditEvent).where(AuditEvent.actor == "bob").order_by(AuditEvent.id)

@@ -12,13 +12,8 @@ from sqlmodel import select
 from outage_notify.db import Database
 from outage_notify.errors import InputError, SettingsError
 from outage_notify.models import AuditEvent, OptOut, Subscriber
-from outage_notify.residents.unsubscribe import (
-    SALT,
-    UnsubscribeToken,
-    make_token,
-    read_token,
-    unsubscribe,
-)
+from outage_notify.notices.unsubscribe_links import SALT, UnsubscribeToken, make_token, read_token
+from outage_notify.residents.unsubscribe import unsubscribe
 from outage_notify.settings import Settings, load_settings
 from tests.conftest import base_config, write_config
 

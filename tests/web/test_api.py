@@ -496,7 +496,7 @@ def test_a_ref_taken_between_look_up_and_insert_answers_as_a_retry(
     monkeypatch: pytest.MonkeyPatch, client: TestClient, city: City, db: Database
 ) -> None:
     first = client.post("/api/outages", json=PLAN, headers=AUTH).json()
-    real = api._by_ref
+    real = api.by_ref
     calls: list[str] = []
 
     def blind_once(session: Any, ref: str) -> Outage | None:
@@ -504,7 +504,7 @@ def test_a_ref_taken_between_look_up_and_insert_answers_as_a_retry(
         calls.append(ref)
         return None if len(calls) == 1 else real(session, ref)
 
-    monkeypatch.setattr(api, "_by_ref", blind_once)
+    monkeypatch.setattr(api, "by_ref", blind_once)
     response = client.post("/api/outages", json=PLAN, headers=AUTH)
     assert response.status_code == 200, response.text
     assert response.json()["id"] == first["id"]

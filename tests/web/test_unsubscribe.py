@@ -12,7 +12,7 @@ from sqlmodel import select
 from outage_notify.db import Database
 from outage_notify.errors import SettingsError
 from outage_notify.models import AuditEvent, OptOut, Subscriber
-from outage_notify.residents.unsubscribe import make_token
+from outage_notify.notices.unsubscribe_links import make_token
 from outage_notify.settings import Settings
 from outage_notify.web.app import create_app
 from outage_notify.web.unsubscribe import masked

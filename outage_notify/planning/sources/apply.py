@@ -24,7 +24,8 @@ from sqlmodel import Session, col, select
 from outage_notify.errors import InputError
 from outage_notify.models import Outage, OutageStatus, ServiceArea, Source, SourceEntry
 from outage_notify.planning import outages, review
-from outage_notify.planning.outages import REF_MAX, OutageDraft
+from outage_notify.planning.outage_checks import DESCRIPTION_MAX, REF_MAX, TITLE_MAX
+from outage_notify.planning.outages import OutageDraft
 from outage_notify.planning.sources.entries import MappedEntry
 from outage_notify.settings import Settings
 
@@ -274,11 +275,11 @@ def _draft(
         return None, missing
     draft = OutageDraft(
         utility=utility,
-        title=entry.title[: outages.TITLE_MAX],
+        title=entry.title[:TITLE_MAX],
         start=entry.start,
         end=entry.end,
         areas=codes,
-        description=entry.description[: outages.DESCRIPTION_MAX],
+        description=entry.description[:DESCRIPTION_MAX],
         ref=entry_ref(source, row.entry_key),
         geometry=geometry,
     )

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 from outage_notify import audit
 from outage_notify.errors import NotFoundError, Problem, rejected
 from outage_notify.models import Outage, Source, SourceEntry
-from outage_notify.planning.outages import UTILITIES, check_areas
+from outage_notify.planning.outage_checks import UTILITIES, check_areas
 from outage_notify.settings_values import parse_duration
 
 FORMATS = ("atom", "rss", "cap")

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from channels.feeds import FeedArea
-from outage_notify.web.areamap import PADDING, SIZE, area_map
+from outage_notify.publishing.areamap import PADDING, SIZE, area_map
 
 SQUARE = ((121.0, 31.0), (121.01, 31.0), (121.01, 31.01), (121.0, 31.01), (121.0, 31.0))
 HOLE = ((121.004, 31.004), (121.006, 31.004), (121.006, 31.006), (121.004, 31.004))

@@ -7,8 +7,8 @@ checks both languages have the same keys.
 
 from __future__ import annotations
 
-from outage_notify.web.report_words import REPORT_WORDS
-from outage_notify.web.subscription_words import SUBSCRIPTION_WORDS
+from outage_notify.notices.report_words import REPORT_WORDS
+from outage_notify.notices.subscription_words import SUBSCRIPTION_WORDS
 
 Words = dict[str, dict[str, str]]
 

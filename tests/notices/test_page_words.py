@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import string
 
-from outage_notify.web.messages import MESSAGES, translate
+from outage_notify.notices.page_words import MESSAGES, translate
 
 
 def test_every_language_has_every_key() -> None:
