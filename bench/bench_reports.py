@@ -28,7 +28,7 @@ from outage_notify import migrations
 from outage_notify.db import Database
 from outage_notify.delivery.outbox import expand_due
 from outage_notify.models import Delivery, Notice, Outage
-from outage_notify.planning.targeting import match_customers
+from outage_notify.planning.matching import match_customers
 from outage_notify.reports.annual import annual_report
 from outage_notify.reports.outage_report import outage_report
 from outage_notify.settings import Settings

@@ -21,7 +21,8 @@ from shapely.geometry import shape
 from outage_notify import migrations
 from outage_notify.db import Database, utcnow
 from outage_notify.models import Outage
-from outage_notify.planning.targeting import _inside_ids, match_customers, target
+from outage_notify.planning.matching import _inside_ids, match_customers
+from outage_notify.planning.targeting import target
 
 CUSTOMERS = 1_000_000
 COLUMNS, ROWS = 20, 10  # 200 areas on a grid

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import random
+
+import phonenumbers
 import pytest
 from email_validator import validate_email
 from hypothesis import given, settings
@@ -7,6 +10,9 @@ from hypothesis import strategies as st
 
 from outage_notify.contacts import (
     ContactError,
+    _parse_phone,
+    _plain_valid_number,
+    _rules,
     is_plain_email,
     normalise_email,
     normalise_phone,
@@ -89,6 +95,71 @@ def test_the_plain_address_shortcut_agrees_with_email_validator(address: str) ->
 )
 def test_which_addresses_take_the_shortcut(address: str, plain: bool) -> None:
     assert is_plain_email(address) is plain
+
+
+REGIONS = ("CN", "US", "CA", "GB", "IM", "IT", "DE", "FR", "RU", "KZ", "JP", "IN", "BR", "AU", "HK")
+
+
+def _phonenumbers_answer(text: str, region: str) -> tuple[str, bool] | None:
+    try:
+        return _parse_phone(text, region)
+    except ContactError:
+        return None
+
+
+def _spellings(region: str) -> list[str]:
+    """Example numbers of every type of the region (fixed lines, mobiles, toll free, ...), as
+    E.164, spaced, national and mangled: the shortcut must agree on the number and on whether
+    it is a landline."""
+    out = []
+    for kind in phonenumbers.PhoneNumberType.values():
+        example = phonenumbers.example_number_for_type(region, kind)
+        if example is None:
+            continue
+        e164 = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)
+        national = phonenumbers.national_significant_number(example)
+        code = str(example.country_code)
+        out += [e164, f"+{code} {national}", f"+{code}-{national[:3]}-{national[3:]}", national]
+        out += [f"0{national}", f"{code}{national}", f"00{code}{national}", e164[:-1], e164 + "9"]
+    return out
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_the_plain_number_shortcut_agrees_with_phonenumbers(region: str) -> None:
+    texts = _spellings(region)
+    rng = random.Random(region)
+    for text in list(texts):
+        digits = [c for c in text]
+        for _ in range(5):
+            position = rng.randrange(1, len(digits))
+            if digits[position].isdigit():
+                digits[position] = str(rng.randrange(10))
+            texts.append("".join(digits))
+    fast = 0
+    for text in texts:
+        shortcut = _plain_valid_number(text, region)
+        if shortcut is not None:
+            fast += 1
+            assert shortcut == _phonenumbers_answer(text, region), (text, region)
+    # Regions sharing a code without being its main region (RU, KZ, CA, IM) always parse.
+    assert fast > 0 or _rules(region) is None
+
+
+@given(st.sampled_from(REGIONS), st.from_regex(r"\+?[0-9]{4,17}", fullmatch=True))
+@settings(max_examples=300, deadline=None)
+def test_the_shortcut_never_accepts_what_phonenumbers_refuses(region: str, text: str) -> None:
+    shortcut = _plain_valid_number(text, region)
+    if shortcut is not None:
+        assert shortcut == _phonenumbers_answer(text, region)
+
+
+def test_a_checked_number_is_remembered_with_its_reason() -> None:
+    with pytest.raises(ContactError) as first:
+        normalise_phone("+86 1", "CN")
+    with pytest.raises(ContactError) as again:
+        normalise_phone("+86 1", "CN")
+    assert str(first.value) == str(again.value)
+    assert normalise_phone(" +86 138-1234-5678 ", "CN") == "+8613812345678"
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import importlib
 import json
 import sys
 from dataclasses import dataclass, field
@@ -10,14 +11,16 @@ from datetime import date, datetime, timedelta
 from enum import Enum
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from outage_notify import __version__
-from outage_notify.db import Database
 from outage_notify.errors import InputError, OutageNotifyError
-from outage_notify.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from outage_notify.db import Database
+    from outage_notify.settings import Settings
 
 
 @dataclass
@@ -29,6 +32,10 @@ class AppContext:
 
     @cached_property
     def settings(self) -> Settings:
+        # Imported here: pydantic and phonenumbers cost a third of a CPU-second, which
+        # `--help` and a usage error should not pay.
+        from outage_notify.settings import load_settings
+
         settings = load_settings(self.config_path)
         if self.overrides:
             settings = settings.model_copy(update=self.overrides)
@@ -36,6 +43,8 @@ class AppContext:
 
     @cached_property
     def database(self) -> Database:
+        from outage_notify.db import Database
+
         return Database(self.settings.database_url)
 
 
@@ -73,13 +82,56 @@ class AppGroup(click.Group):
             raise click.ClickException(str(exc)) from None
 
 
+class LazyGroup(AppGroup):
+    """A group whose commands are imported when used, not when the program starts.
+
+    ``lazy`` maps a command name to ``("module:attribute", "short help")``: the short help is
+    what ``--help`` lists, so listing the commands imports none of them (each pulls its own
+    wing, and some FastAPI, the daemon or Twilio's client: seconds of start-up together).
+    """
+
+    def __init__(self, *args: Any, lazy: dict[str, tuple[str, str]] | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.lazy: dict[str, tuple[str, str]] = dict(lazy or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.lazy:
+            module_name, _, attribute = self.lazy[cmd_name][0].partition(":")
+            command = getattr(importlib.import_module(module_name), attribute)
+            self.add_command(command, cmd_name)
+        return self.commands.get(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        names = [
+            n for n in self.list_commands(ctx) if n in self.lazy or not self.commands[n].hidden
+        ]
+        if not names:
+            return
+        # Click's own cut, so the listing reads alike whether a command is loaded or not.
+        limit = formatter.width - 6 - max(len(n) for n in names)
+        rows = [
+            (
+                n,
+                (self.commands.get(n) or click.Command(n, help=self.lazy[n][1])).get_short_help_str(
+                    limit
+                ),
+            )
+            for n in names
+        ]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
 def _with_problems(message: str, problems: list[str]) -> str:
     # A lone problem may be the message itself (kept as a problem for the REST API's fields).
     problems = [p for p in problems if p != message]
     return "\n".join([message, *(f"  {p}" for p in problems)]) if problems else message
 
 
-@click.group(cls=AppGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="outage-notify")
 @click.pass_context
 def cli(ctx: click.Context) -> None:

@@ -8,9 +8,7 @@ import click
 
 from outage_notify import registry
 from outage_notify.cli.base import AppContext, AppGroup, actor_option, echo_json, pass_app
-from outage_notify.cli.progress import progress_bar
 from outage_notify.planning import customers
-from outage_notify.planning.customer_import import import_customers
 
 CHANNEL_CHOICE = click.Choice(registry.names())
 
@@ -50,6 +48,10 @@ def import_cmd(app: AppContext, file: Path, skip_invalid: bool, actor: str, as_j
     \b
         outage-notify customers import customers.csv --skip-invalid
     """
+    # Imported here: rich's progress bar and the import pipeline are for this command only.
+    from outage_notify.cli.progress import progress_bar
+    from outage_notify.planning.customer_import import import_customers
+
     labels = {"check": "Checking rows", "write": "Writing"}
     with progress_bar(labels) as report:
         result = import_customers(

@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from outage_notify.cli.base import AppContext, AppGroup, actor_option, echo_json, pass_app
 from outage_notify.cli.times import now_of, now_option, to_utc
-from outage_notify.planning import network_match, outage_checks, outage_import, outages
+from outage_notify.planning import outage_checks, outages
 from outage_notify.planning.outage_views import (
     describe_notice,
     describe_outage,
@@ -23,8 +23,6 @@ from outage_notify.planning.outage_views import (
     notices,
     outage_detail,
 )
-from outage_notify.planning.preview import preview
-from outage_notify.residents import nowater
 
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 
@@ -39,6 +37,21 @@ def outages_group() -> None:
         outage-notify outages add --utility water --start 2026-12-01T08:00 \\
             --end 2026-12-01T12:00 --area W01 --title "Main replacement"
     """
+
+
+def _preview(session: Session, outage: Any, **kwargs: Any) -> dict[str, Any]:
+    # Imported on use: the preview pulls targeting (numpy, shapely) and the notice templates,
+    # which `outages list` and `show` do not need.
+    from outage_notify.planning.preview import preview
+
+    return preview(session, outage, **kwargs)
+
+
+def _pipes(session: Session, outage_id: int | None) -> list[str]:
+    # Imported on use: the network's matching pulls numpy and shapely.
+    from outage_notify.planning import network_match
+
+    return network_match.outage_pipes(session, outage_id)
 
 
 @contextmanager
@@ -188,8 +201,8 @@ def add_cmd(
             session, draft, settings=settings, now=now, actor=actor, short_notice=short_notice
         )
         data = describe_outage(outage, settings.zone)
-        data["pipes"] = network_match.outage_pipes(session, outage.id)
-        shown = preview(session, outage, settings=settings, now=now) if dry_run else None
+        data["pipes"] = _pipes(session, outage.id)
+        shown = _preview(session, outage, settings=settings, now=now) if dry_run else None
         planned = [describe_notice(n, settings.zone) for n in notices(session, outage.id or 0)]
     if dry_run:
         data["id"] = None  # nothing was written
@@ -235,6 +248,8 @@ def import_cmd(
 
         outage-notify outages import work-orders.csv --dry-run
     """
+    from outage_notify.planning import outage_import
+
     settings, now = app.settings, now_of(app, now_text)
     with transaction(app, dry_run=dry_run) as session:
         actions = outage_import.import_outages(
@@ -297,10 +312,13 @@ def show_cmd(app: AppContext, outage_id: int, as_json: bool) -> None:
 
         outage-notify outages show 12
     """
+    # Imported on use: the no-water summary pulls the notice templates (jinja2).
+    from outage_notify.residents import nowater
+
     zone = app.settings.zone
     with app.database.read() as session:
         outage = outages.get_outage(session, outage_id)
-        pipes = network_match.outage_pipes(session, outage_id)
+        pipes = _pipes(session, outage_id)
         data = outage_detail(session, outage, zone, extra={"pipes": pipes})
         data["no_water"] = nowater.summary(session, outage_id)
     if as_json:
@@ -343,7 +361,7 @@ def preview_cmd(app: AppContext, outage_id: int, as_json: bool, now_text: str | 
     settings, now = app.settings, now_of(app, now_text)
     with app.database.read() as session:
         outage = outages.get_outage(session, outage_id)
-        data = preview(session, outage, settings=settings, now=now)
+        data = _preview(session, outage, settings=settings, now=now)
     if as_json:
         echo_json(data)
         return

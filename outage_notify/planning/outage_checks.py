@@ -16,7 +16,6 @@ from sqlmodel import Session, col, select
 from outage_notify.errors import Problem
 from outage_notify.models import Outage, OutageStatus, ServiceArea, Utility
 from outage_notify.plain_text import control_character_problem, has_control_characters
-from outage_notify.planning import network_match
 from outage_notify.settings import Settings
 from outage_notify.times import format_local
 
@@ -141,6 +140,9 @@ def check_draft(
                 )
     if draft.area_list or not draft.pipes:
         problems += check_areas(session, draft.area_list, draft.utility)
+    # Imported here: numpy and shapely are for outages planned by pipe, not every command.
+    from outage_notify.planning import network_match
+
     problems += network_match.check_pipes(session, list(dict.fromkeys(draft.pipes)), draft.utility)
     problems += check_times(
         draft.start, draft.end, settings=settings, now=now, short_notice=short_notice

@@ -19,7 +19,7 @@ from outage_notify import registry
 from outage_notify.models import Customer, Notice, NoticeState, Outage
 from outage_notify.notices.sms import MAX_SEGMENTS, sms_text
 from outage_notify.notices.texts import build_context
-from outage_notify.planning import network_match, targeting, timeline
+from outage_notify.planning import matching, network_match, targeting, timeline
 from outage_notify.planning.outage_views import describe_notice, describe_outage, notices
 from outage_notify.settings import SHIPPED_LANGUAGES, Settings
 from outage_notify.times import format_local, iso_local
@@ -139,8 +139,8 @@ def network_comparison(session: Session, outage: Outage) -> dict[str, Any] | Non
     pipes = network_match.outage_pipes(session, outage.id)
     if not pipes:
         return None
-    by_network = set(targeting.match_outage_customers(session, outage))
-    by_areas = set(targeting.match_customers(session, outage)) if outage.area_codes else set()
+    by_network = set(matching.match_outage_customers(session, outage))
+    by_areas = set(matching.match_customers(session, outage)) if outage.area_codes else set()
     _ids, isolation = network_match.cut_off_customer_ids(session, pipes)
     added, spared = sorted(by_network - by_areas), sorted(by_areas - by_network)
     return {

@@ -6,45 +6,39 @@ missed resident is worse than an extra notice. Subscribers match by area. Channe
 opt-outs and contacts flagged invalid are applied here, and one contact gets one message even
 when several accounts share it.
 
-The polygon test is vectorised (shapely 2 ``intersects_xy`` on a prepared union, after a
-bounding-box filter in SQL), never a Python loop per customer.
+The matching itself (area codes, polygons) is in ``matching.py``. :func:`recipients` streams,
+for the outbox; :func:`target` holds one list, for previews.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
-import numpy as np
-import shapely
-from shapely.geometry import shape
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlmodel import Session, col
 
 from outage_notify import registry
-from outage_notify.geo import inside
 from outage_notify.models import (
-    Customer,
     Delivery,
     DeliveryState,
     Notice,
     OptOut,
     Outage,
-    ServiceArea,
     Subscriber,
     SubscriberStatus,
 )
-from outage_notify.planning import network_match
+from outage_notify.planning.matching import COLUMN_AT, STREAM_CHUNK, stream_matches
 
-_ID_CHUNK = 5_000  # ids per IN (...) when reading the matched rows
 # What counts as "already notified" for the follow-up notices (changed, cancelled, ...).
 NOTIFIED_STATES = (DeliveryState.SENT, DeliveryState.DELIVERED)
 
 
-@dataclass(frozen=True)
-class Recipient:
+# Named tuples, not dataclasses: a city's notice makes a million of them, and a frozen
+# dataclass costs three times as much to build.
+class Recipient(NamedTuple):
     channel: str  # a name in the channel registry
     address: str  # E.164 phone number or normalised email address
     language: str
@@ -61,8 +55,7 @@ class Recipient:
         return f"subscriber:{self.subscriber_id}"
 
 
-@dataclass(frozen=True)
-class Skipped:
+class Skipped(NamedTuple):
     """An affected premise or subscriber left out on one channel, and why."""
 
     channel: str
@@ -87,171 +80,10 @@ class Targeting:
         return dict(sorted(counts.items()))
 
 
-# Columns read for matching: plain tuples, because a million ORM objects cost seconds.
-_COLUMNS = (
-    col(Customer.id),
-    col(Customer.phone),
-    col(Customer.email),
-    col(Customer.language),
-    col(Customer.channels),
-    col(Customer.critical),
-    col(Customer.phone_invalid),
-    col(Customer.email_invalid),
-    col(Customer.voice_invalid),
-    col(Customer.landline),
-)
-# Where each Customer column sits in a matched row. A channel reads its contact and its
-# invalid flag by the column names its registry descriptor gives.
-_AT: dict[str, int] = {column.key: i for i, column in enumerate(_COLUMNS)}  # type: ignore[attr-defined]
-
-
-def area_union(areas: Sequence[ServiceArea]) -> shapely.Geometry | None:
-    """The prepared union of the areas' polygons (None when there are none)."""
-    geometries = [shape(area.geometry) for area in areas]
-    if not geometries:
-        return None
-    union = shapely.union_all(geometries)
-    shapely.prepare(union)
-    return union
-
-
-def _area_rows(session: Session, outage: Outage) -> list[ServiceArea]:
-    return list(
-        session.exec(
-            select(ServiceArea).where(  # type: ignore[call-overload]
-                col(ServiceArea.code).in_(outage.area_codes),
-                col(ServiceArea.utility) == outage.utility,
-            )
-        ).scalars()
-    )
-
-
-def match_customers(
-    session: Session, outage: Outage, *, critical_only: bool = False
-) -> dict[int, tuple[Any, str]]:
-    """Affected customers: id -> (row of ``_COLUMNS``, how they matched)."""
-    # Core rows through the connection: the ORM's per-row bookkeeping costs seconds here.
-    connection = session.connection()
-    extra = [col(Customer.critical).is_(True)] if critical_only else []
-    if outage.geometry:
-        return match_geometry(session, outage, extra)
-    area_column = Customer.water_area if outage.utility == "water" else Customer.gas_area
-    by_code = select(*_COLUMNS).where(col(area_column).in_(outage.area_codes), *extra)
-    # .all(): one fetchall, where iterating the result fetches row by row.
-    code_rows: list[Any] = list(connection.execute(by_code).all())
-    matched: dict[int, tuple[Any, str]] = {row[0]: (row, "area_code") for row in code_rows}
-    polygon_only = []
-    for customer_id in _inside_ids(session, outage, extra).tolist():
-        if customer_id in matched:
-            matched[customer_id] = (matched[customer_id][0], "both")
-        else:
-            polygon_only.append(customer_id)
-    for start in range(0, len(polygon_only), _ID_CHUNK):
-        chunk = polygon_only[start : start + _ID_CHUNK]
-        rows: list[Any] = list(
-            connection.execute(select(*_COLUMNS).where(col(Customer.id).in_(chunk))).all()
-        )
-        for row in rows:
-            matched[row[0]] = (row, "polygon")
-    return matched
-
-
-def match_outage_customers(
-    session: Session, outage: Outage, *, critical_only: bool = False
-) -> dict[int, tuple[Any, str]]:
-    """Affected customers: by valve isolation for a network outage (matched by "network"),
-    else by area (``match_customers``)."""
-    pipes = network_match.outage_pipes(session, outage.id)
-    if not pipes:
-        return match_customers(session, outage, critical_only=critical_only)
-    ids, _isolation = network_match.cut_off_customer_ids(
-        session, pipes, critical_only=critical_only
-    )
-    connection = session.connection()
-    matched: dict[int, tuple[Any, str]] = {}
-    for start in range(0, len(ids), _ID_CHUNK):
-        query = select(*_COLUMNS).where(col(Customer.id).in_(ids[start : start + _ID_CHUNK]))
-        for row in connection.execute(query).all():
-            matched[row[0] or 0] = (row, "network")
-    return matched
-
-
-def _inside_ids(session: Session, outage: Outage, extra: list[Any]) -> np.ndarray:
-    """Ids of the customers whose location lies in one of the outage's areas.
-
-    Only ids and coordinates cross from SQL (one bounding box per area, not the union's, which
-    for spread-out areas would be most of the city; ix_customer_lon_lat serves each range);
-    the polygon test is one vectorised call.
-    """
-    areas = _area_rows(session, outage)
-    union = area_union(areas)
-    if union is None:
-        return np.empty(0, dtype=np.int64)
-    boxes = or_(
-        *(
-            and_(
-                col(Customer.longitude).between(a.min_lon, a.max_lon),
-                col(Customer.latitude).between(a.min_lat, a.max_lat),
-            )
-            for a in areas
-        )
-    )
-    points = select(col(Customer.id), col(Customer.longitude), col(Customer.latitude))
-    rows = [tuple(row) for row in session.connection().execute(points.where(boxes, *extra)).all()]
-    if not rows:
-        return np.empty(0, dtype=np.int64)
-    table = np.array(rows, dtype=np.float64)
-    # A customer exactly on a boundary is affected (geo.inside).
-    within = inside(union, table[:, 1], table[:, 2])
-    return np.unique(table[within, 0].astype(np.int64))
-
-
-def match_geometry(
-    session: Session, outage: Outage, extra: list[Any]
-) -> dict[int, tuple[Any, str]]:
-    """Customers of an outage with its own geometry (an upstream feed's polygon): those whose
-    location lies inside it, and those without a location in one of its areas (they cannot be
-    placed, and a missed resident is worse than an extra notice)."""
-    assert outage.geometry is not None
-    place = shapely.make_valid(shape(outage.geometry))
-    shapely.prepare(place)
-    min_lon, min_lat, max_lon, max_lat = place.bounds
-    connection = session.connection()
-    points = select(col(Customer.id), col(Customer.longitude), col(Customer.latitude)).where(
-        col(Customer.longitude).between(min_lon, max_lon),
-        col(Customer.latitude).between(min_lat, max_lat),
-        *extra,
-    )
-    rows = [tuple(row) for row in connection.execute(points).all()]
-    inside: list[int] = []
-    if rows:
-        table = np.array(rows, dtype=np.float64)
-        hits = shapely.intersects_xy(place, table[:, 1], table[:, 2])
-        inside = np.unique(table[hits, 0].astype(np.int64)).tolist()
-    matched: dict[int, tuple[Any, str]] = {}
-    for start in range(0, len(inside), _ID_CHUNK):
-        chunk = inside[start : start + _ID_CHUNK]
-        found: list[Any] = list(
-            connection.execute(select(*_COLUMNS).where(col(Customer.id).in_(chunk))).all()
-        )
-        for row in found:
-            matched[row[0]] = (row, "polygon")
-    area_column = Customer.water_area if outage.utility == "water" else Customer.gas_area
-    unplaced = select(*_COLUMNS).where(
-        col(area_column).in_(outage.area_codes),
-        or_(col(Customer.longitude).is_(None), col(Customer.latitude).is_(None)),
-        *extra,
-    )
-    unplaced_rows: list[Any] = list(connection.execute(unplaced).all())
-    for row in unplaced_rows:
-        matched.setdefault(row[0], (row, "area_code"))
-    return matched
-
-
 def customer_contacts(row: Any) -> dict[str, tuple[str | None, bool]]:
     """{channel: (address, flagged invalid)} of a matched row, for every registered channel."""
     return {
-        name: (row[_AT[spec.contact]], bool(row[_AT[spec.invalid_flag]]))
+        name: (row[COLUMN_AT[spec.contact]], bool(row[COLUMN_AT[spec.invalid_flag]]))
         for name, spec in registry.CHANNELS.items()
     }
 
@@ -260,17 +92,19 @@ def wanted_channels(row: Any, contacts: dict[str, tuple[str | None, bool]]) -> l
     """The channels a matched customer gets notices on (``registry.wanted``): those named
     in ``Customer.channels``, else every channel offered by default it has a contact for;
     a landline's SMS becomes a call."""
-    return registry.wanted(row[_AT["channels"]] or "", _has(contacts), customer_flags(row))
+    return registry.wanted(row[COLUMN_AT["channels"]] or "", _has(contacts), customer_flags(row))
 
 
 def contact_channels(row: Any, contacts: dict[str, tuple[str | None, bool]]) -> list[str]:
     """Every channel of a matched customer, chosen or not (``registry.with_contact``)."""
-    return registry.with_contact(row[_AT["channels"]] or "", _has(contacts), customer_flags(row))
+    return registry.with_contact(
+        row[COLUMN_AT["channels"]] or "", _has(contacts), customer_flags(row)
+    )
 
 
 def customer_flags(row: Any) -> dict[str, bool]:
     """The Customer columns a stand-in channel looks at (``landline``)."""
-    return {"landline": bool(row[_AT["landline"]])}
+    return {"landline": bool(row[COLUMN_AT["landline"]])}
 
 
 def _has(contacts: dict[str, tuple[str | None, bool]]) -> dict[str, bool]:
@@ -288,84 +122,117 @@ def _opted_out(session: Session) -> set[tuple[str, str]]:
     return {(c, a) for c, a in session.execute(select(col(OptOut.channel), col(OptOut.address)))}
 
 
-class _Builder:
-    def __init__(self, opted_out: set[tuple[str, str]]) -> None:
-        self.opted_out = opted_out
-        self.result = Targeting()
-        self.seen: set[tuple[str, str]] = set()
+@dataclass
+class MatchCounts:
+    """What :func:`recipients` counted on its way, complete once it is exhausted."""
 
-    def offer(self, recipient: Recipient) -> None:
-        key = (recipient.channel, recipient.address)
-        if key in self.opted_out:
-            self.skip(recipient, "opted_out")
-        elif key not in self.seen:
-            self.seen.add(key)
-            self.result.recipients.append(recipient)
+    by_match: Counter[str] = field(default_factory=Counter)
+    affected_customers: int = 0
+    affected_subscribers: int = 0
 
-    def skip(self, recipient: Recipient, reason: str, address: str | None = "") -> None:
-        self.result.skipped.append(
-            Skipped(
-                channel=recipient.channel,
-                reason=reason,
-                address=recipient.address if address == "" else address,
-                customer_id=recipient.customer_id,
-                subscriber_id=recipient.subscriber_id,
-                language=recipient.language,
+
+def recipients(
+    session: Session,
+    outage: Outage,
+    *,
+    audience: str = "all",
+    counts: MatchCounts | None = None,
+) -> Iterator[Recipient | Skipped]:
+    """Everyone a notice about ``outage`` for ``audience`` reaches or leaves out, one at a
+    time: customers by id, then subscribers; the rows are read a chunk at a time.
+
+    A contact shared by several accounts comes once for each; the first is the one to keep
+    (``target()`` keeps it, and so does the outbox's UNIQUE constraint). Opted-out contacts
+    come as ``Skipped``.
+    """
+    if audience not in ("all", "critical", "notified"):
+        raise ValueError(f"unknown audience {audience!r}")
+    counts = counts if counts is not None else MatchCounts()
+    opted_out = _opted_out(session)
+
+    def offered(recipient: Recipient) -> Recipient | Skipped:
+        if (recipient.channel, recipient.address) in opted_out:
+            return _skipped(recipient, "opted_out", recipient.address)
+        return recipient
+
+    if audience == "notified":
+        for channel, address, language, customer_id, subscriber_id in _notified_rows(
+            session, outage
+        ):
+            counts.by_match["notified"] += 1
+            yield offered(
+                Recipient(channel, address, language, customer_id, subscriber_id, "notified")
             )
-        )
+        return
+    for row, how in stream_matches(session, outage, critical_only=audience == "critical"):
+        counts.affected_customers += 1
+        counts.by_match[how] += 1
+        for channel, address, invalid in _customer_channels(row):
+            recipient = Recipient(channel, address or "", row[3], row[0], None, how, bool(row[5]))
+            if not address:
+                yield _skipped(recipient, "no_contact", None)
+            elif invalid:
+                yield _skipped(recipient, "invalid_contact", address)
+            else:
+                yield offered(recipient)
+    if audience == "all":
+        for sub in _subscribers(session, outage.area_codes):
+            assert sub.id is not None
+            counts.affected_subscribers += 1
+            counts.by_match["subscription"] += 1
+            yield offered(
+                Recipient(sub.channel, sub.address, sub.language, None, sub.id, "subscription")
+            )
+
+
+def _skipped(recipient: Recipient, reason: str, address: str | None) -> Skipped:
+    return Skipped(
+        channel=recipient.channel,
+        reason=reason,
+        address=address,
+        customer_id=recipient.customer_id,
+        subscriber_id=recipient.subscriber_id,
+        language=recipient.language,
+    )
 
 
 def target(session: Session, outage: Outage, *, audience: str = "all") -> Targeting:
-    """The recipients of a notice about ``outage`` for ``audience`` (all, critical, notified)."""
+    """The recipients of a notice about ``outage`` for ``audience`` (all, critical, notified),
+    one per contact, all held at once (previews and reports; the outbox streams)."""
+    counts = MatchCounts()
+    result = Targeting()
+    seen: set[tuple[str, str]] = set()
+    for item in recipients(session, outage, audience=audience, counts=counts):
+        if isinstance(item, Skipped):
+            result.skipped.append(item)
+        elif (item.channel, item.address) not in seen:
+            seen.add((item.channel, item.address))
+            result.recipients.append(item)
+    result.affected_customers = counts.affected_customers
+    result.affected_subscribers = counts.affected_subscribers
     if audience == "notified":
-        return _notified(session, outage)
-    if audience not in ("all", "critical"):
-        raise ValueError(f"unknown audience {audience!r}")
-    builder = _Builder(_opted_out(session))
-    customers = match_outage_customers(session, outage, critical_only=audience == "critical")
-    builder.result.affected_customers = len(customers)
-    builder.result.by_match = dict(Counter(how for _row, how in customers.values()))
-    for customer_id in sorted(customers):
-        row, how = customers[customer_id]
-        for channel, address, invalid in _customer_channels(row):
-            recipient = Recipient(
-                channel, address or "", row[3], customer_id, None, how, bool(row[5])
-            )
-            if not address:
-                builder.skip(recipient, "no_contact", address=None)
-            elif invalid:
-                builder.skip(recipient, "invalid_contact")
-            else:
-                builder.offer(recipient)
-    if audience == "all":
-        subscribers = _subscribers(session, outage.area_codes)
-        builder.result.affected_subscribers = len(subscribers)
-        if subscribers:
-            builder.result.by_match["subscription"] = len(subscribers)
-        for sub in subscribers:
-            assert sub.id is not None
-            builder.offer(
-                Recipient(sub.channel, sub.address, sub.language, None, sub.id, "subscription")
-            )
-    return builder.result
+        result.by_match = dict(Counter(r.matched_by for r in result.recipients))
+    else:
+        result.by_match = dict(counts.by_match)
+    return result
 
 
-def _subscribers(session: Session, area_codes: Iterable[str]) -> list[Subscriber]:
+def _subscribers(session: Session, area_codes: Iterable[str]) -> Iterator[Subscriber]:
     rows = session.exec(
         select(Subscriber)  # type: ignore[call-overload]
         .where(
             col(Subscriber.area_code).in_(list(area_codes)),
             col(Subscriber.status) == SubscriberStatus.ACTIVE,
         )
-        .order_by(col(Subscriber.id))
+        .order_by(col(Subscriber.id)),
+        execution_options={"yield_per": 1_000},
     ).scalars()
-    return list(rows)
+    yield from rows
 
 
-def _notified(session: Session, outage: Outage) -> Targeting:
+def _notified_rows(session: Session, outage: Outage) -> Iterator[Any]:
     """Everyone a notice of this outage already reached, on the channel that reached them."""
-    builder = _Builder(_opted_out(session))
-    rows = session.execute(
+    rows = session.connection().execute(
         select(
             col(Delivery.channel),
             col(Delivery.address),
@@ -375,9 +242,8 @@ def _notified(session: Session, outage: Outage) -> Targeting:
         )
         .join(Notice, col(Notice.id) == col(Delivery.notice_id))
         .where(col(Notice.outage_id) == outage.id, col(Delivery.state).in_(NOTIFIED_STATES))
-        .order_by(col(Delivery.id))
+        .order_by(col(Delivery.id)),
+        execution_options={"stream_results": True, "yield_per": STREAM_CHUNK},
     )
-    for channel, address, language, customer_id, subscriber_id in rows:
-        builder.offer(Recipient(channel, address, language, customer_id, subscriber_id, "notified"))
-    builder.result.by_match = dict(Counter(r.matched_by for r in builder.result.recipients))
-    return builder.result
+    for part in rows.partitions():
+        yield from part

@@ -26,7 +26,6 @@ Times are computed in the configured zone and stored in UTC.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
@@ -37,7 +36,6 @@ from sqlmodel import Session, col, select
 
 from outage_notify import registry
 from outage_notify.models import Delivery, DeliveryState, Notice, NoticeKind, NoticeState, Outage
-from outage_notify.planning.targeting import target
 from outage_notify.settings import Settings
 
 ALL, CRITICAL, NOTIFIED = "all", "critical", "notified"
@@ -186,10 +184,15 @@ def lead_time_notices(
 
 def sms_span(session: Session, outage: Outage, settings: Settings) -> timedelta:
     """How long one notice to everyone this outage affects takes by SMS, as of now: the
-    slowest fan-out among the channels quiet hours apply to, each at its max_per_second."""
-    counts = Counter(r.channel for r in target(session, outage).recipients)
+    slowest fan-out among the channels quiet hours apply to, each at its max_per_second.
+
+    From counts, not the recipient list: planning an outage stays cheap however many it
+    affects (and imports targeting's numpy and shapely only here, not for every command).
+    """
+    from outage_notify.planning.matching import count_recipients
+
     spans = [
-        counts[spec.name] / spec.max_per_second(settings)
+        count_recipients(session, outage, spec.name) / spec.max_per_second(settings)
         for spec in registry.CHANNELS.values()
         if spec.quiet_hours_apply
     ]

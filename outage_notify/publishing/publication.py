@@ -109,19 +109,20 @@ class Snapshot:
 
 
 # One statement, one round trip: it runs on every request that serves a cached document.
+# Primary-key maxima only for the outages: a count or a sum read every outage on every request
+# (1.2 ms at 5,000 outages, 27 ms at 50,000). Service areas are few; they are counted.
 _FINGERPRINT = text(
-    "SELECT (SELECT count(*) FROM outage), (SELECT coalesce(sum(revision), 0) FROM outage), "
-    "(SELECT max(updated_at) FROM outage), (SELECT count(*) FROM outage_revision), "
-    "(SELECT max(id) FROM outage_revision), (SELECT count(*) FROM service_area), "
-    "(SELECT max(updated_at) FROM service_area)"
+    "SELECT (SELECT max(id) FROM outage), (SELECT max(id) FROM outage_revision), "
+    "(SELECT count(*) FROM service_area), (SELECT max(updated_at) FROM service_area)"
 )
 
 
 def fingerprint(connection: Connection | Session) -> tuple[Any, ...]:
     """A cheap marker that changes whenever an outage, a revision or an area does.
 
-    Every outage change adds a revision (and bumps ``revision``); an areas import bumps
-    ``updated_at``; deletions change the counts.
+    A new outage has a higher id; every change of one adds a revision, with a higher id
+    (``planning.outages`` never changes an outage any other way, and never deletes one); an
+    areas import bumps ``updated_at``; deleting an area changes their count.
     """
     if isinstance(connection, Session):
         connection = connection.connection()

@@ -35,7 +35,7 @@ from outage_notify.models import (
     Subscriber,
     Utility,
 )
-from outage_notify.planning.targeting import match_outage_customers
+from outage_notify.planning.matching import match_outage_customers
 from outage_notify.settings import Settings
 
 MIN_YEAR, MAX_YEAR = 1970, 9998

@@ -5,7 +5,7 @@ email on email) has a ``sent`` or ``delivered`` delivery of a notice of the outa
 the work started. Deliveries are per contact, not per account (docs/decisions/0001): when two
 accounts share a phone, the delivery names only the first, so reach is looked up by contact
 address. Affected premises are matched on the current data
-(``targeting.match_outage_customers``, by valve isolation for an outage planned by pipe): the
+(``matching.match_outage_customers``, by valve isolation for an outage planned by pipe): the
 report tells a planner who is not reached now, before the crew arrives.
 
 Every affected premise not reached goes on the door-hanger list with one reason, and a detail
@@ -34,12 +34,8 @@ from outage_notify.models import (
     OptOut,
     Outage,
 )
-from outage_notify.planning.targeting import (
-    contact_channels,
-    customer_contacts,
-    match_outage_customers,
-    wanted_channels,
-)
+from outage_notify.planning.matching import match_outage_customers
+from outage_notify.planning.targeting import contact_channels, customer_contacts, wanted_channels
 from outage_notify.reports.spreadsheet import write_csv
 
 REACHED_STATES = (DeliveryState.SENT, DeliveryState.DELIVERED)

@@ -149,3 +149,35 @@ def test_expire_overdue_only_touches_pending(db: Database) -> None:
         first.state = "sent"
     assert expire_overdue(db, T0 + timedelta(hours=1)) == 3
     assert sorted(d.state for d in _deliveries(db)) == ["expired"] * 3 + ["sent"]
+
+
+def test_expanded_times_compare_as_the_orm_writes_them(db: Database) -> None:
+    # The outbox binds its rows through the driver: its times must be stored as the ORM
+    # stores them, or "due at or before now" misses a delivery due exactly now (SQLite
+    # compares the text).
+    with db.session() as session:
+        add_area(session, "W1")
+        add_customers(session, 2)
+        notice = add_notice(session, add_outage(session), due=T0)
+        written_by_orm = Delivery(
+            notice_id=notice.id,
+            channel="sms",
+            address="+8613899999999",
+            language="en",
+            next_attempt_at=T0,
+            deadline=notice.deadline,
+        )
+        session.add(written_by_orm)
+    expand_due(db, T0)
+    with db.read() as session:
+        due_now = session.exec(
+            select(Delivery).where(Delivery.next_attempt_at <= T0)  # type: ignore[arg-type]
+        ).all()
+        stored = {
+            tuple(row)
+            for row in session.connection().exec_driver_sql(
+                "SELECT next_attempt_at, deadline, created_at = updated_at FROM delivery"
+            )
+        }
+    assert len(due_now) == 5
+    assert len({(a, d) for a, d, _same in stored}) == 1  # one spelling for the ORM and outbox

@@ -16,6 +16,7 @@ from outage_notify.models import (
     ServiceArea,
     Subscriber,
 )
+from outage_notify.planning.matching import count_recipients
 from outage_notify.planning.targeting import target
 
 START = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
@@ -170,6 +171,27 @@ def test_water_outage_by_code_and_polygon(city: Database) -> None:
     reasons = sorted((s.channel, s.reason) for s in result.skipped)
     assert reasons == [("sms", "invalid_contact"), ("sms", "no_contact"), ("sms", "opted_out")]
     assert len({(r.channel, r.address) for r in result.recipients}) == len(result.recipients)
+
+
+def test_counted_recipients_match_the_targeted_ones_or_err_high(city: Database) -> None:
+    with city.session() as session:
+        water = outage(session, "water", ["W1"])
+        exact = _accounts(city, target(session, water))
+        counted = {c: count_recipients(session, water, c) for c in ("sms", "email")}
+    # Shared phones, opt-outs, flagged and unwanted contacts are left out as targeting does.
+    assert counted["sms"] == len(exact["sms"]) == 3
+    # The subscriber who is also customer c3 counts twice: the count errs high, never low.
+    assert counted["email"] == len(exact["email"]) + 1
+
+
+def test_counted_recipients_of_two_areas_and_of_gas(city: Database) -> None:
+    with city.session() as session:
+        both = count_recipients(session, outage(session, "water", ["W1", "W2"]), "sms")
+        gas = outage(session, "gas", ["G1"])
+        exact = _accounts(city, target(session, gas))
+        gas_sms = count_recipients(session, gas, "sms")
+    assert both == 4  # c6 too
+    assert gas_sms == len(exact["sms"])
 
 
 def test_the_first_account_of_a_shared_contact_is_named(city: Database) -> None:
