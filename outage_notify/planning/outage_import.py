@@ -185,7 +185,9 @@ def _change(
         return action, problems
     if draft.start == outage.start_at and draft.end > outage.end_at:
         action.action = "extend"
-        return action, problems + outages.check_extend(outage, draft.end, settings=settings)
+        return action, problems + outages.check_extend(
+            outage, draft.end, settings=settings, now=now
+        )
     action.action = "reschedule"
     return action, problems + outages.check_reschedule(
         outage, draft.start, draft.end, settings=settings, now=now, short_notice=short_notice

@@ -29,7 +29,7 @@ from outage_notify.models import (
 )
 from outage_notify.planning import timeline
 from outage_notify.settings import Settings
-from outage_notify.times import format_local
+from outage_notify.times import format_local, outside_window
 
 UTILITIES = tuple(u.value for u in Utility)
 STATUSES = tuple(s.value for s in OutageStatus)
@@ -73,11 +73,20 @@ def check_times(
     short_notice: bool,
     earlier_than: datetime | None = None,
 ) -> list[str]:
-    """Problems with a start and end: order, in the past, too little notice.
+    """Problems with a start and end: outside the planning window, order, in the past, too
+    little notice.
 
     ``earlier_than``: for a reschedule, the current start; moving later never shortens the
     notice residents get, so only a move earlier must respect ``min_notice``.
     """
+    outside = [
+        Problem(reason, name)
+        for name, value in (("start", start), ("end", end))
+        if (reason := outside_window(value, now=now, name=name)) is not None
+    ]
+    if outside:
+        # The rest (order, notice) would only be noise about a time that is not a time.
+        return list(outside)
     problems: list[str] = []
     if start >= end:
         problems.append(
@@ -352,7 +361,7 @@ def extend(
     """A later end: an ``extended`` notice to those notified; pending reminders are
     reissued for the new revision so they tell the new end."""
     outage = get_outage(session, outage_id, for_update=True)
-    problems = check_extend(outage, end, settings=settings)
+    problems = check_extend(outage, end, settings=settings, now=now)
     if problems:
         raise rejected(f"outage #{outage_id} was not extended:", problems)
     before = _bump(outage)
@@ -365,9 +374,11 @@ def extend(
     return outage
 
 
-def check_extend(outage: Outage, end: datetime, *, settings: Settings) -> list[str]:
+def check_extend(outage: Outage, end: datetime, *, settings: Settings, now: datetime) -> list[str]:
     if outage.status != OutageStatus.PLANNED:
         return [_not_planned(outage, "extended")]
+    if (reason := outside_window(end, now=now, name="end")) is not None:
+        return [Problem(reason, "end")]
     if end <= outage.end_at:
         return [
             Problem(

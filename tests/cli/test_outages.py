@@ -75,6 +75,12 @@ BAD_ADDS = [
     ("long title", {"--title": "x" * 121}, "title is 121 characters; at most 120"),
     ("not a time", {"--start": "tomorrow"}, "--start 'tomorrow' is not an ISO 8601 time"),
     ("a date only", {"--end": "2026-12-10"}, "--end '2026-12-10' has no time of day"),
+    # Work-management systems' open ends and unknown dates: outside the planning window.
+    ("open end 9999", {"--end": "9999-12-31T00:00"}, "end 9999-12-30 16:00 UTC is more than"),
+    ("open end past the calendar", {"--end": "9999-12-31T23:59-05:00"}, "is off the calendar"),
+    ("year 1", {"--start": "0001-01-01T00:00"}, "--start '0001-01-01T00:00' is off the calendar"),
+    ("before 1970", {"--start": "1969-07-20T20:17Z"}, "is before 1970"),
+    ("six years ahead", {"--end": "2032-12-10T14:00"}, "more than 5 years ahead"),
 ]
 
 

@@ -147,6 +147,18 @@ BAD_ROWS = [
         f"WO-9,water,{'t' * 121},,2026-12-10T10:00,2026-12-10T14:00,W01",
         "title is 121 characters",
     ),
+    (
+        "open end",
+        "WO-9,water,T,,2026-12-10T10:00,9999-12-31T00:00,W01",
+        "line 3 (ref WO-9): end 9999-12-30 16:00 UTC is more than 5 years ahead",
+    ),
+    (
+        "open end past the calendar",
+        "WO-9,water,T,,2026-12-10T10:00,9999-12-31T23:59-05:00,W01",
+        "line 3: end '9999-12-31T23:59-05:00' is off the calendar",
+    ),
+    ("year 1", "WO-9,water,T,,0001-01-01T00:00,2026-12-10T14:00,W01", "is off the calendar"),
+    ("before 1970", "WO-9,water,T,,1900-01-01T00:00,2026-12-10T14:00,W01", "is before 1970"),
     ("repeated ref", ROWS[0], "line 3: ref WO-1 repeats line 2"),
     ("short row", "WO-9,water,T", "line 3: has 3 fields where the header has 7"),
     ("areas changed", None, "utility or areas differ from outage #1"),
