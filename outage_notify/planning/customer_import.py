@@ -35,6 +35,7 @@ from outage_notify.planning.customer_rows import (
     RowRules,
     check_row,
 )
+from outage_notify.planning.reach import contacts_of, reach
 from outage_notify.settings import Settings
 
 BATCH_ROWS = 2000
@@ -56,6 +57,9 @@ class CustomerImport:
     unchanged: int = 0
     rejected: int = 0
     rejects_file: Path | None = None
+    # Accepted drift: channels naming a contact the customer lacks (see planning/reach.py).
+    missing_contact: int = 0  # reached on the rest of their chosen channels
+    fallback: int = 0  # none of their chosen channels has a contact: reached on every other
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -66,7 +70,16 @@ class CustomerImport:
             "unchanged": self.unchanged,
             "rejected": self.rejected,
             "rejects_file": str(self.rejects_file) if self.rejects_file else None,
+            "channel_without_contact": self.missing_contact,
+            "channel_fallback": self.fallback,
         }
+
+    def count_reach(self, row: CustomerRow) -> None:
+        found = reach(row.channels, contacts_of(row.phone, row.email))
+        if found.fallback:
+            self.fallback += 1
+        elif found.drifted:
+            self.missing_contact += 1
 
 
 def rejects_path(path: Path) -> Path:
@@ -201,7 +214,10 @@ def _check(
                 rejects.start(header)
             for line, record in lines:
                 result.rows += 1
-                reasons = _stage(line, _check_record(record, header, rules), staging)
+                outcome = _check_record(record, header, rules)
+                reasons = _stage(line, outcome, staging)
+                if not reasons and isinstance(outcome, CustomerRow):
+                    result.count_reach(outcome)
                 if reasons:
                     result.rejected += 1
                     if rejects is not None:

@@ -33,6 +33,7 @@ from outage_notify.models import (
     ServiceArea,
     Subscriber,
 )
+from outage_notify.planning.reach import contacts_of, per_channel, reach
 
 CHANNELS = ("sms", "email")
 _ID_CHUNK = 5_000  # ids per IN (...) when reading the matched rows
@@ -177,13 +178,14 @@ def _inside_ids(session: Session, outage: Outage, extra: list[Any]) -> np.ndarra
 
 
 def _customer_channels(row: Any) -> list[tuple[str, str | None, bool]]:
-    """(channel, address, flagged invalid) for each channel the customer wants."""
+    """(channel, address, flagged invalid) for each channel the customer is reached on, after
+    any chosen channel it has no contact for (address None: skipped as no_contact, so the
+    report can say what was asked for)."""
     _id, phone, email, _lang, chosen, _critical, phone_invalid, email_invalid = row[:8]
-    contacts = {"sms": (phone, phone_invalid), "email": (email, email_invalid)}
-    wanted = (
-        [c for c in chosen.split(";") if c] if chosen else [c for c in CHANNELS if contacts[c][0]]
-    )
-    return [(c, contacts[c][0], bool(contacts[c][1])) for c in wanted]
+    contacts = contacts_of(phone, email)
+    invalid = per_channel(phone_invalid, email_invalid)
+    found = reach(chosen or "", contacts)
+    return [(c, contacts[c], bool(invalid[c])) for c in (*found.missing, *found.channels)]
 
 
 def _opted_out(session: Session) -> set[tuple[str, str]]:

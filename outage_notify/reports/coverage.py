@@ -32,6 +32,7 @@ from outage_notify.models import (
     OptOut,
     Outage,
 )
+from outage_notify.planning.reach import Reach, contacts_of, per_channel, reach
 from outage_notify.planning.targeting import CHANNELS, match_customers
 from outage_notify.reports.spreadsheet import write_csv
 
@@ -97,6 +98,10 @@ class Coverage:
     opted_out: dict[str, int] = field(default_factory=dict)
     opted_out_every_channel: int = 0  # every contact it has is opted out
     opt_out_sources: dict[str, int] = field(default_factory=dict)
+    # Affected premises whose channels name a contact they lack (planning/reach.py): reached
+    # on the rest of their chosen channels, or (fallback) on every channel they have.
+    channel_without_contact: int = 0
+    channel_fallback: int = 0
     door_hangers: list[DoorHanger] = field(default_factory=list)
 
     @property
@@ -181,14 +186,15 @@ def _opt_outs(session: Session) -> dict[tuple[str, str], str]:
     return {(channel, address): source for channel, address, source in rows}
 
 
-def _wanted(chosen: str, contacts: dict[str, str | None]) -> list[str]:
-    # The same rule as targeting: empty means every channel it has a contact for.
-    if chosen:
-        return [c for c in CHANNELS if c in chosen.split(";")]
-    return [c for c in CHANNELS if contacts[c]]
-
-
 _CONTACT_NAMES = {"sms": "phone number", "email": "email address"}
+
+
+def _asked_for(found: Reach) -> str:
+    """``asked for email, has no email address``: the drift a billing export carries."""
+    text = "; ".join(f"asked for {c}, has no {_CONTACT_NAMES[c]}" for c in found.missing)
+    if found.fallback:
+        text += ", so every channel it has a contact for was used"
+    return text
 
 
 def _channel_outcome(
@@ -230,12 +236,13 @@ def _channel_outcome(
     return "superseded", "superseded by a change"
 
 
-def _premise_reason(outcomes: Sequence[tuple[str, str, str]]) -> tuple[str, str]:
-    """One reason for the premise from its channels' (channel, reason, detail)."""
+def _premise_reason(outcomes: Sequence[tuple[str, str, str]], asked: str = "") -> tuple[str, str]:
+    """One reason for the premise from its channels' (channel, reason, detail), and what it
+    asked for but has no contact for."""
     if not outcomes:
-        return "no_contact", "no phone number or email address"
+        return "no_contact", asked or "no phone number or email address"
     reasons = {reason for _channel, reason, _detail in outcomes}
-    detail = "; ".join(f"{channel}: {text}" for channel, _reason, text in outcomes)
+    detail = "; ".join([asked] * bool(asked) + [f"{c}: {text}" for c, _r, text in outcomes])
     if "not_yet_sent" in reasons:
         return "not_yet_sent", detail
     if len(reasons) == 1:
@@ -256,7 +263,12 @@ def coverage(session: Session, outage: Outage, *, now: datetime) -> Coverage:
     unreached: dict[int, tuple[str, str]] = {}
     for customer_id, (row, _how) in customers.items():
         _id, phone, email, _language, chosen, critical, phone_invalid, email_invalid = row[:8]
-        contacts: dict[str, str | None] = {"sms": phone, "email": email}
+        contacts = contacts_of(phone, email)
+        found = reach(chosen or "", contacts)
+        if found.fallback:
+            result.channel_fallback += 1
+        elif found.drifted:
+            result.channel_without_contact += 1
         reached = [c for c in CHANNELS if (c, contacts[c]) in reached_contacts]
         reached_by.update(reached)
         present = [c for c in CHANNELS if contacts[c]]
@@ -268,10 +280,10 @@ def coverage(session: Session, outage: Outage, *, now: datetime) -> Coverage:
         if reached:
             result.reached += 1
             continue
-        invalid = {"sms": bool(phone_invalid), "email": bool(email_invalid)}
+        invalid = per_channel(bool(phone_invalid), bool(email_invalid))
         audience_ahead = "all" in upcoming or (bool(critical) and "critical" in upcoming)
         outcomes = []
-        for channel in _wanted(chosen or "", contacts):
+        for channel in found.channels:
             address = contacts[channel]
             key = (channel, address or "")
             reason, detail = _channel_outcome(
@@ -283,7 +295,7 @@ def coverage(session: Session, outage: Outage, *, now: datetime) -> Coverage:
                 audience_ahead,
             )
             outcomes.append((channel, reason, detail))
-        unreached[customer_id] = _premise_reason(outcomes)
+        unreached[customer_id] = _premise_reason(outcomes, _asked_for(found))
     result.reached_by_channel = {c: reached_by[c] for c in CHANNELS}
     result.opted_out = {c: opted[c] for c in CHANNELS}
     result.opt_out_sources = dict(sorted(sources.items()))
