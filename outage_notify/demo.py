@@ -23,10 +23,10 @@ from sqlalchemy import func
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
-from outage_notify import migrations
+from outage_notify import migrations, registry
 from outage_notify.db import Database, utcnow
-from outage_notify.delivery.compose import NoticeComposer
 from outage_notify.delivery.dispatcher import Dispatcher
+from outage_notify.delivery.engine import build_engine
 from outage_notify.delivery.outbox import next_due
 from outage_notify.models import Delivery, Notice, Outage
 from outage_notify.planning import areas, customers, outages
@@ -34,7 +34,6 @@ from outage_notify.planning.customer_import import import_customers
 from outage_notify.planning.outage_import import import_outages
 from outage_notify.publishing.export import ExportResult, export_site
 from outage_notify.residents import optouts
-from outage_notify.senders import build_channels
 from outage_notify.settings import Settings
 
 # The demo city (config/demo/, made by its generate.py), beside the package in a checkout.
@@ -132,7 +131,7 @@ def load_city(database: Database, settings: Settings, say: Say) -> None:
     with database.session() as session:
         for row in rows:
             customer = customers.find_customer(session, row["account_id"])
-            address = customer.phone if row["channel"] == "sms" else customer.email
+            address = getattr(customer, registry.spec(row["channel"]).contact)
             if address:  # as if the resident had replied STOP or unsubscribed
                 opted += optouts.opt_out(
                     session,
@@ -294,21 +293,19 @@ def run_demo(
         with database.session() as session:
             actions = import_outages(session, planned, settings=settings, now=now, actor=ACTOR)
         say(f"Planned {len(actions)} outages from {planned.name} (moved to start from 2 days on).")
-        channels = build_channels(settings)
         sim = SimulatedClock(now)
-        dispatcher = Dispatcher(
+        # As fast as the files take them: the demo's simulated hours are not rate limited.
+        engine = build_engine(
             database,
-            channels,
-            composer=NoticeComposer(database, settings, clock=sim),
-            concurrency={"sms": 4, "email": 4},
-            rates={"sms": 10_000.0, "email": 10_000.0},
+            settings,
             clock=sim,
-            quiet_hours=settings.schedule.quiet_hours,
-            zone=settings.zone,
+            concurrency_of=dict.fromkeys(registry.CHANNELS, 4),
+            rates_of=dict.fromkeys(registry.CHANNELS, 10_000.0),
         )
-        result.steps, result.simulated_until = simulate(database, settings, dispatcher, sim, say)
-        for channel in channels.values():
-            channel.close()
+        result.steps, result.simulated_until = simulate(
+            database, settings, engine.dispatcher, sim, say
+        )
+        engine.close()
         tally(database, result)
         result.export = export_site(settings, database, directory / "public", now=now)
     finally:

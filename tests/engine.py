@@ -10,6 +10,7 @@ from channels.base import DeliveryResult, Message
 from outage_notify.db import Database
 from outage_notify.delivery.attempts import Backoff, ClaimedDelivery
 from outage_notify.delivery.dispatcher import Dispatcher
+from outage_notify.delivery.engine import build_engine
 
 
 class ScriptedChannel:
@@ -69,11 +70,11 @@ def make_dispatcher(
         channels["sms"] = sms
     if email is not None:
         channels["email"] = email
-    return Dispatcher(
+    return build_engine(
         database,
-        channels,
+        channels=channels,
         composer=PlainComposer(),
-        concurrency={name: concurrency for name in channels},
-        rates={name: rate for name in channels},
+        concurrency_of=dict.fromkeys(channels, concurrency),
+        rates_of=dict.fromkeys(channels, rate),
         backoff=backoff or NoWaitBackoff(base=60),
-    )
+    ).dispatcher

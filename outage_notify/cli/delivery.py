@@ -4,22 +4,16 @@ from __future__ import annotations
 
 import logging
 from contextlib import nullcontext
-from datetime import datetime
 
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from sqlalchemy import func
-from sqlmodel import col, select
 
 from outage_notify.cli.base import AppContext, echo_json, pass_app, stderr_is_terminal
 from outage_notify.db import utcnow
-from outage_notify.delivery.compose import NoticeComposer
 from outage_notify.delivery.daemon import Daemon
-from outage_notify.delivery.dispatcher import Dispatcher
-from outage_notify.delivery.recovery import reconcile
+from outage_notify.delivery.engine import build_engine
+from outage_notify.delivery.outbox import pending_count
 from outage_notify.logs import setup_logging
-from outage_notify.models import Delivery, DeliveryState
-from outage_notify.senders import build_channels, concurrency, rates
 from outage_notify.times import parse_time
 
 
@@ -48,32 +42,22 @@ def dispatch(app: AppContext, once: bool, now_text: str | None, as_json: bool) -
     settings, database = app.settings, app.database
     setup_logging(json_lines=False, level=logging.WARNING)
     now = parse_time(now_text, settings.zone, name="--now") if now_text else None
-    channels = build_channels(settings)
-    composer = NoticeComposer(database, settings, clock=(lambda: now) if now else utcnow)
-    dispatcher = Dispatcher(
-        database,
-        channels,
-        composer=composer,
-        concurrency=concurrency(settings),
-        rates=rates(settings),
-        quiet_hours=settings.schedule.quiet_hours,
-        zone=settings.zone,
-    )
+    engine = build_engine(database, settings, clock=(lambda: now) if now else utcnow)
+    dispatcher = engine.dispatcher
     at = now or utcnow()
-    recovered = reconcile(database, channels, composer, now=at, me=dispatcher.worker_id)
+    recovered = engine.reconcile(at)
     show_progress = stderr_is_terminal() and not as_json
     with _progress(show_progress) as progress:
         if progress is not None:
             task = progress.add_task("sending", total=None)
             dispatcher.on_result = lambda _channel, _outcome: progress.advance(task)
         summary = dispatcher.run_once(now)
-    for channel in channels.values():
-        channel.close()
+    engine.close()
     result = {
         "now": at,
         **summary.as_dict(),
         "recovered": recovered.as_dict(),
-        "pending": _pending(app, at),
+        "pending": pending_count(database),
     }
     if as_json:
         echo_json(result)
@@ -106,16 +90,6 @@ def _progress(enabled: bool) -> Progress | nullcontext[None]:
     )
 
 
-def _pending(app: AppContext, at: datetime) -> int:
-    with app.database.read() as session:
-        count = session.exec(
-            select(func.count())
-            .select_from(Delivery)
-            .where(col(Delivery.state) == DeliveryState.PENDING)
-        ).one()
-    return int(count)
-
-
 @click.command()
 @click.option("--no-web", is_flag=True, help="Do not serve the web app from this process.")
 @click.option(
@@ -139,10 +113,7 @@ def run(app: AppContext, no_web: bool, log_format: str) -> None:
     """
     settings, database = app.settings, app.database
     setup_logging(json_lines=log_format == "json")
-    channels = build_channels(settings)
-    daemon = Daemon(
-        settings, database, channels=channels, composer=NoticeComposer(database, settings)
-    )
+    daemon = Daemon(settings, database)
     web_app = None
     if not no_web:
         from outage_notify.web.app import create_app

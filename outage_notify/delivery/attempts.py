@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from channels.base import ChannelError, Message
+from outage_notify import registry
 from outage_notify.delivery.outbox import ExpansionSummary
 from outage_notify.models import UPCOMING_KINDS
 
@@ -22,6 +23,14 @@ from outage_notify.models import UPCOMING_KINDS
 AMBIGUOUS_CODES = frozenset({"timeout", "unexpected"})
 # Provider clocks differ from ours; look a little before the claim.
 LOOKUP_SKEW = timedelta(minutes=2)
+
+
+def lookup_of(channel: Any, name: str) -> Any:
+    """``channel.lookup`` where the registry says the channel can be asked after a timeout
+    whether it already has a message; None where it cannot."""
+    if not registry.spec(name).can_lookup:
+        return None
+    return getattr(channel, "lookup", None)
 
 
 def new_worker_id() -> str:

@@ -6,11 +6,12 @@ executed with parameters, not ORM queries rebuilt per call (which cost more than
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Update, bindparam, select, update
+from sqlalchemy import Select, Update, bindparam, select, update
 from sqlalchemy.engine import Connection
 
 from outage_notify.db import UTCDateTime
@@ -69,11 +70,12 @@ def claim_statement(*, skip_locked: bool) -> Update:
     )
 
 
-# Quiet hours: pending SMS that can wait for the morning (their deadline is later) wait.
-DEFER_SMS = (
+# Quiet hours: pending deliveries on a channel they apply to (SMS) that can wait for the
+# morning (their deadline is later) wait.
+DEFER_QUIET = (
     update(DELIVERY)
     .where(
-        DELIVERY.c.channel == "sms",
+        DELIVERY.c.channel == bindparam("d_channel"),
         DELIVERY.c.state == DeliveryState.PENDING.value,
         DELIVERY.c.next_attempt_at <= bindparam("now", type_=UTCDateTime()),
         DELIVERY.c.deadline > bindparam("quiet_end", type_=UTCDateTime()),
@@ -90,14 +92,14 @@ OPTED_OUT_AMONG = select(OPT_OUT.c.address).where(
     OPT_OUT.c.channel == bindparam("channel"),
     OPT_OUT.c.address.in_(bindparam("addresses", expanding=True)),
 )
-INVALID_AMONG = {
-    "sms": select(CUSTOMER.c.id).where(
-        CUSTOMER.c.id.in_(bindparam("ids", expanding=True)), CUSTOMER.c.phone_invalid.is_(True)
-    ),
-    "email": select(CUSTOMER.c.id).where(
-        CUSTOMER.c.id.in_(bindparam("ids", expanding=True)), CUSTOMER.c.email_invalid.is_(True)
-    ),
-}
+
+
+@functools.cache
+def invalid_among(flag: str) -> Select[Any]:
+    """Which of these customers have Customer column ``flag`` (``phone_invalid``) set."""
+    return select(CUSTOMER.c.id).where(
+        CUSTOMER.c.id.in_(bindparam("ids", expanding=True)), CUSTOMER.c[flag].is_(True)
+    )
 
 
 class Finisher:

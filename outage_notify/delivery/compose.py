@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from channels.base import Message
+from outage_notify import registry
 from outage_notify.db import Database, utcnow
 from outage_notify.delivery.attempts import ClaimedDelivery
 from outage_notify.models import Notice, Outage
@@ -71,7 +72,7 @@ class NoticeComposer:
         return text
 
     def compose(self, delivery: ClaimedDelivery) -> Message:
-        if delivery.channel == "sms":
+        if registry.spec(delivery.channel).message == "text":
             return Message(
                 delivery_id=delivery.id,
                 recipient_id=delivery.recipient_id,

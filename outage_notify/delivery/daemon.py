@@ -19,12 +19,10 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlmodel import Session
 
 from channels.base import PushChannel
-from outage_notify import senders
 from outage_notify.db import Database, utcnow
 from outage_notify.delivery.attempts import Composer, new_worker_id
-from outage_notify.delivery.dispatcher import Dispatcher
+from outage_notify.delivery.engine import build_engine
 from outage_notify.delivery.outbox import next_due
-from outage_notify.delivery.recovery import reconcile
 from outage_notify.delivery.scheduler_lock import FileLock, holder_name, scheduler_lock
 from outage_notify.errors import OutageNotifyError
 from outage_notify.models import DaemonState
@@ -41,30 +39,30 @@ class Daemon:
         settings: Settings,
         database: Database,
         *,
-        channels: Mapping[str, PushChannel],
-        composer: Composer,
+        channels: Mapping[str, PushChannel] | None = None,
+        composer: Composer | None = None,
         clock: Callable[[], datetime] = utcnow,
         concurrency: Mapping[str, int] | None = None,
         rates: Mapping[str, float] | None = None,
     ) -> None:
         self.settings = settings
         self.database = database
-        self.channels = channels
-        self.composer = composer
         self.clock = clock
         self.tick_seconds = settings.schedule.tick_seconds
         self.worker_id = new_worker_id()
-        self.dispatcher = Dispatcher(
+        self.engine = build_engine(
             database,
-            channels,
+            settings,
+            channels=channels,
             composer=composer,
-            concurrency=concurrency or senders.concurrency(settings),
-            rates=rates or senders.rates(settings),
-            worker_id=self.worker_id,
             clock=clock,
-            quiet_hours=settings.schedule.quiet_hours,
-            zone=settings.zone,
+            concurrency_of=concurrency,
+            rates_of=rates,
+            worker_id=self.worker_id,
         )
+        self.dispatcher = self.engine.dispatcher
+        self.channels = self.engine.channels
+        self.composer = self.engine.composer
         self.lock = scheduler_lock(database)
         self.is_scheduler = False
         self.last_tick: datetime | None = None
@@ -116,8 +114,7 @@ class Daemon:
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
         self.lock.release()
-        for channel in self.channels.values():
-            channel.close()
+        self.engine.close()
         log.info("daemon stopped", extra={"clean": finished})
         return finished
 
@@ -166,7 +163,7 @@ class Daemon:
             log.info("tick", extra=summary.as_dict())
 
     def _reconcile(self) -> None:
-        reconcile(self.database, self.channels, self.composer, now=self.clock(), me=self.worker_id)
+        self.engine.reconcile(self.clock())
 
     def _heartbeat(self, now: datetime, upcoming: datetime | None) -> None:
         with self.database.session() as session:

@@ -26,6 +26,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from channels.base import ChannelError, DeliveryResult, Message, PushChannel
+from outage_notify import registry
 from outage_notify.db import Database, utcnow
 from outage_notify.delivery import claims
 from outage_notify.delivery.attempts import (
@@ -36,15 +37,14 @@ from outage_notify.delivery.attempts import (
     ClaimedDelivery,
     Composer,
     DispatchSummary,
+    lookup_of,
     new_worker_id,
 )
 from outage_notify.delivery.fanout import FanOut
 from outage_notify.delivery.outbox import LATE_AFTER, expand_due, expire_overdue
 from outage_notify.delivery.ratelimit import TokenBucket
 from outage_notify.delivery.status_callbacks import apply_contact_flag
-from outage_notify.models import (
-    DeliveryState,
-)
+from outage_notify.models import DeliveryState
 from outage_notify.planning.timeline import in_quiet_hours, quiet_period
 
 log = logging.getLogger(__name__)
@@ -59,6 +59,7 @@ class Dispatcher:
         composer: Composer,
         concurrency: Mapping[str, int],
         rates: Mapping[str, float],
+        buckets: Mapping[str, TokenBucket] | None = None,
         worker_id: str | None = None,
         backoff: Backoff | None = None,
         clock: Callable[[], datetime] = utcnow,
@@ -71,7 +72,10 @@ class Dispatcher:
         self.channels = dict(channels)
         self.composer = composer
         self.concurrency = dict(concurrency)
-        self.buckets = {name: TokenBucket(rates[name]) for name in self.channels}
+        # Shared with whatever else sends on the channel in this process (sign-up codes),
+        # when the engine factory passes them; else one of its own per channel.
+        given = buckets or {}
+        self.buckets = {name: given.get(name) or TokenBucket(rates[name]) for name in channels}
         self.worker_id = worker_id or new_worker_id()
         self.backoff = backoff or Backoff()
         self.clock = clock
@@ -79,7 +83,7 @@ class Dispatcher:
         self._results_lock = threading.Lock()
         self._claim_statement = claims.claim_statement(skip_locked=not database.is_sqlite)
         self._finisher = claims.Finisher()
-        self._notices: dict[int, tuple[Any, ...]] = {}
+        self._notices: dict[int, dict[str, Any]] = {}
         self._budget_end: float | None = None
         self.on_result = on_result  # (channel, outcome) after each delivery: progress bars
         self.quiet_hours = quiet_hours
@@ -106,12 +110,42 @@ class Dispatcher:
         # One fan-out per channel, side by side: one channel failing never stops another.
         with ThreadPoolExecutor(len(self.channels) or 1, thread_name_prefix="ledger") as pool:
             futures = [
-                pool.submit(FanOut(self, name, channel, current, summary).run)
+                pool.submit(self._fanout(name, channel, current, summary).run)
                 for name, channel in self.channels.items()
             ]
         for future in futures:
             future.result()  # a bug surfaces here, after the other channels finished
         return summary
+
+    def _fanout(
+        self,
+        name: str,
+        channel: PushChannel,
+        current: Callable[[], datetime],
+        summary: DispatchSummary,
+    ) -> FanOut:
+        def claim(
+            connection: Connection, now: datetime, k: int
+        ) -> tuple[list[ClaimedDelivery], int]:
+            if k:
+                self.defer_for_quiet_hours(connection, name, now)
+            return self.claim_batch(connection, name, now, k)
+
+        return FanOut(
+            name,
+            size=self.concurrency.get(name, 1),
+            begin=self.database.engine.begin,
+            claim=claim,
+            record=self.write_many,
+            attempt=lambda claimed: self.attempt(channel, claimed, current),
+            release=lambda claimed: self.released(claimed, current()),
+            count=lambda key: self.count(summary, key),
+            bucket=self.buckets[name],
+            stop=self.stop,
+            over_budget=self.over_budget,
+            current=current,
+            summary=summary,
+        )
 
     def over_budget(self) -> bool:
         return self._budget_end is not None and time.monotonic() > self._budget_end
@@ -126,17 +160,21 @@ class Dispatcher:
     # -- claim ----------------------------------------------------------------------------
 
     def defer_for_quiet_hours(self, connection: Connection, channel: str, now: datetime) -> int:
-        """No SMS in the quiet hours: what can wait until they end waits.
+        """Not on a channel quiet hours apply to (SMS): what can wait until they end waits.
 
-        The timeline already plans SMS outside them, but a long fan-out that starts just
+        The timeline already plans those outside them, but a long fan-out that starts just
         before can run into them; anything whose deadline (the work start) comes before the
         quiet hours end goes anyway, as the timeline's urgent notices do.
         """
-        if channel != "sms" or not in_quiet_hours(now, self.quiet_hours, self.zone):
+        if not registry.spec(channel).quiet_hours_apply:
+            return 0
+        if not in_quiet_hours(now, self.quiet_hours, self.zone):
             return 0
         assert self.quiet_hours is not None
         _start, quiet_end = quiet_period(now, self.quiet_hours, self.zone)
-        result = connection.execute(claims.DEFER_SMS, {"now": now, "quiet_end": quiet_end})
+        result = connection.execute(
+            claims.DEFER_QUIET, {"d_channel": channel, "now": now, "quiet_end": quiet_end}
+        )
         return int(result.rowcount or 0)
 
     def claim_batch(
@@ -165,7 +203,9 @@ class Dispatcher:
         )
         customer_ids = [c.customer_id for c in batch if c.customer_id is not None]
         invalid = set(
-            connection.execute(claims.INVALID_AMONG[channel], {"ids": customer_ids}).scalars()
+            connection.execute(
+                claims.invalid_among(registry.spec(channel).invalid_flag), {"ids": customer_ids}
+            ).scalars()
             if customer_ids
             else ()
         )
@@ -198,29 +238,30 @@ class Dispatcher:
     def _claimed(
         self, connection: Connection, channel: str, row: Any, now: datetime
     ) -> ClaimedDelivery:
-        outage_id, kind, due_at, sms_due_at = self._notice_facts(connection, row.notice_id)
+        facts = self._notice_facts(connection, row.notice_id)
         return ClaimedDelivery(
             id=row.id,
             notice_id=row.notice_id,
-            outage_id=outage_id,
-            kind=kind,
+            outage_id=facts["outage_id"],
+            kind=facts["kind"],
             channel=row.channel,
             address=row.address,
             language=row.language,
             customer_id=row.customer_id,
             subscriber_id=row.subscriber_id,
             attempts=row.attempts,
-            due_at=sms_due_at if channel == "sms" else due_at,
+            due_at=facts[registry.spec(channel).due_column],
             deadline=row.deadline,
             claimed_by=self.worker_id,
             claimed_at=now,
         )
 
-    def _notice_facts(self, connection: Connection, notice_id: int) -> tuple[Any, ...]:
+    def _notice_facts(self, connection: Connection, notice_id: int) -> dict[str, Any]:
         # What a notice says about timing never changes once it exists: read it once.
         facts = self._notices.get(notice_id)
         if facts is None:
-            facts = tuple(connection.execute(claims.NOTICE_FACTS, {"notice_id": notice_id}).one())
+            row = connection.execute(claims.NOTICE_FACTS, {"notice_id": notice_id}).one()
+            facts = dict(row._mapping)
             self._notices[notice_id] = facts
         return facts
 
@@ -265,7 +306,7 @@ class Dispatcher:
     ) -> Any:
         """After a timeout the provider may have the message all the same: ask it, where it
         can be asked, rather than send it twice. The body tells this message from others."""
-        lookup = getattr(channel, "lookup", None)
+        lookup = lookup_of(channel, claimed.channel)
         if error.code not in AMBIGUOUS_CODES or lookup is None:
             return None
         try:

@@ -15,33 +15,56 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import TYPE_CHECKING
 
-from channels.base import PushChannel
+from sqlalchemy.engine import Connection
 
-if TYPE_CHECKING:
-    from outage_notify.delivery.attempts import Attempt, ClaimedDelivery, DispatchSummary
-    from outage_notify.delivery.dispatcher import Dispatcher
+from outage_notify.delivery.attempts import Attempt, ClaimedDelivery, DispatchSummary
+from outage_notify.delivery.ratelimit import TokenBucket
 
 log = logging.getLogger(__name__)
 
 
 class FanOut:
+    """One channel's fan-out, given only what it needs: no Dispatcher, so no import circle.
+
+    ``begin`` opens a transaction; ``claim(connection, now, k)`` claims up to ``k`` due
+    deliveries (the ones to send, how many were skipped); ``record(connection, attempts)``
+    writes results; ``attempt(claimed)`` renders and sends one; ``release(claimed)`` gives a
+    claim back unsent; ``count(key)`` tallies ``"sms/sent"`` and the like.
+    """
+
     def __init__(
         self,
-        dispatcher: Dispatcher,
         name: str,
-        channel: PushChannel,
+        *,
+        size: int,
+        begin: Callable[[], AbstractContextManager[Connection]],
+        claim: Callable[[Connection, datetime, int], tuple[list[ClaimedDelivery], int]],
+        record: Callable[[Connection, list[Attempt]], None],
+        attempt: Callable[[ClaimedDelivery], Attempt],
+        release: Callable[[ClaimedDelivery], Attempt],
+        count: Callable[[str], None],
+        bucket: TokenBucket,
+        stop: threading.Event,
+        over_budget: Callable[[], bool],
         current: Callable[[], datetime],
         summary: DispatchSummary,
     ) -> None:
-        self.dispatcher = dispatcher
         self.name = name
-        self.channel = channel
+        self.size = max(1, size)
+        self.begin = begin
+        self.claim = claim
+        self.record = record
+        self.attempt = attempt
+        self.release = release
+        self.count = count
+        self.bucket = bucket
+        self.stop = stop
+        self.over_budget = over_budget
         self.current = current
         self.summary = summary
-        self.size = max(1, dispatcher.concurrency.get(name, 1))
         self.jobs: queue.SimpleQueue[ClaimedDelivery | None] = queue.SimpleQueue()
         self.results: queue.SimpleQueue[Attempt] = queue.SimpleQueue()
 
@@ -62,22 +85,19 @@ class FanOut:
             self._write(self._drain([]))  # anything handed back after the last round
 
     def _lead(self) -> None:
-        dispatcher, idle, finished, dry = self.dispatcher, self.size, [], False
+        idle, finished, dry = self.size, [], False
         while True:
             if idle == 0 or (dry and idle < self.size):
                 finished.append(self.results.get())  # wait for a sender to come back
             finished = self._drain(finished)
             idle += len(finished)
-            stopping = dispatcher.stop.is_set() or dispatcher.over_budget()
-            if stopping and not dispatcher.stop.is_set():
+            stopping = self.stop.is_set() or self.over_budget()
+            if stopping and not self.stop.is_set():
                 self.summary.more = True
             want = 0 if stopping else idle
-            with dispatcher.database.engine.begin() as connection:
-                dispatcher.write_many(connection, finished)
-                now = self.current()
-                if want:
-                    dispatcher.defer_for_quiet_hours(connection, self.name, now)
-                batch, skipped = dispatcher.claim_batch(connection, self.name, now, want)
+            with self.begin() as connection:
+                self.record(connection, finished)
+                batch, skipped = self.claim(connection, self.current(), want)
             self._count(finished, skipped)
             finished = []
             for claimed in batch:
@@ -96,29 +116,28 @@ class FanOut:
 
     def _write(self, finished: list[Attempt]) -> None:
         if finished:
-            with self.dispatcher.database.engine.begin() as connection:
-                self.dispatcher.write_many(connection, finished)
+            with self.begin() as connection:
+                self.record(connection, finished)
             self._count(finished, 0)
 
     def _count(self, finished: list[Attempt], skipped: int) -> None:
         for attempt in finished:
             if attempt.outcome != "released":
-                self.dispatcher.count(self.summary, f"{self.name}/{attempt.outcome}")
+                self.count(f"{self.name}/{attempt.outcome}")
         for _ in range(skipped):
-            self.dispatcher.count(self.summary, f"{self.name}/skipped")
+            self.count(f"{self.name}/skipped")
 
     def _send(self) -> None:
-        bucket = self.dispatcher.buckets[self.name]
         while True:
             claimed = self.jobs.get()
             if claimed is None:
                 return
             try:
-                if bucket.acquire(self.dispatcher.stop):
-                    attempt = self.dispatcher.attempt(self.channel, claimed, self.current)
+                if self.bucket.acquire(self.stop):
+                    attempt = self.attempt(claimed)
                 else:  # stopping while waiting for the rate limit: give the claim back
-                    attempt = self.dispatcher.released(claimed, self.current())
+                    attempt = self.release(claimed)
             except BaseException:  # never leave the ledger thread waiting for this result
                 log.exception("sender failed", extra={"delivery_id": claimed.id})
-                attempt = self.dispatcher.released(claimed, self.current())
+                attempt = self.release(claimed)
             self.results.put(attempt)

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import func, or_, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
+from outage_notify import registry
 from outage_notify.db import Database
 from outage_notify.models import (
     UPCOMING_KINDS,
@@ -63,11 +64,15 @@ def due_notice_ids(database: Database, now: datetime) -> list[int]:
 
 
 def expand_due(
-    database: Database, now: datetime, *, enabled_channels: Iterable[str] = ("sms", "email")
+    database: Database, now: datetime, *, enabled_channels: Iterable[str] | None = None
 ) -> ExpansionSummary:
-    """Expand every notice due at ``now``, one transaction per notice."""
+    """Expand every notice due at ``now``, one transaction per notice.
+
+    ``enabled_channels`` defaults to every registered channel; the others' deliveries are
+    recorded skipped.
+    """
     summary = ExpansionSummary()
-    enabled = frozenset(enabled_channels)
+    enabled = frozenset(registry.CHANNELS if enabled_channels is None else enabled_channels)
     for notice_id in due_notice_ids(database, now):
         summary.add(expand_notice(database, notice_id, now, enabled_channels=enabled))
     return summary
@@ -78,9 +83,11 @@ def expand_notice(
     notice_id: int,
     now: datetime,
     *,
-    enabled_channels: frozenset[str] = frozenset({"sms", "email"}),
+    enabled_channels: frozenset[str] | None = None,
 ) -> ExpansionSummary:
     summary = ExpansionSummary()
+    if enabled_channels is None:
+        enabled_channels = frozenset(registry.CHANNELS)
     with database.session() as session:
         # Claim the notice: only one process gets rowcount 1 and expands it.
         claimed = session.execute(
@@ -154,7 +161,7 @@ def _pending_row(
     notice: Notice, recipient: Recipient, now: datetime, enabled: frozenset[str]
 ) -> dict[str, Any]:
     row = _base_row(notice, now)
-    due = notice.sms_due_at if recipient.channel == "sms" else notice.due_at
+    due = getattr(notice, registry.spec(recipient.channel).due_column)
     row.update(
         channel=recipient.channel,
         address=recipient.address,
@@ -247,3 +254,14 @@ def next_due(database: Database) -> datetime | None:
         ).first()
     candidates = [t for t in (notice[0] if notice else None, sms_notice, retry) if t is not None]
     return min(candidates) if candidates else None
+
+
+def pending_count(database: Database) -> int:
+    """Deliveries still waiting: retries and later due times."""
+    with database.read() as session:
+        count = session.exec(
+            select(func.count())
+            .select_from(Delivery)
+            .where(col(Delivery.state) == DeliveryState.PENDING)
+        ).one()
+    return int(count)

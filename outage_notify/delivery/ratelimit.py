@@ -1,4 +1,4 @@
-"""A token bucket per channel: the dispatcher never sends faster than ``max_per_second``."""
+"""A token bucket per channel: nothing in a process sends faster than ``max_per_second``."""
 
 from __future__ import annotations
 
@@ -55,3 +55,20 @@ class TokenBucket:
             time.sleep(wait)
             return True
         return not stop.wait(wait)
+
+
+_SHARED: dict[tuple[str, float], TokenBucket] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_bucket(channel: str, rate: float) -> TokenBucket:
+    """The one bucket of ``channel`` at ``rate`` in this process.
+
+    The dispatcher's fan-out and the sign-up codes the web app sends take their tokens from
+    it, so together they stay under the channel's ``max_per_second``.
+    """
+    with _SHARED_LOCK:
+        bucket = _SHARED.get((channel, rate))
+        if bucket is None:
+            bucket = _SHARED[(channel, rate)] = TokenBucket(rate)
+        return bucket

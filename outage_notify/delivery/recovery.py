@@ -21,8 +21,9 @@ from sqlalchemy import select, update
 from sqlmodel import col
 
 from channels.base import ChannelError, PushChannel
+from outage_notify import registry
 from outage_notify.db import Database
-from outage_notify.delivery.attempts import LOOKUP_SKEW, ClaimedDelivery, Composer
+from outage_notify.delivery.attempts import LOOKUP_SKEW, ClaimedDelivery, Composer, lookup_of
 from outage_notify.models import Delivery, DeliveryState, Notice
 
 log = logging.getLogger(__name__)
@@ -116,7 +117,7 @@ def _settle(
     summary: RecoverySummary,
 ) -> None:
     assert delivery.id is not None
-    lookup = getattr(channel, "lookup", None)
+    lookup = lookup_of(channel, delivery.channel)
     found: Any = None
     if lookup is not None:
         claimed = ClaimedDelivery(
@@ -130,7 +131,7 @@ def _settle(
             customer_id=delivery.customer_id,
             subscriber_id=delivery.subscriber_id,
             attempts=delivery.attempts,
-            due_at=notice.sms_due_at if delivery.channel == "sms" else notice.due_at,
+            due_at=getattr(notice, registry.spec(delivery.channel).due_column),
             deadline=delivery.deadline,
             claimed_by=delivery.claimed_by or "",
             claimed_at=delivery.claimed_at or now,

@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from channels.base import Attachment, DeliveryResult, Message, PushChannel
+from channels.base import Attachment, DeliveryResult, Message
 from channels.calendar import calendar_document, outage_uid, outage_vevent
-from channels.email import BACKENDS
 from channels.email_message import addr_spec
+from outage_notify import registry
 from outage_notify.db import utcnow
 from outage_notify.models import Channel, NoticeKind
 from outage_notify.notices.texts import UTILITY_NAMES, NoticeContext, join_names, render
@@ -97,23 +97,6 @@ def notice_calendar(ctx: NoticeContext, *, settings: Settings, now: datetime) ->
     )
 
 
-def email_channel(settings: Settings) -> PushChannel:
-    """The email backend ``email.backend`` names, configured from ``[email]``."""
-    email = settings.email
-    if email.backend == "smtp":
-        return BACKENDS["smtp"](
-            host=email.host,
-            port=email.port,
-            username=email.username,
-            password=email.password.get_secret_value(),
-            starttls=email.starttls,
-            from_address=email.from_address,
-        )
-    if email.backend == "file":
-        return BACKENDS["file"](email.file_dir, email.from_address)
-    return BACKENDS["disabled"]()
-
-
 def sample_context(settings: Settings, *, language: str, now: datetime) -> NoticeContext:
     """A made-up advance notice for tomorrow, for ``outage-notify email test``."""
     zone = settings.zone
@@ -158,7 +141,7 @@ def send_test_email(
         settings=settings,
         now=now,
     )
-    channel = email_channel(settings)
+    channel = registry.EMAIL.build(settings)
     try:
         return channel.send(replace(message, subject=f"[TEST] {message.subject}"))
     finally:

@@ -75,7 +75,7 @@ class CustomerImport:
         }
 
     def count_reach(self, row: CustomerRow) -> None:
-        found = reach(row.channels, contacts_of(row.phone, row.email))
+        found = reach(row.channels, contacts_of(row))
         if found.fallback:
             self.fallback += 1
         elif found.drifted:

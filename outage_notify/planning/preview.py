@@ -14,6 +14,7 @@ from typing import Any
 from sqlmodel import Session
 
 from channels.sms_segments import count_segments
+from outage_notify import registry
 from outage_notify.models import Notice, NoticeState, Outage
 from outage_notify.notices.sms import MAX_SEGMENTS, sms_text
 from outage_notify.notices.texts import build_context
@@ -28,7 +29,7 @@ QUIET_GRACE = timedelta(minutes=1)
 
 def _channel_counts(result: targeting.Targeting) -> dict[str, dict[str, Any]]:
     counts: dict[str, dict[str, Any]] = {}
-    for channel in targeting.CHANNELS:
+    for channel in registry.names():
         languages = Counter(r.language for r in result.recipients if r.channel == channel)
         counts[channel] = {
             "total": sum(languages.values()),
@@ -94,12 +95,12 @@ def preview(
     price = settings.sms.price_per_segment
     messages = segments_total = 0
     for notice in pending:
-        by_language = audiences[notice.audience]["sms"]["by_language"]
+        by_language = audiences[notice.audience][registry.SMS.name]["by_language"]
         for language, count in by_language.items():
             segments = texts.get(language, {}).get(notice.kind, {}).get("segments", 1)
             messages += count
             segments_total += count * segments
-    sms_recipients = audiences[timeline.ALL]["sms"]
+    sms_recipients = audiences[timeline.ALL][registry.SMS.name]
     first_kind = kinds[0] if kinds else None
     per_notice = sum(
         count * texts.get(language, {}).get(first_kind or "", {}).get("segments", 1)

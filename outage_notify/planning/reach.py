@@ -18,19 +18,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any
 
-T = TypeVar("T")
-
-
-def per_channel(phone: T, email: T) -> dict[str, T]:
-    """A customer's value per channel (its contact, its invalid flag), in the order channels
-    are tried."""
-    return {"sms": phone, "email": email}
+from outage_notify import registry
 
 
-def contacts_of(phone: str | None, email: str | None) -> dict[str, str | None]:
-    return per_channel(phone, email)
+def contacts_of(record: Any) -> dict[str, str | None]:
+    """{channel: address} of anything with the Customer contact columns as attributes (a
+    Customer, an imported row), for every registered channel in registry order."""
+    return {name: getattr(record, spec.contact) for name, spec in registry.CHANNELS.items()}
 
 
 @dataclass(frozen=True)

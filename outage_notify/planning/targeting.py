@@ -23,6 +23,7 @@ from shapely.geometry import shape
 from sqlalchemy import and_, or_, select
 from sqlmodel import Session, col
 
+from outage_notify import registry
 from outage_notify.models import (
     Customer,
     Delivery,
@@ -33,9 +34,8 @@ from outage_notify.models import (
     ServiceArea,
     Subscriber,
 )
-from outage_notify.planning.reach import contacts_of, per_channel, reach
+from outage_notify.planning.reach import Reach, reach
 
-CHANNELS = ("sms", "email")
 _ID_CHUNK = 5_000  # ids per IN (...) when reading the matched rows
 # What counts as "already notified" for the follow-up notices (changed, cancelled, ...).
 NOTIFIED_STATES = (DeliveryState.SENT, DeliveryState.DELIVERED)
@@ -43,7 +43,7 @@ NOTIFIED_STATES = (DeliveryState.SENT, DeliveryState.DELIVERED)
 
 @dataclass(frozen=True)
 class Recipient:
-    channel: str  # "sms" | "email"
+    channel: str  # a name in the channel registry
     address: str  # E.164 phone number or normalised email address
     language: str
     customer_id: int | None
@@ -96,6 +96,9 @@ _COLUMNS = (
     col(Customer.phone_invalid),
     col(Customer.email_invalid),
 )
+# Where each Customer column sits in a matched row. A channel reads its contact and its
+# invalid flag by the column names its registry descriptor gives.
+_AT: dict[str, int] = {column.key: i for i, column in enumerate(_COLUMNS)}  # type: ignore[attr-defined]
 
 
 def area_union(areas: Sequence[ServiceArea]) -> shapely.Geometry | None:
@@ -177,15 +180,33 @@ def _inside_ids(session: Session, outage: Outage, extra: list[Any]) -> np.ndarra
     return np.unique(table[inside, 0].astype(np.int64))
 
 
+def customer_contacts(row: Any) -> dict[str, tuple[str | None, bool]]:
+    """{channel: (address, flagged invalid)} of a matched row, for every registered channel."""
+    return {
+        name: (row[_AT[spec.contact]], bool(row[_AT[spec.invalid_flag]]))
+        for name, spec in registry.CHANNELS.items()
+    }
+
+
+def customer_reach(chosen: str, contacts: dict[str, tuple[str | None, bool]]) -> Reach:
+    """The channels a customer is reached on (planning/reach.py): those named in
+    ``Customer.channels`` that have a contact, else every channel it has a contact for."""
+    return reach(chosen or "", {c: address for c, (address, _invalid) in contacts.items()})
+
+
+def wanted_channels(chosen: str, contacts: dict[str, tuple[str | None, bool]]) -> list[str]:
+    """The chosen channels it has no contact for (to be skipped as no_contact), then the
+    channels it is reached on."""
+    found = customer_reach(chosen, contacts)
+    return [*found.missing, *found.channels]
+
+
 def _customer_channels(row: Any) -> list[tuple[str, str | None, bool]]:
     """(channel, address, flagged invalid) for each channel the customer is reached on, after
     any chosen channel it has no contact for (address None: skipped as no_contact, so the
     report can say what was asked for)."""
-    _id, phone, email, _lang, chosen, _critical, phone_invalid, email_invalid = row[:8]
-    contacts = contacts_of(phone, email)
-    invalid = per_channel(phone_invalid, email_invalid)
-    found = reach(chosen or "", contacts)
-    return [(c, contacts[c], bool(invalid[c])) for c in (*found.missing, *found.channels)]
+    contacts = customer_contacts(row)
+    return [(c, *contacts[c]) for c in wanted_channels(row[_AT["channels"]], contacts)]
 
 
 def _opted_out(session: Session) -> set[tuple[str, str]]:

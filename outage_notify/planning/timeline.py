@@ -26,6 +26,7 @@ Times are computed in the configured zone and stored in UTC.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
@@ -34,6 +35,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from outage_notify import registry
 from outage_notify.models import Delivery, DeliveryState, Notice, NoticeKind, NoticeState, Outage
 from outage_notify.planning.targeting import target
 from outage_notify.settings import Settings
@@ -183,9 +185,15 @@ def lead_time_notices(
 
 
 def sms_span(session: Session, outage: Outage, settings: Settings) -> timedelta:
-    """How long one notice to everyone this outage affects takes by SMS, as of now."""
-    numbers = sum(1 for r in target(session, outage).recipients if r.channel == "sms")
-    return timedelta(seconds=numbers / settings.sms.max_per_second)
+    """How long one notice to everyone this outage affects takes by SMS, as of now: the
+    slowest fan-out among the channels quiet hours apply to, each at its max_per_second."""
+    counts = Counter(r.channel for r in target(session, outage).recipients)
+    spans = [
+        counts[spec.name] / spec.max_per_second(settings)
+        for spec in registry.CHANNELS.values()
+        if spec.quiet_hours_apply
+    ]
+    return timedelta(seconds=max(spans, default=0.0))
 
 
 def plan_created(

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, func, select
 from sqlmodel import Session, col
 
+from outage_notify import registry
 from outage_notify.errors import InputError, NotFoundError
 from outage_notify.models import (
     UPCOMING_KINDS,
@@ -34,7 +35,7 @@ from outage_notify.models import (
     Subscriber,
     Utility,
 )
-from outage_notify.planning.targeting import CHANNELS, match_customers
+from outage_notify.planning.targeting import match_customers
 from outage_notify.settings import Settings
 
 MIN_YEAR, MAX_YEAR = 1970, 9998
@@ -142,7 +143,7 @@ class AnnualReport:
     customer_hours: dict[str, dict[str, float]] = field(default_factory=dict)
     restored_outages: int = 0
     messages: dict[str, dict[str, int]] = field(
-        default_factory=lambda: _zero_table(CHANNELS, KINDS)
+        default_factory=lambda: _zero_table(registry.names(), KINDS)
     )
     first_notice: FirstNotice = field(default_factory=lambda: FirstNotice(timedelta(hours=24)))
     delivery: dict[str, ChannelOutcome] = field(default_factory=dict)
@@ -317,7 +318,7 @@ def _deliveries(session: Session, report: AnnualReport, start: datetime, end: da
         .group_by(col(Delivery.channel), col(Notice.kind), col(Delivery.state))
     )
     every_state = [state.value for state in DeliveryState]
-    report.delivery = {c: ChannelOutcome(dict.fromkeys(every_state, 0)) for c in CHANNELS}
+    report.delivery = {c: ChannelOutcome(dict.fromkeys(every_state, 0)) for c in registry.names()}
     for channel, kind, state, count in rows:
         outcome = report.delivery.setdefault(channel, ChannelOutcome())
         outcome.states[state] = outcome.states.get(state, 0) + count
@@ -333,7 +334,7 @@ def _events(session: Session, report: AnnualReport, start: datetime, end: dateti
         .group_by(col(OptOut.source), col(OptOut.channel))
     )
     for source, channel, count in opt_outs:
-        report.opt_outs.setdefault(source, {c: 0 for c in CHANNELS})[channel] = count
+        report.opt_outs.setdefault(source, {c: 0 for c in registry.names()})[channel] = count
     report.opt_outs = dict(sorted(report.opt_outs.items()))
     inbound = dict(
         session.execute(
@@ -349,7 +350,7 @@ def _events(session: Session, report: AnnualReport, start: datetime, end: dateti
         .where(_in(Subscriber.consent_at, start, end))
         .group_by(col(Subscriber.channel), col(Subscriber.consent_source))
     )
-    report.subscribers = {c: {} for c in CHANNELS}
+    report.subscribers = {c: {} for c in registry.names()}
     for channel, source, count in subscribers:
         report.subscribers.setdefault(channel, {})[source] = count
 

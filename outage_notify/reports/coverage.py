@@ -22,6 +22,7 @@ from typing import IO, Any
 from sqlalchemy import and_, case, func, select
 from sqlmodel import Session, col
 
+from outage_notify import registry
 from outage_notify.models import (
     UPCOMING_KINDS,
     Customer,
@@ -32,8 +33,8 @@ from outage_notify.models import (
     OptOut,
     Outage,
 )
-from outage_notify.planning.reach import Reach, contacts_of, per_channel, reach
-from outage_notify.planning.targeting import CHANNELS, match_customers
+from outage_notify.planning.reach import Reach
+from outage_notify.planning.targeting import customer_contacts, customer_reach, match_customers
 from outage_notify.reports.spreadsheet import write_csv
 
 REACHED_STATES = (DeliveryState.SENT, DeliveryState.DELIVERED)
@@ -186,12 +187,11 @@ def _opt_outs(session: Session) -> dict[tuple[str, str], str]:
     return {(channel, address): source for channel, address, source in rows}
 
 
-_CONTACT_NAMES = {"sms": "phone number", "email": "email address"}
-
-
 def _asked_for(found: Reach) -> str:
     """``asked for email, has no email address``: the drift a billing export carries."""
-    text = "; ".join(f"asked for {c}, has no {_CONTACT_NAMES[c]}" for c in found.missing)
+    text = "; ".join(
+        f"asked for {c}, has no {registry.spec(c).contact_words}" for c in found.missing
+    )
     if found.fallback:
         text += ", so every channel it has a contact for was used"
     return text
@@ -207,11 +207,12 @@ def _channel_outcome(
 ) -> tuple[str, str]:
     """(reason code, detail) for one channel of a premise not reached."""
     if not address:
-        return "no_contact", f"no {_CONTACT_NAMES[channel]}"
+        return "no_contact", f"no {registry.spec(channel).contact_words}"
     if opt_out_source is not None:
         return "opted_out", f"opted out ({opt_out_source})"
     if invalid:
-        return "invalid_contact", f"{_CONTACT_NAMES[channel]} flagged invalid by the provider"
+        words = registry.spec(channel).contact_words
+        return "invalid_contact", f"{words} flagged invalid by the provider"
     states = history.states if history else set()
     if states & set(IN_FLIGHT_STATES):
         retrying = history.retry_error if history else ""
@@ -262,16 +263,17 @@ def coverage(session: Session, outage: Outage, *, now: datetime) -> Coverage:
     sources: Counter[str] = Counter()
     unreached: dict[int, tuple[str, str]] = {}
     for customer_id, (row, _how) in customers.items():
-        _id, phone, email, _language, chosen, critical, phone_invalid, email_invalid = row[:8]
-        contacts = contacts_of(phone, email)
-        found = reach(chosen or "", contacts)
+        _id, _phone, _email, _language, chosen, critical = row[:6]
+        found_contacts = customer_contacts(row)
+        contacts = {c: address for c, (address, _invalid) in found_contacts.items()}
+        found = customer_reach(chosen, found_contacts)
         if found.fallback:
             result.channel_fallback += 1
         elif found.drifted:
             result.channel_without_contact += 1
-        reached = [c for c in CHANNELS if (c, contacts[c]) in reached_contacts]
+        reached = [c for c in registry.names() if (c, contacts[c]) in reached_contacts]
         reached_by.update(reached)
-        present = [c for c in CHANNELS if contacts[c]]
+        present = [c for c in registry.names() if contacts[c]]
         out = [c for c in present if (c, contacts[c]) in opt_outs]
         opted.update(out)
         sources.update(opt_outs[(c, contacts[c] or "")] for c in out)
@@ -280,7 +282,7 @@ def coverage(session: Session, outage: Outage, *, now: datetime) -> Coverage:
         if reached:
             result.reached += 1
             continue
-        invalid = per_channel(bool(phone_invalid), bool(email_invalid))
+        invalid = {c: flagged for c, (_address, flagged) in found_contacts.items()}
         audience_ahead = "all" in upcoming or (bool(critical) and "critical" in upcoming)
         outcomes = []
         for channel in found.channels:
@@ -296,8 +298,8 @@ def coverage(session: Session, outage: Outage, *, now: datetime) -> Coverage:
             )
             outcomes.append((channel, reason, detail))
         unreached[customer_id] = _premise_reason(outcomes, _asked_for(found))
-    result.reached_by_channel = {c: reached_by[c] for c in CHANNELS}
-    result.opted_out = {c: opted[c] for c in CHANNELS}
+    result.reached_by_channel = {c: reached_by[c] for c in registry.names()}
+    result.opted_out = {c: opted[c] for c in registry.names()}
     result.opt_out_sources = dict(sorted(sources.items()))
     result.door_hangers = _door_hangers(session, unreached)
     return result

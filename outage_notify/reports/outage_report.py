@@ -19,9 +19,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import case, func, select
 from sqlmodel import Session, col
 
+from outage_notify import registry
 from outage_notify.errors import NotFoundError
 from outage_notify.models import Delivery, DeliveryState, Notice, Outage
-from outage_notify.planning.targeting import CHANNELS
 from outage_notify.reports.coverage import Coverage, coverage
 
 STATES = tuple(state.value for state in DeliveryState)
@@ -31,7 +31,7 @@ _GAVE_UP = re.compile(r"^gave up at the deadline after \d+ attempts: ")
 
 
 def _zeros() -> dict[str, dict[str, int]]:
-    return {channel: dict.fromkeys(STATES, 0) for channel in CHANNELS}
+    return {channel: dict.fromkeys(STATES, 0) for channel in registry.names()}
 
 
 @dataclass
@@ -81,7 +81,7 @@ class OutageReport:
 
     @property
     def expired_deliveries(self) -> dict[str, int]:
-        return {c: self.deliveries[c][DeliveryState.EXPIRED] for c in CHANNELS}
+        return {c: self.deliveries[c][DeliveryState.EXPIRED] for c in registry.names()}
 
     @property
     def late_notices(self) -> list[NoticeLine]:
@@ -94,7 +94,7 @@ class OutageReport:
     @property
     def duplicate_counts(self) -> dict[str, int]:
         counts = Counter(d.channel for d in self.duplicates)
-        return {c: counts[c] for c in CHANNELS}
+        return {c: counts[c] for c in registry.names()}
 
     def as_dict(self, zone: ZoneInfo) -> dict[str, Any]:
         """The report as JSON-ready data; times in ``zone`` with their offset."""
@@ -244,7 +244,7 @@ def _skipped(session: Session, outage_id: int) -> dict[str, dict[str, int]]:
         .where(_of_outage(outage_id), col(Delivery.state) == DeliveryState.SKIPPED)
         .group_by(col(Delivery.channel), col(Delivery.error))
     )
-    skipped: dict[str, dict[str, int]] = {c: {} for c in CHANNELS}
+    skipped: dict[str, dict[str, int]] = {c: {} for c in registry.names()}
     for channel, error, count in rows:
         reasons = skipped.setdefault(channel, {})
         reasons[error or "unknown"] = reasons.get(error or "unknown", 0) + count

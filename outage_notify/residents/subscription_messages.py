@@ -13,12 +13,11 @@ from collections.abc import Callable
 from datetime import datetime
 
 from channels.base import ChannelError, Message, PushChannel
+from outage_notify import registry
 from outage_notify.errors import SettingsError
-from outage_notify.notices.email import email_channel
 from outage_notify.notices.texts import TEMPLATES
 from outage_notify.residents.subscriptions import EMAIL_LINK_VALID, SMS_CODE_VALID
 from outage_notify.settings import Settings
-from outage_notify.sms_backend import sms_channel
 
 log = logging.getLogger(__name__)
 
@@ -74,14 +73,25 @@ def code_sms(
     )
 
 
-def send_now(message: Message, channel: Callable[[], PushChannel]) -> bool:
-    """Send one message through a fresh backend; False (and logged) when it did not go."""
+def send_now(
+    message: Message,
+    channel: Callable[[], PushChannel],
+    *,
+    wait: Callable[[], object] | None = None,
+) -> bool:
+    """Send one message through a fresh backend; False (and logged) when it did not go.
+
+    ``wait`` takes a token from the channel's rate limiter first (the web app passes the one
+    the dispatcher uses, so codes and notices together keep to ``max_per_second``).
+    """
     try:
         backend = channel()
     except SettingsError as error:
         log.error("sign-up message to %s not sent: %s", message.recipient_id, error)
         return False
     try:
+        if wait is not None:
+            wait()
         backend.send(message)
     except ChannelError as error:
         log.warning(
@@ -97,10 +107,9 @@ def send_now(message: Message, channel: Callable[[], PushChannel]) -> bool:
     return True
 
 
-def email_backend(settings: Settings) -> Callable[[], PushChannel]:
-    return lambda: email_channel(settings)
+def backend(settings: Settings, channel: str) -> Callable[[], PushChannel]:
+    """The configured backend of ``channel``, built when called.
 
-
-def sms_backend(settings: Settings) -> Callable[[], PushChannel]:
-    # No status callback: a code is not a Delivery, and its status would be "unknown".
-    return lambda: sms_channel(settings, status_callbacks=False)
+    No status callback: a code is not a Delivery, and its status would be "unknown".
+    """
+    return lambda: registry.spec(channel).build(settings, status_callbacks=False)

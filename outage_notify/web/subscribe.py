@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 
 from outage_notify.contacts import ContactError, normalise_email, normalise_phone
 from outage_notify.db import Database
+from outage_notify.delivery.engine import limiter
 from outage_notify.errors import InputError
 from outage_notify.models import Channel, ServiceArea
 from outage_notify.notices.texts import join_names
@@ -282,7 +283,6 @@ def _after_request(
             token=requested.secret,
             recipient_id=recipient,
         )
-        sent = messages.send_now(message, messages.email_backend(settings))
     else:
         message = messages.code_sms(
             address=address,
@@ -291,7 +291,12 @@ def _after_request(
             recipient_id=recipient,
             valid_until=requested.expires_at,
         )
-        sent = messages.send_now(message, messages.sms_backend(settings))
+    # Through the channel's rate limiter: codes and notices share sms.max_per_second.
+    sent = messages.send_now(
+        message,
+        messages.backend(settings, sign_up.channel),
+        wait=limiter(settings, sign_up.channel).acquire,
+    )
     if not sent:
         with database.session() as session:
             forget_request(session, requested.subscriber_ids)

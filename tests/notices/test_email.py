@@ -18,8 +18,9 @@ from channels.email_message import wire_message
 from outage_notify.db import Database
 from outage_notify.errors import SettingsError
 from outage_notify.models import NoticeKind, Outage, OutageRevision, ServiceArea
-from outage_notify.notices.email import compose_email, email_channel
+from outage_notify.notices.email import compose_email
 from outage_notify.notices.texts import NoticeContext, build_context
+from outage_notify.registry import build_email
 from outage_notify.residents.unsubscribe import read_token
 from outage_notify.settings import SHIPPED_LANGUAGES, Settings, load_settings
 from tests.channels.email_samples import assert_reads_back
@@ -307,7 +308,7 @@ def test_the_channel_follows_email_backend(
     notice_settings: Settings, backend: str, expected: Callable[..., Any]
 ) -> None:
     email = notice_settings.email.model_copy(update={"backend": backend, "port": 465})
-    channel = email_channel(notice_settings.model_copy(update={"email": email}))
+    channel = build_email(notice_settings.model_copy(update={"email": email}))
     assert isinstance(channel, expected)  # type: ignore[arg-type]
     if isinstance(channel, SMTPEmail):
         assert channel.implicit_tls

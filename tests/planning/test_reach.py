@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from outage_notify.planning.reach import Reach, contacts_of, reach
+from outage_notify.planning.reach import Reach, reach
 
 PHONE, EMAIL = "+8613800000001", "a@example.org"
 
@@ -29,4 +29,4 @@ PHONE, EMAIL = "+8613800000001", "a@example.org"
 def test_the_channels_a_customer_is_reached_on(
     chosen: str, phone: str | None, email: str | None, expected: Reach
 ) -> None:
-    assert reach(chosen, contacts_of(phone, email)) == expected
+    assert reach(chosen, {"sms": phone, "email": email}) == expected

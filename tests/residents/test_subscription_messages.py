@@ -9,11 +9,10 @@ import pytest
 
 from channels.sms_segments import count_segments
 from outage_notify.residents.subscription_messages import (
+    backend,
     code_sms,
     confirmation_email,
-    email_backend,
     send_now,
-    sms_backend,
 )
 from outage_notify.settings import SHIPPED_LANGUAGES, Settings
 
@@ -80,7 +79,7 @@ def test_a_backend_that_cannot_send_returns_false_and_logs_no_address(
         recipient_id="subscriber:9",
     )
     with caplog.at_level(logging.INFO):
-        assert send_now(message, email_backend(off)) is False
+        assert send_now(message, backend(off, "email")) is False
     assert "subscriber:9" in caplog.text
     assert "secret@example.net" not in caplog.text
 
@@ -99,7 +98,7 @@ def test_a_twilio_backend_without_credentials_is_a_logged_failure(
         valid_until=UNTIL,
     )
     with caplog.at_level(logging.INFO):
-        assert send_now(message, sms_backend(twilio)) is False
+        assert send_now(message, backend(twilio, "sms")) is False
     assert "sms.account_sid" in caplog.text
     assert "+8613800138000" not in caplog.text
 
@@ -112,4 +111,4 @@ def test_the_file_backends_send(settings: Settings) -> None:
         recipient_id="subscriber:2",
         valid_until=UNTIL,
     )
-    assert send_now(message, sms_backend(settings)) is True
+    assert send_now(message, backend(settings, "sms")) is True

@@ -6,8 +6,9 @@ import pytest
 
 from channels.sms import DisabledSMS, FileSMS, TwilioSMS
 from outage_notify.errors import SettingsError
+from outage_notify.registry import build_sms as sms_channel
+from outage_notify.registry import status_callback_url
 from outage_notify.settings import load_settings
-from outage_notify.sms_backend import sms_channel, status_callback_url
 
 TWILIO = {
     "OUTAGE_NOTIFY_PUBLIC_URL": "https://outages.example.org",
@@ -53,6 +54,6 @@ def test_file_and_disabled_backends(tmp_path: Path) -> None:
     assert isinstance(disabled, DisabledSMS)
 
 
-def test_status_callback_url_follows_public_url() -> None:
+def teststatus_callback_url_follows_public_url() -> None:
     settings = load_settings(environ={"OUTAGE_NOTIFY_PUBLIC_URL": "https://x.example/outages/"})
     assert status_callback_url(settings) == "https://x.example/outages/twilio/status"
