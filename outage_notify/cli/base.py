@@ -36,6 +36,14 @@ class AppContext:
 
     @cached_property
     def database(self) -> Database:
+        """The configured database, refused in one line until ``init`` has created it."""
+        from outage_notify.migrations import open_initialised
+
+        return open_initialised(self.settings.database_url)
+
+    @cached_property
+    def new_database(self) -> Database:
+        """The configured database, created on first use (``init`` only)."""
         return Database(self.settings.database_url)
 
 
