@@ -67,7 +67,7 @@ def open_initialised(url: str) -> Database:
         found = current_revision(database)
     except SQLAlchemyError as exc:
         database.dispose()
-        reason = str(exc.orig if getattr(exc, "orig", None) else exc).strip().splitlines()[0]
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         raise OutageNotifyError(f"cannot open the database {shown}: {reason}") from None
     head = head_revision()
     if found is None:
