@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import Enum
@@ -15,7 +16,7 @@ from typing import Any
 import click
 
 from outage_notify import __version__
-from outage_notify.db import Database
+from outage_notify.db import Database, utcnow
 from outage_notify.errors import InputError, OutageNotifyError
 from outage_notify.settings import Settings, load_settings
 
@@ -26,6 +27,8 @@ class AppContext:
 
     config_path: str | None = None
     overrides: dict[str, Any] = field(default_factory=dict)
+    # The clock of commands run without --now; tests inject one (users rehearse with --now).
+    clock: Callable[[], datetime] = utcnow
 
     @cached_property
     def settings(self) -> Settings:

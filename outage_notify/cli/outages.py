@@ -14,7 +14,7 @@ import click
 from sqlmodel import Session
 
 from outage_notify.cli.base import AppContext, AppGroup, actor_option, echo_json, pass_app
-from outage_notify.cli.times import now_of, now_option, to_utc
+from outage_notify.cli.times import now_of, now_option, rehearsal_now, to_utc
 from outage_notify.planning import outage_import, outages
 from outage_notify.planning.outage_views import (
     describe_notice,
@@ -148,7 +148,7 @@ def add_cmd(
             --end 2026-12-01T12:00 --area W01 --area W02 --title "Main replacement" \\
             --ref WO-2291
     """
-    settings, now = app.settings, now_of(app, now_text)
+    settings, now = app.settings, rehearsal_now(app, now_text, dry_run=dry_run)
     draft = outages.OutageDraft(
         utility=utility,
         title=title,
@@ -209,7 +209,7 @@ def import_cmd(
 
         outage-notify outages import work-orders.csv --dry-run
     """
-    settings, now = app.settings, now_of(app, now_text)
+    settings, now = app.settings, rehearsal_now(app, now_text, dry_run=dry_run)
     with transaction(app, dry_run=dry_run) as session:
         actions = outage_import.import_outages(
             session, file, settings=settings, now=now, actor=actor, short_notice=short_notice

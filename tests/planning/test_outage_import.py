@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import col, select
 
 from outage_notify.db import Database
 from outage_notify.models import Notice, Outage, OutageRevision
+from outage_notify.times import parse_time
 from tests.builders import make_city
 
 HEADER = "ref,utility,title,description,start,end,areas"
@@ -30,8 +33,15 @@ def write(tmp_path: Path, *rows: str, name: str = "orders.csv") -> Path:
     return path
 
 
+def at(local: str) -> datetime:
+    return parse_time(local, ZoneInfo("Asia/Shanghai"))
+
+
 def imported(run_cli, path: Path, *flags: str, now: str = NOW) -> dict:  # type: ignore[no-untyped-def, type-arg]
-    result = run_cli("outages", "import", str(path), "--json", "--now", now, *flags)
+    if "--dry-run" in flags:
+        result = run_cli("outages", "import", str(path), "--json", "--now", now, *flags)
+    else:
+        result = run_cli("outages", "import", str(path), "--json", *flags, now=at(now))
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)  # type: ignore[no-any-return]
 
@@ -177,7 +187,7 @@ def test_one_bad_row_rejects_the_file(
     else:
         before = []
         rows = [ROWS[0], row]
-    result = run_cli("outages", "import", str(write(tmp_path, *rows)), "--now", NOW)
+    result = run_cli("outages", "import", str(write(tmp_path, *rows)), now=at(NOW))
     assert result.exit_code == 1
     assert problem in result.output
     assert "nothing was imported" in result.output
@@ -215,11 +225,11 @@ def test_dry_run_reports_and_writes_nothing(run_cli, city: Database, tmp_path: P
 
 def test_a_cancelled_outage_row_must_not_change(run_cli, city: Database, tmp_path: Path) -> None:
     imported(run_cli, write(tmp_path, ROWS[0]))
-    assert run_cli("outages", "cancel", "1", "--now", NOW).exit_code == 0
+    assert run_cli("outages", "cancel", "1", now=at(NOW)).exit_code == 0
     same = imported(run_cli, write(tmp_path, ROWS[0], name="same.csv"))
     assert [r["action"] for r in same["rows"]] == ["unchanged"]
     moved = ROWS[0].replace("2026-12-10T14:00", "2026-12-10T16:00")
-    result = run_cli("outages", "import", str(write(tmp_path, moved, name="m.csv")), "--now", NOW)
+    result = run_cli("outages", "import", str(write(tmp_path, moved, name="m.csv")), now=at(NOW))
     assert result.exit_code == 1
     assert "outage #1 is cancelled: it cannot change" in result.output
 
