@@ -65,8 +65,10 @@ def format_datetime(value: datetime, language: str, *, year: bool = False) -> st
     or ``Tue 1 Dec 2026 08:00``."""
     weekday = WEEKDAYS[language][value.weekday()]
     if language == "zh-CN":
-        return f"{f'{value.year}年' if year else ''}{value.month}月{value.day}日({weekday}) {value:%H:%M}"
-    return f"{weekday} {value.day} {MONTHS_EN[value.month - 1]}{f' {value.year}' if year else ''} {value:%H:%M}"
+        prefix = f"{value.year}年" if year else ""
+        return f"{prefix}{value.month}月{value.day}日({weekday}) {value:%H:%M}"
+    suffix = f" {value.year}" if year else ""
+    return f"{weekday} {value.day} {MONTHS_EN[value.month - 1]}{suffix} {value:%H:%M}"
 
 
 def format_range(start: datetime, end: datetime, language: str) -> str:

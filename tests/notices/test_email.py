@@ -72,7 +72,6 @@ def add_outage(
                     max_lat=1,
                 )
             )
-        last = revisions - 1
         outage = Outage(
             utility=utility,
             title=title,
