@@ -33,6 +33,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from outage_notify.errors import SettingsError
+from outage_notify.utility_settings import UtilitySettings
 
 ENV_PREFIX = "OUTAGE_NOTIFY_"
 CONFIG_ENV = "OUTAGE_NOTIFY_CONFIG"
@@ -99,6 +100,9 @@ class ScheduleSettings(_Section):
     gas: list[Duration] = Field(default_factory=lambda: [_hours(48), _hours(2)])
     critical_lead: Duration = timedelta(hours=168)
     min_notice: Duration = timedelta(hours=24)
+    # A shutoff longer than this is most likely a typo (a month for a day): planning it needs
+    # --long-shutoff (the API's long_shutoff).
+    plausible_length: Duration = timedelta(hours=72)
     quiet_hours: Annotated[tuple[time, time] | None, BeforeValidator(parse_quiet_hours)] = (
         time(21, 0),
         time(8, 0),
@@ -189,6 +193,7 @@ class Settings(_Section):
     sms: SmsSettings = Field(default_factory=SmsSettings)
     email: EmailSettings = Field(default_factory=EmailSettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    utility: UtilitySettings = Field(default_factory=UtilitySettings)
     # Where the values came from, for `outage-notify --help`-level diagnostics; not a key.
     source: str | None = Field(default=None, exclude=True)
 
@@ -250,11 +255,12 @@ def _check_http_url(value: str) -> str:
     return value
 
 
-_SECTIONS: dict[str, type[_Section]] = {
+_SECTIONS: dict[str, type[BaseModel]] = {
     "schedule": ScheduleSettings,
     "sms": SmsSettings,
     "email": EmailSettings,
     "web": WebSettings,
+    "utility": UtilitySettings,
 }
 
 

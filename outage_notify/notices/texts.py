@@ -24,10 +24,12 @@ from outage_notify.models import (
     ServiceArea,
 )
 from outage_notify.settings import Settings
+from outage_notify.utility_settings import UtilitySettings
 
+# The built-in names ([utility] in the config overrides them; texts take them from settings).
 UTILITY_NAMES = {
-    "zh-CN": {"water": "城市供水", "gas": "城市燃气"},
-    "en": {"water": "City Water", "gas": "City Gas"},
+    language: {u: UtilitySettings().name(u, language) for u in ("water", "gas")}
+    for language in ("zh-CN", "en")
 }
 WEEKDAYS = {
     "zh-CN": ["周一", "周二", "周三", "周四", "周五", "周六", "周日"],
@@ -58,6 +60,11 @@ class NoticeContext:
     previous_end: datetime | None = None
     reason: str | None = None  # why it was cancelled
     extra: dict[str, str] = field(default_factory=dict)
+    signature: str = ""  # the SMS signature, 【城市供水】 (config utility.*_sms_signature)
+
+    @property
+    def sms_signature(self) -> str:
+        return self.signature or f"【{self.utility_name}】"
 
 
 def format_datetime(value: datetime, language: str, *, year: bool = False) -> str:
@@ -151,7 +158,8 @@ def build_context(
         outage_id=outage.id,
         revision=revision,
         utility=outage.utility,
-        utility_name=UTILITY_NAMES[language][outage.utility],
+        utility_name=settings.utility.name(outage.utility, language),
+        signature=settings.utility.signature(outage.utility),
         title=current.title,
         description=current.description,
         area_codes=list(current.area_codes),

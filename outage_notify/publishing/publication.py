@@ -337,6 +337,7 @@ class _Builder:
                 reason=current.reason,
                 previous=(previous.start_at, previous.end_at) if previous else None,
                 hotline=self.settings.hotline,
+                utility_name=self.settings.utility.name(outage.utility, language),
             )
             for language in self.languages
         )

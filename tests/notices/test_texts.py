@@ -132,3 +132,36 @@ def test_an_extension_after_a_change_that_went_out_is_an_extension(
     kind, text = _follow_up(db, settings, planned, language)
     assert kind == "extended"
     assert was in text
+
+
+@pytest.mark.parametrize(
+    ("language", "opening"),
+    [("zh-CN", "【海港水务】"), ("en", "Harbour City Water: ")],
+)
+def test_notices_carry_the_configured_name_and_signature(
+    db: Database, settings: Settings, planned: int, language: str, opening: str
+) -> None:
+    named = settings.model_copy(
+        update={
+            "utility": settings.utility.model_copy(
+                update={
+                    "water_name": "海港水务",
+                    "water_name_en": "Harbour City Water",
+                    "water_sms_signature": "【海港水务】",
+                }
+            )
+        }
+    )
+    with db.session() as session:
+        outage = outages.get_outage(session, planned)
+        ctx = build_context(session, outage, kind="advance", language=language, settings=named)
+    assert sms_text(ctx).startswith(opening)
+    assert "城市供水" not in sms_text(ctx)
+
+
+def test_a_signature_must_be_in_brackets(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from outage_notify.errors import SettingsError
+    from outage_notify.settings import load_settings
+
+    with pytest.raises(SettingsError, match="utility.water_sms_signature"):
+        load_settings(None, environ={"OUTAGE_NOTIFY_UTILITY__WATER_SMS_SIGNATURE": "City Water"})
