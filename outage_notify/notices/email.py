@@ -16,7 +16,7 @@ from channels.email_message import addr_spec
 from outage_notify import registry
 from outage_notify.db import utcnow
 from outage_notify.models import Channel, NoticeKind
-from outage_notify.notices.texts import UTILITY_NAMES, NoticeContext, join_names, render
+from outage_notify.notices.texts import NoticeContext, join_names, render
 from outage_notify.residents import unsubscribe
 from outage_notify.settings import Settings
 

@@ -163,5 +163,5 @@ def test_a_signature_must_be_in_brackets(tmp_path) -> None:  # type: ignore[no-u
     from outage_notify.errors import SettingsError
     from outage_notify.settings import load_settings
 
-    with pytest.raises(SettingsError, match="utility.water_sms_signature"):
+    with pytest.raises(SettingsError, match=r"utility\.water_sms_signature"):
         load_settings(None, environ={"OUTAGE_NOTIFY_UTILITY__WATER_SMS_SIGNATURE": "City Water"})
