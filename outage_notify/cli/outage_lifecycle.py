@@ -66,6 +66,11 @@ def _common(command: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--start", "start_text", metavar="T", required=True, help="The new start.")
 @click.option("--end", "end_text", metavar="T", required=True, help="The new end.")
 @click.option("--short-notice", is_flag=True, help="Allow moving the start closer than min_notice.")
+@click.option(
+    "--long-shutoff",
+    is_flag=True,
+    help="Confirm a shutoff longer than schedule.plausible_length (else refused as a likely typo).",
+)
 @_common
 def reschedule_cmd(
     app: AppContext,
@@ -73,6 +78,7 @@ def reschedule_cmd(
     start_text: str,
     end_text: str,
     short_notice: bool,
+    long_shutoff: bool,
     as_json: bool,
     now_text: str | None,
     actor: str,
@@ -101,6 +107,7 @@ def reschedule_cmd(
             now=now,
             actor=actor,
             short_notice=short_notice,
+            long_shutoff=long_shutoff,
         ),
         "Rescheduled",
         dry_run=dry_run,
@@ -109,11 +116,17 @@ def reschedule_cmd(
 
 @outages_group.command("extend")
 @click.option("--end", "end_text", metavar="T", required=True, help="The new, later end.")
+@click.option(
+    "--long-shutoff",
+    is_flag=True,
+    help="Confirm a shutoff longer than schedule.plausible_length (else refused as a likely typo).",
+)
 @_common
 def extend_cmd(
     app: AppContext,
     outage_id: int,
     end_text: str,
+    long_shutoff: bool,
     as_json: bool,
     now_text: str | None,
     actor: str,
@@ -130,7 +143,13 @@ def extend_cmd(
         app,
         as_json,
         lambda s: outages.extend(
-            s, outage_id, end=end, settings=app.settings, now=now, actor=actor
+            s,
+            outage_id,
+            end=end,
+            settings=app.settings,
+            now=now,
+            actor=actor,
+            long_shutoff=long_shutoff,
         ),
         "Extended",
         dry_run=dry_run,

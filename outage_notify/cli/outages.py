@@ -115,6 +115,11 @@ def echo_preview(data: dict[str, Any]) -> None:
 @click.option("--description", default="", help="More detail, for email and the web page.")
 @click.option("--ref", metavar="WORK_ORDER", help="The work order number (unique).")
 @click.option("--short-notice", is_flag=True, help="Allow a start closer than schedule.min_notice.")
+@click.option(
+    "--long-shutoff",
+    is_flag=True,
+    help="Confirm a shutoff longer than schedule.plausible_length (else refused as a likely typo).",
+)
 @click.option("--dry-run", is_flag=True, help="Check and preview; write nothing.")
 @JSON_OPTION
 @now_option()
@@ -130,6 +135,7 @@ def add_cmd(
     description: str,
     ref: str | None,
     short_notice: bool,
+    long_shutoff: bool,
     dry_run: bool,
     as_json: bool,
     now_text: str | None,
@@ -160,7 +166,13 @@ def add_cmd(
     )
     with transaction(app, dry_run=dry_run) as session:
         outage = outages.plan_outage(
-            session, draft, settings=settings, now=now, actor=actor, short_notice=short_notice
+            session,
+            draft,
+            settings=settings,
+            now=now,
+            actor=actor,
+            short_notice=short_notice,
+            long_shutoff=long_shutoff,
         )
         data = describe_outage(outage, settings.zone)
         shown = preview(session, outage, settings=settings, now=now) if dry_run else None
@@ -185,6 +197,11 @@ def add_cmd(
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Check the file and show what would change.")
 @click.option("--short-notice", is_flag=True, help="Allow starts closer than schedule.min_notice.")
+@click.option(
+    "--long-shutoff",
+    is_flag=True,
+    help="Confirm a shutoff longer than schedule.plausible_length (else refused as a likely typo).",
+)
 @JSON_OPTION
 @now_option()
 @actor_option()
@@ -194,6 +211,7 @@ def import_cmd(
     file: Path,
     dry_run: bool,
     short_notice: bool,
+    long_shutoff: bool,
     as_json: bool,
     now_text: str | None,
     actor: str,
@@ -212,7 +230,13 @@ def import_cmd(
     settings, now = app.settings, rehearsal_now(app, now_text, dry_run=dry_run)
     with transaction(app, dry_run=dry_run) as session:
         actions = outage_import.import_outages(
-            session, file, settings=settings, now=now, actor=actor, short_notice=short_notice
+            session,
+            file,
+            settings=settings,
+            now=now,
+            actor=actor,
+            short_notice=short_notice,
+            long_shutoff=long_shutoff,
         )
         rows = [a.describe() for a in actions]
     if dry_run:

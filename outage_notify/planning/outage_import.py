@@ -125,6 +125,7 @@ def plan_import(
     settings: Settings,
     now: datetime,
     short_notice: bool = False,
+    long_shutoff: bool = False,
 ) -> list[RowAction]:
     """Decide each row's action and check it; InputError lists every problem."""
     problems: list[str] = []
@@ -140,12 +141,23 @@ def plan_import(
         existing = session.exec(select(Outage).where(Outage.ref == ref)).first()
         if existing is None:
             found = outages.check_draft(
-                session, draft, settings=settings, now=now, short_notice=short_notice
+                session,
+                draft,
+                settings=settings,
+                now=now,
+                short_notice=short_notice,
+                long_shutoff=long_shutoff,
             )
             actions.append(RowAction(row.line, ref, "create"))
         else:
             action, found = _change(
-                row.line, existing, draft, settings=settings, now=now, short_notice=short_notice
+                row.line,
+                existing,
+                draft,
+                settings=settings,
+                now=now,
+                short_notice=short_notice,
+                long_shutoff=long_shutoff,
             )
             actions.append(action)
         problems += [f"line {row.line} (ref {ref}): {p}" for p in found]
@@ -162,6 +174,7 @@ def _change(
     settings: Settings,
     now: datetime,
     short_notice: bool,
+    long_shutoff: bool = False,
 ) -> tuple[RowAction, list[str]]:
     action = RowAction(line, outage.ref or "", "unchanged", outage.id)
     action.edits = (draft.title.strip(), draft.description.strip()) != (
@@ -186,11 +199,17 @@ def _change(
     if draft.start == outage.start_at and draft.end > outage.end_at:
         action.action = "extend"
         return action, problems + outages.check_extend(
-            outage, draft.end, settings=settings, now=now
+            outage, draft.end, settings=settings, now=now, long_shutoff=long_shutoff
         )
     action.action = "reschedule"
     return action, problems + outages.check_reschedule(
-        outage, draft.start, draft.end, settings=settings, now=now, short_notice=short_notice
+        outage,
+        draft.start,
+        draft.end,
+        settings=settings,
+        now=now,
+        short_notice=short_notice,
+        long_shutoff=long_shutoff,
     )
 
 
@@ -203,13 +222,20 @@ def apply_import(
     now: datetime,
     actor: str,
     short_notice: bool = False,
+    long_shutoff: bool = False,
 ) -> None:
     """Carry out the checked actions, in file order, in the caller's transaction."""
     for row, action in zip(rows, actions, strict=True):
         draft = row.draft
         if action.action == "create":
             outage = outages.plan_outage(
-                session, draft, settings=settings, now=now, actor=actor, short_notice=short_notice
+                session,
+                draft,
+                settings=settings,
+                now=now,
+                actor=actor,
+                short_notice=short_notice,
+                long_shutoff=long_shutoff,
             )
             action.outage_id = outage.id
             continue
@@ -224,7 +250,13 @@ def apply_import(
             )
         if action.action == "extend":
             outages.extend(
-                session, action.outage_id, end=draft.end, settings=settings, now=now, actor=actor
+                session,
+                action.outage_id,
+                end=draft.end,
+                settings=settings,
+                now=now,
+                actor=actor,
+                long_shutoff=long_shutoff,
             )
         elif action.action == "reschedule":
             outages.reschedule(
@@ -236,6 +268,7 @@ def apply_import(
                 now=now,
                 actor=actor,
                 short_notice=short_notice,
+                long_shutoff=long_shutoff,
             )
 
 
@@ -247,12 +280,27 @@ def import_outages(
     now: datetime,
     actor: str,
     short_notice: bool = False,
+    long_shutoff: bool = False,
 ) -> list[RowAction]:
     """Read, check and apply an outages CSV in the caller's transaction (roll it back for a
     dry run)."""
     rows = read_rows(path, settings)
-    actions = plan_import(session, rows, settings=settings, now=now, short_notice=short_notice)
+    actions = plan_import(
+        session,
+        rows,
+        settings=settings,
+        now=now,
+        short_notice=short_notice,
+        long_shutoff=long_shutoff,
+    )
     apply_import(
-        session, rows, actions, settings=settings, now=now, actor=actor, short_notice=short_notice
+        session,
+        rows,
+        actions,
+        settings=settings,
+        now=now,
+        actor=actor,
+        short_notice=short_notice,
+        long_shutoff=long_shutoff,
     )
     return actions

@@ -72,6 +72,7 @@ def check_times(
     now: datetime,
     short_notice: bool,
     earlier_than: datetime | None = None,
+    long_shutoff: bool = False,
 ) -> list[str]:
     """Problems with a start and end: outside the planning window, order, in the past, too
     little notice.
@@ -88,6 +89,8 @@ def check_times(
         # The rest (order, notice) would only be noise about a time that is not a time.
         return list(outside)
     problems: list[str] = []
+    if too_long := check_length(start, end, settings=settings, long_shutoff=long_shutoff):
+        problems.append(too_long)
     if start >= end:
         problems.append(
             Problem(
@@ -115,6 +118,22 @@ def check_times(
     return problems
 
 
+def check_length(
+    start: datetime, end: datetime, *, settings: Settings, long_shutoff: bool
+) -> Problem | None:
+    """A shutoff longer than ``schedule.plausible_length`` is most likely a typo (a month for a
+    day): refused unless the planner confirms it (``--long-shutoff``)."""
+    plausible = settings.schedule.plausible_length
+    if long_shutoff or end - start <= plausible:
+        return None
+    return Problem(
+        f"the shutoff would last {_duration(end - start)}, longer than "
+        f"schedule.plausible_length ({_duration(plausible)}): check the dates; if it is right, "
+        "pass --long-shutoff",
+        "end",
+    )
+
+
 def check_text(title: str, description: str) -> list[str]:
     problems: list[str] = []
     title = title.strip()
@@ -130,7 +149,13 @@ def check_text(title: str, description: str) -> list[str]:
 
 
 def check_draft(
-    session: Session, draft: OutageDraft, *, settings: Settings, now: datetime, short_notice: bool
+    session: Session,
+    draft: OutageDraft,
+    *,
+    settings: Settings,
+    now: datetime,
+    short_notice: bool,
+    long_shutoff: bool = False,
 ) -> list[str]:
     """Every problem with a draft, in words a planner can act on (empty: it is fine)."""
     problems: list[str] = []
@@ -150,7 +175,12 @@ def check_draft(
                 )
     problems += check_areas(session, draft.area_list, draft.utility)
     problems += check_times(
-        draft.start, draft.end, settings=settings, now=now, short_notice=short_notice
+        draft.start,
+        draft.end,
+        settings=settings,
+        now=now,
+        short_notice=short_notice,
+        long_shutoff=long_shutoff,
     )
     return problems
 
@@ -181,10 +211,18 @@ def plan_outage(
     now: datetime,
     actor: str,
     short_notice: bool = False,
+    long_shutoff: bool = False,
 ) -> Outage:
     """Check the draft, create the outage (revision 1) and its notices. InputError lists
     every problem and nothing is written."""
-    problems = check_draft(session, draft, settings=settings, now=now, short_notice=short_notice)
+    problems = check_draft(
+        session,
+        draft,
+        settings=settings,
+        now=now,
+        short_notice=short_notice,
+        long_shutoff=long_shutoff,
+    )
     if problems:
         raise rejected("the outage was not planned:", problems)
     outage = Outage(
@@ -292,12 +330,19 @@ def reschedule(
     now: datetime,
     actor: str,
     short_notice: bool = False,
+    long_shutoff: bool = False,
 ) -> Outage:
     """New times for work that has not started: pending notices are superseded, the
     lead-time notices recomputed, and a ``changed`` notice goes out now."""
     outage = get_outage(session, outage_id, for_update=True)
     problems = check_reschedule(
-        outage, start, end, settings=settings, now=now, short_notice=short_notice
+        outage,
+        start,
+        end,
+        settings=settings,
+        now=now,
+        short_notice=short_notice,
+        long_shutoff=long_shutoff,
     )
     if problems:
         raise rejected(f"outage #{outage_id} was not rescheduled:", problems)
@@ -326,6 +371,7 @@ def check_reschedule(
     settings: Settings,
     now: datetime,
     short_notice: bool,
+    long_shutoff: bool = False,
 ) -> list[str]:
     if outage.status != OutageStatus.PLANNED:
         return [_not_planned(outage, "rescheduled")]
@@ -346,6 +392,7 @@ def check_reschedule(
         now=now,
         short_notice=short_notice,
         earlier_than=outage.start_at,
+        long_shutoff=long_shutoff,
     )
 
 
@@ -357,11 +404,12 @@ def extend(
     settings: Settings,
     now: datetime,
     actor: str,
+    long_shutoff: bool = False,
 ) -> Outage:
     """A later end: an ``extended`` notice to those notified; pending reminders are
     reissued for the new revision so they tell the new end."""
     outage = get_outage(session, outage_id, for_update=True)
-    problems = check_extend(outage, end, settings=settings, now=now)
+    problems = check_extend(outage, end, settings=settings, now=now, long_shutoff=long_shutoff)
     if problems:
         raise rejected(f"outage #{outage_id} was not extended:", problems)
     before = _bump(outage)
@@ -374,11 +422,16 @@ def extend(
     return outage
 
 
-def check_extend(outage: Outage, end: datetime, *, settings: Settings, now: datetime) -> list[str]:
+def check_extend(
+    outage: Outage, end: datetime, *, settings: Settings, now: datetime, long_shutoff: bool = False
+) -> list[str]:
     if outage.status != OutageStatus.PLANNED:
         return [_not_planned(outage, "extended")]
     if (reason := outside_window(end, now=now, name="end")) is not None:
         return [Problem(reason, "end")]
+    too_long = check_length(outage.start_at, end, settings=settings, long_shutoff=long_shutoff)
+    if too_long is not None:
+        return [too_long]
     if end <= outage.end_at:
         return [
             Problem(

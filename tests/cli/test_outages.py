@@ -83,6 +83,11 @@ BAD_ADDS = [
     ("year 1", {"--start": "0001-01-01T00:00"}, "--start '0001-01-01T00:00' is off the calendar"),
     ("before 1970", {"--start": "1969-07-20T20:17Z"}, "is before 1970"),
     ("six years ahead", {"--end": "2032-12-10T14:00"}, "more than 5 years ahead"),
+    (
+        "a month for a day",
+        {"--end": "2027-01-10T14:00"},
+        "the shutoff would last 748h, longer than schedule.plausible_length (72h)",
+    ),
 ]
 
 
@@ -256,3 +261,18 @@ def test_restore_before_the_work_started_is_refused(run_cli, city: Database) -> 
     result = run_cli("outages", "restore", "1", now=AT)
     assert result.exit_code == 1
     assert "has not started (it starts 2026-12-10 10:00 +08:00)" in result.output
+
+
+def test_a_long_shutoff_needs_confirming(run_cli, city: Database) -> None:
+    args = list(ADD)
+    args[args.index("--end") + 1] = "2026-12-14T14:00"  # four days and four hours
+    assert run_cli(*args, now=AT).exit_code == 1
+    data = run_json(run_cli, *args, "--long-shutoff", now=AT)
+    assert data["end"] == "2026-12-14T14:00:00+08:00"
+    refused = run_cli("outages", "extend", "1", "--end", "2026-12-20T14:00", now=AT)
+    assert refused.exit_code == 1
+    assert "longer than schedule.plausible_length" in refused.output
+    extended = run_cli(
+        "outages", "extend", "1", "--end", "2026-12-20T14:00", "--long-shutoff", now=AT
+    )
+    assert extended.exit_code == 0, extended.output

@@ -169,6 +169,11 @@ BAD_ROWS = [
     ),
     ("year 1", "WO-9,water,T,,0001-01-01T00:00,2026-12-10T14:00,W01", "is off the calendar"),
     ("before 1970", "WO-9,water,T,,1900-01-01T00:00,2026-12-10T14:00,W01", "is before 1970"),
+    (
+        "a month for a day",
+        "WO-9,water,T,,2026-12-10T10:00,2027-01-10T14:00,W01",
+        "longer than schedule.plausible_length (72h)",
+    ),
     ("repeated ref", ROWS[0], "line 3: ref WO-1 repeats line 2"),
     ("short row", "WO-9,water,T", "line 3: has 3 fields where the header has 7"),
     ("areas changed", None, "utility or areas differ from outage #1"),

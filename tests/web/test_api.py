@@ -170,6 +170,7 @@ BAD_CREATES: dict[str, tuple[dict[str, Any], str]] = {
     "start in year 1": (_with(start="0001-01-01T00:00"), "start"),
     "start before 1970": (_with(start="1969-12-31T08:00Z"), "start"),
     "end six years ahead": (_with(end="2032-12-03T12:00"), "end"),
+    "a month for a day": (_with(end="2027-01-03T12:00"), "end"),
     "no areas": (_with(areas=[]), "areas"),
     "areas not a list": (_with(areas="A1"), "areas"),
     "unknown area": (_with(areas=["A1", "Z9"]), "areas"),
@@ -224,6 +225,7 @@ BAD_CHANGES: dict[str, tuple[str, dict[str, Any], str]] = {
     ),
     "extend to an earlier end": ("live", {"action": "extend", "end": "2026-12-01T08:30"}, "end"),
     "extend to an open end": ("live", {"action": "extend", "end": "9999-12-31T00:00"}, "end"),
+    "extend by a month": ("live", {"action": "extend", "end": "2027-01-01T08:00"}, "end"),
     "reschedule to an open end": (
         "upcoming",
         {"action": "reschedule", "start": "2026-12-05T08:00", "end": "9999-12-31T00:00"},
