@@ -59,7 +59,8 @@ DRY_RUN_OPTION = click.option(
 def _common(command: Callable[..., Any]) -> Callable[..., Any]:
     for decorator in (pass_app, actor_option(), now_option(), JSON_OPTION, DRY_RUN_OPTION):
         command = decorator(command)
-    return click.argument("outage_id", metavar="ID", type=int)(command)
+    # The id or the work-order ref (WO-2291), resolved in the change's own transaction.
+    return click.argument("outage_id", metavar="ID|REF")(command)
 
 
 @outages_group.command("reschedule")
@@ -74,7 +75,7 @@ def _common(command: Callable[..., Any]) -> Callable[..., Any]:
 @_common
 def reschedule_cmd(
     app: AppContext,
-    outage_id: int,
+    outage_id: str,
     start_text: str,
     end_text: str,
     short_notice: bool,
@@ -100,7 +101,7 @@ def reschedule_cmd(
         as_json,
         lambda s: outages.reschedule(
             s,
-            outage_id,
+            outages.outage_id_of(s, outage_id),
             start=start,
             end=end,
             settings=app.settings,
@@ -124,7 +125,7 @@ def reschedule_cmd(
 @_common
 def extend_cmd(
     app: AppContext,
-    outage_id: int,
+    outage_id: str,
     end_text: str,
     long_shutoff: bool,
     as_json: bool,
@@ -144,7 +145,7 @@ def extend_cmd(
         as_json,
         lambda s: outages.extend(
             s,
-            outage_id,
+            outages.outage_id_of(s, outage_id),
             end=end,
             settings=app.settings,
             now=now,
@@ -161,7 +162,7 @@ def extend_cmd(
 @_common
 def cancel_cmd(
     app: AppContext,
-    outage_id: int,
+    outage_id: str,
     reason: str | None,
     as_json: bool,
     now_text: str | None,
@@ -180,7 +181,12 @@ def cancel_cmd(
         app,
         as_json,
         lambda s: outages.cancel(
-            s, outage_id, reason=reason, settings=app.settings, now=now, actor=actor
+            s,
+            outages.outage_id_of(s, outage_id),
+            reason=reason,
+            settings=app.settings,
+            now=now,
+            actor=actor,
         ),
         "Cancelled",
         dry_run=dry_run,
@@ -190,7 +196,7 @@ def cancel_cmd(
 @outages_group.command("restore")
 @_common
 def restore_cmd(
-    app: AppContext, outage_id: int, as_json: bool, now_text: str | None, actor: str, dry_run: bool
+    app: AppContext, outage_id: str, as_json: bool, now_text: str | None, actor: str, dry_run: bool
 ) -> None:
     """Service is back: a "restored" notice goes to those notified.
 
@@ -202,7 +208,9 @@ def restore_cmd(
     _report(
         app,
         as_json,
-        lambda s: outages.restore(s, outage_id, settings=app.settings, now=now, actor=actor),
+        lambda s: outages.restore(
+            s, outages.outage_id_of(s, outage_id), settings=app.settings, now=now, actor=actor
+        ),
         "Restored",
         dry_run=dry_run,
     )

@@ -57,6 +57,8 @@ def short(iso: str | None) -> str:
 
 def outage_line(data: dict[str, Any]) -> str:
     number = f"#{data['id']}" if data["id"] is not None else "(new)"
+    if data.get("ref"):
+        number += f" {data['ref']}"
     return (
         f"{number} {data['utility']} {', '.join(data['areas'])}  "
         f"{short(data['start'])} - {short(data['end'])}  {data['status']} "
@@ -283,18 +285,19 @@ def list_cmd(app: AppContext, status: str | None, utility: str | None, as_json: 
 
 
 @outages_group.command("show")
-@click.argument("outage_id", metavar="ID", type=int)
+@click.argument("key", metavar="ID|REF")
 @JSON_OPTION
 @pass_app
-def show_cmd(app: AppContext, outage_id: int, as_json: bool) -> None:
-    """Show an outage with its revision history and notices.
+def show_cmd(app: AppContext, key: str, as_json: bool) -> None:
+    """Show an outage with its revision history and notices; ID or work-order REF.
 
     Example:
 
-        outage-notify outages show 12
+        outage-notify outages show WO-2291
     """
     zone = app.settings.zone
     with app.database.read() as session:
+        outage_id = outages.outage_id_of(session, key)
         data = describe_outage(outages.get_outage(session, outage_id), zone)
         data["revisions"] = [describe_revision(r, zone) for r in revisions(session, outage_id)]
         data["notices"] = [describe_notice(n, zone) for n in notices(session, outage_id)]
@@ -317,11 +320,11 @@ def show_cmd(app: AppContext, outage_id: int, as_json: bool) -> None:
 
 
 @outages_group.command("preview")
-@click.argument("outage_id", metavar="ID", type=int)
+@click.argument("key", metavar="ID|REF")
 @JSON_OPTION
 @now_option()
 @pass_app
-def preview_cmd(app: AppContext, outage_id: int, as_json: bool, now_text: str | None) -> None:
+def preview_cmd(app: AppContext, key: str, as_json: bool, now_text: str | None) -> None:
     """Who would hear about an outage now, when, with which texts and at what SMS cost.
 
     Recipients are matched as of now; the daemon matches again when each notice falls due.
@@ -333,7 +336,7 @@ def preview_cmd(app: AppContext, outage_id: int, as_json: bool, now_text: str | 
     """
     settings, now = app.settings, now_of(app, now_text)
     with app.database.read() as session:
-        outage = outages.get_outage(session, outage_id)
+        outage = outages.get_outage(session, outages.outage_id_of(session, key))
         data = preview(session, outage, settings=settings, now=now)
     if as_json:
         echo_json(data)

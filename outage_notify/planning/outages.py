@@ -264,6 +264,20 @@ def get_outage(session: Session, outage_id: int, *, for_update: bool = False) ->
     return outage
 
 
+def outage_id_of(session: Session, key: str | int) -> int:
+    """The id of the outage a planner names: its id (``12``) or its work-order ref
+    (``WO-2291``), so the number in the work-management system works wherever an id does."""
+    text = str(key).strip()
+    if text.isdigit():
+        return int(text)
+    found = session.exec(select(Outage.id).where(Outage.ref == text)).first()
+    if found is None:
+        raise NotFoundError(
+            f"there is no outage #{text} or with ref {text} (see `outage-notify outages list`)"
+        )
+    return found
+
+
 def _snapshot(outage: Outage) -> dict[str, Any]:
     return {
         "revision": outage.revision,

@@ -137,7 +137,7 @@ def test_list_show_and_preview(run_cli, city: Database) -> None:
     planned = run_json(run_cli, "outages", "list", "--status", "planned")
     assert [o["ref"] for o in planned] == ["WO-1"]
     assert len(run_json(run_cli, "outages", "list")) == 2
-    assert "#2 water W01, W02" in run_cli("outages", "list", "--status", "cancelled").output
+    assert "#2 WO-2 water W01, W02" in run_cli("outages", "list", "--status", "cancelled").output
 
     shown = run_json(run_cli, "outages", "show", "2")
     assert [r["change"] for r in shown["revisions"]] == ["created", "cancelled"]
@@ -276,3 +276,30 @@ def test_a_long_shutoff_needs_confirming(run_cli, city: Database) -> None:
         "outages", "extend", "1", "--end", "2026-12-20T14:00", "--long-shutoff", now=AT
     )
     assert extended.exit_code == 0, extended.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("outages", "show", "WO-2291"),
+        ("outages", "preview", "WO-2291", *NOW),
+        ("outages", "extend", "WO-2291", "--end", "2026-12-10T16:00"),
+        ("outages", "cancel", "WO-2291"),
+    ],
+)
+def test_the_work_order_ref_is_taken_wherever_an_id_is(
+    run_cli, city: Database, args: tuple[str, ...]
+) -> None:
+    run_json(run_cli, *ADD, "--ref", "WO-2291", now=AT)
+    result = run_cli(*args, now=AT)
+    assert result.exit_code == 0, result.output
+    assert "#1 WO-2291 water W01, W02" in result.output
+
+
+def test_list_show_and_preview_show_the_ref(run_cli, city: Database) -> None:
+    run_json(run_cli, *ADD, "--ref", "WO-2291", now=AT)
+    assert "#1 WO-2291 water" in run_cli("outages", "list").output
+    assert run_json(run_cli, "outages", "show", "WO-2291")["ref"] == "WO-2291"
+    missing = run_cli("outages", "show", "WO-9")
+    assert missing.exit_code == 1
+    assert "there is no outage #WO-9 or with ref WO-9" in missing.output
