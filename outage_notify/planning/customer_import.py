@@ -212,10 +212,23 @@ def _check(
             header = _header(next(reader, None), path)
             if rejects is not None:
                 rejects.start(header)
+            # The first line of each rejected account_id (rejects are few): a later copy of an
+            # account whose first copy was invalid is a repeat too, not a fresh customer.
+            rejected_at: dict[str, int] = {}
             for line, record in lines:
                 result.rows += 1
                 outcome = _check_record(record, header, rules)
-                reasons = _stage(line, outcome, staging)
+                account = _account(record, header)
+                if account in rejected_at:
+                    earlier = outcome if isinstance(outcome, list) else []
+                    reasons = [
+                        *earlier,
+                        f"account_id {account} repeats line {rejected_at[account]}",
+                    ]
+                else:
+                    reasons = _stage(line, outcome, staging)
+                if reasons and account:
+                    rejected_at.setdefault(account, line)
                 if not reasons and isinstance(outcome, CustomerRow):
                     result.count_reach(outcome)
                 if reasons:
@@ -251,8 +264,12 @@ def _stage(line: int, outcome: CustomerRow | list[str], staging: _Staging) -> li
     return [] if first is None else [f"account_id {outcome.account_id} repeats line {first}"]
 
 
+def _account(record: list[str], header: list[str]) -> str:
+    return record[header.index("account_id")].strip() if len(record) == len(header) else ""
+
+
 def _describe(line: int, record: list[str], header: list[str], reasons: list[str]) -> str:
-    account = record[header.index("account_id")].strip() if len(record) == len(header) else ""
+    account = _account(record, header)
     where = f"line {line} (account {account})" if account else f"line {line}"
     return f"{where}: {'; '.join(reasons)}"
 

@@ -10,6 +10,7 @@ checked before anything is written; one bad row rejects the file.
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from outage_notify.errors import InputError
+from outage_notify.errors import InputError, rejected
 from outage_notify.models import Outage, OutageStatus
 from outage_notify.planning import outages
 from outage_notify.planning.outages import OutageDraft
@@ -53,6 +54,15 @@ class RowAction:
 
 def read_rows(path: Path, settings: Settings) -> list[OutageRow]:
     """Parse the file; InputError lists every unreadable row."""
+    rows, problems = _read(path, settings)
+    if problems:
+        raise InputError(f"{path}: nothing was imported:", problems=problems)
+    return rows
+
+
+def _read(path: Path, settings: Settings) -> tuple[list[OutageRow], list[str]]:
+    """The readable rows and the problems of the others; a repeated ref is caught even when
+    its first copy could not be read."""
     try:
         handle = path.open(encoding="utf-8-sig", newline="")
     except FileNotFoundError:
@@ -67,10 +77,17 @@ def read_rows(path: Path, settings: Settings) -> list[OutageRow]:
             header = [c.strip().lower() for c in next(reader, [])]
             _check_header(header, path)
             ended = reader.line_num
+            seen: dict[str, int] = {}
             for record in reader:
                 line, ended = ended + 1, reader.line_num
                 if not any(field.strip() for field in record):
                     continue
+                ref = record[header.index("ref")].strip() if len(record) == len(header) else ""
+                if ref and ref in seen:
+                    problems.append(f"line {line}: ref {ref} repeats line {seen[ref]}")
+                    continue
+                if ref:
+                    seen[ref] = line
                 try:
                     rows.append(OutageRow(line, _draft(record, header, settings)))
                 except ValueError as exc:
@@ -79,9 +96,7 @@ def read_rows(path: Path, settings: Settings) -> list[OutageRow]:
             raise InputError(f"{path} is not UTF-8: save it as UTF-8 CSV") from None
         except csv.Error as exc:
             raise InputError(f"{path}: line {reader.line_num}: {exc}") from None
-    if problems:
-        raise InputError(f"{path}: nothing was imported:", problems=problems)
-    return rows
+    return rows, problems
 
 
 def _check_header(header: list[str], path: Path) -> None:
@@ -284,15 +299,22 @@ def import_outages(
 ) -> list[RowAction]:
     """Read, check and apply an outages CSV in the caller's transaction (roll it back for a
     dry run)."""
-    rows = read_rows(path, settings)
-    actions = plan_import(
-        session,
-        rows,
-        settings=settings,
-        now=now,
-        short_notice=short_notice,
-        long_shutoff=long_shutoff,
-    )
+    rows, unreadable = _read(path, settings)
+    try:
+        actions = plan_import(
+            session,
+            rows,
+            settings=settings,
+            now=now,
+            short_notice=short_notice,
+            long_shutoff=long_shutoff,
+        )
+    except InputError as error:
+        # Every problem of every row at once: the unreadable rows' and the others'.
+        problems = sorted(unreadable + error.problems, key=_line_of)
+        raise rejected("nothing was imported:", problems) from None
+    if unreadable:
+        raise InputError(f"{path}: nothing was imported:", problems=unreadable)
     apply_import(
         session,
         rows,
@@ -304,3 +326,8 @@ def import_outages(
         long_shutoff=long_shutoff,
     )
     return actions
+
+
+def _line_of(problem: str) -> int:
+    found = re.match(r"line (\d+)", problem)
+    return int(found[1]) if found else 0

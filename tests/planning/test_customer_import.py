@@ -327,3 +327,21 @@ def test_header_only_file_imports_nothing(
     path = write_customers(tmp_path / "c.csv", [], header=CUSTOMER_HEADER)
     result = import_customers(city, path, settings=settings, actor="t")
     assert (result.rows, result.inserted) == (0, 0)
+
+
+def test_a_repeat_of_an_account_whose_first_copy_is_invalid_is_caught(
+    run_cli, city: Database, tmp_path: Path
+) -> None:
+    rows = [
+        *GOOD,
+        customer_row("B1", phone="not a phone"),
+        customer_row("B1", phone="13700137000"),
+    ]
+    path = write_customers(tmp_path / "customers.csv", rows)
+    result = run_cli("customers", "import", str(path))
+    assert result.exit_code == 1
+    assert "line 5 (account B1): phone is" in result.output
+    assert "line 6 (account B1): account_id B1 repeats line 5" in result.output
+    skipped = run_cli("customers", "import", str(path), "--skip-invalid", "--json")
+    assert json.loads(skipped.stdout)["rejected"] == 2
+    assert "B1" not in customers_in(city)

@@ -243,3 +243,23 @@ def test_short_notice_flag_applies_to_the_file(run_cli, city: Database, tmp_path
     row = "WO-9,water,Burst main,,2026-12-01T20:00,2026-12-01T22:00,W01"
     result = imported(run_cli, write(tmp_path, row), "--short-notice")
     assert result["counts"]["create"] == 1
+
+
+def test_every_problem_of_every_row_is_listed_at_once(
+    run_cli, city: Database, tmp_path: Path
+) -> None:
+    rows = [
+        "WO-7,water,T,,10 Dec 10am,2026-12-10T14:00,W01",  # unreadable time
+        "WO-8,water,T,,2026-12-10T10:00,2026-12-10T14:00,W77",  # unknown area
+        "WO-7,water,T,,2026-12-10T10:00,2026-12-10T14:00,W01",  # repeats a bad first copy
+    ]
+    result = run_cli("outages", "import", str(write(tmp_path, *rows)), now=at(NOW))
+    assert result.exit_code == 1
+    lines = [line.strip() for line in result.output.splitlines()[1:]]
+    assert lines == [
+        "line 2: start '10 Dec 10am' is not an ISO 8601 time; expected e.g. 2026-12-01T08:00 "
+        "(local) or 2026-12-01T08:00+08:00",
+        "line 3 (ref WO-8): area W77 does not exist (see `outage-notify areas list`)",
+        "line 4: ref WO-7 repeats line 2",
+    ]
+    assert outage_rows(city) == []
