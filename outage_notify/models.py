@@ -19,6 +19,7 @@ class Utility(StrEnum):
 
 
 class OutageStatus(StrEnum):
+    REVIEW = "review"  # from an untrusted upstream source: no notices until approved
     PLANNED = "planned"
     CANCELLED = "cancelled"
     RESTORED = "restored"
@@ -114,6 +115,9 @@ class Customer(SQLModel, table=True):
     # "sms;email" or a subset; empty means every channel the customer has a contact for.
     channels: str = Field(default="", max_length=16)
     critical: bool = False
+    # The network junction or pipe the premise is fed from (network targeting); without it the
+    # customer is linked to the nearest pipe by location.
+    service_node: str | None = Field(default=None, max_length=64)
     # Set when a provider says the contact cannot receive (Twilio 21211, SMTP 5.1.1, ...).
     phone_invalid: bool = False
     email_invalid: bool = False
@@ -160,6 +164,9 @@ class Outage(SQLModel, table=True):
     start_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
     end_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     area_codes: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    # The place an upstream feed gave (a GeoJSON Polygon or MultiPolygon, lon/lat): customers
+    # are then matched by it rather than by the whole of ``area_codes``.
+    geometry: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     status: str = Field(default=OutageStatus.PLANNED, max_length=16, index=True)
     revision: int = 1
     short_notice: bool = False
@@ -323,3 +330,112 @@ class DaemonState(SQLModel, table=True):
     last_tick_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     next_wake_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     updated_at: datetime = _created()
+
+
+class NetworkInfo(SQLModel, table=True):
+    """The imported pipe network (one per database: an import replaces the previous one)."""
+
+    __tablename__ = "network_info"
+
+    id: int | None = Field(default=None, primary_key=True)
+    file: str = Field(max_length=500)
+    utility: str = Field(default="water", max_length=8)
+    valves_from: str = Field(max_length=16)  # file | strategic (derived by WNTR at import)
+    # True when the node coordinates are WGS84 lon/lat, so customers can be linked by location.
+    located: bool = False
+    imported_at: datetime = _created()
+
+
+class NetworkNode(SQLModel, table=True):
+    """A junction, reservoir or tank, with the valve segment it lies in."""
+
+    __tablename__ = "network_node"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64, unique=True)
+    kind: str = Field(max_length=16)  # junction | reservoir | tank (the last two are sources)
+    x: float
+    y: float
+    segment: int = Field(index=True)
+
+
+class NetworkLink(SQLModel, table=True):
+    """A pipe (or pump, or control valve) between two nodes, with its valve segment."""
+
+    __tablename__ = "network_link"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64, unique=True)
+    kind: str = Field(max_length=16)  # pipe | pump | valve
+    start_node: str = Field(max_length=64)
+    end_node: str = Field(max_length=64)
+    closed: bool = False  # closed in the INP file: it stays closed when isolating
+    segment: int = Field(index=True)
+
+
+class NetworkValve(SQLModel, table=True):
+    """An isolation (gate) valve on ``link`` next to ``node``, as WNTR's valve layer has it."""
+
+    __tablename__ = "network_valve"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64, unique=True)
+    link: str = Field(max_length=64)
+    node: str = Field(max_length=64)
+
+
+class OutagePipe(SQLModel, table=True):
+    """A pipe a network outage works on: its recipients come from isolating these."""
+
+    __tablename__ = "outage_pipe"
+    __table_args__ = (UniqueConstraint("outage_id", "pipe", name="uq_outage_pipe"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    outage_id: int = Field(foreign_key="outage.id", index=True)
+    pipe: str = Field(max_length=64)
+
+
+class Source(SQLModel, table=True):
+    """An upstream feed of planned work (RSS, Atom or CAP) that the daemon polls."""
+
+    __tablename__ = "source"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=32, unique=True, index=True)
+    url: str = Field(max_length=2000)
+    format: str = Field(max_length=8)  # rss | atom | cap
+    utility: str | None = Field(default=None, max_length=8)  # when an entry names none
+    area_codes: list[str] = Field(sa_column=Column(JSON, nullable=False))  # when it has no place
+    trusted: bool = False  # untrusted: its outages wait in review for `outages approve`
+    every_seconds: int = 300
+    etag: str | None = Field(default=None, max_length=500)
+    last_modified: str | None = Field(default=None, max_length=100)
+    next_poll_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    last_poll_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_status: str = Field(default="never", max_length=16)  # never | ok | not_modified | error
+    last_error: str | None = Field(default=None, max_length=500)
+    entries_seen: int = 0
+    # Bumped by each poll that gets applied: a poll that fetched before another one was
+    # applied sees it moved and drops its copy, which may be the older one.
+    polls: int = 0
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class SourceEntry(SQLModel, table=True):
+    """One entry of a source as last seen, and the outage it became (if any)."""
+
+    __tablename__ = "source_entry"
+    __table_args__ = (UniqueConstraint("source_id", "entry_key", name="uq_source_entry_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_id: int = Field(foreign_key="source.id", index=True)
+    entry_key: str = Field(max_length=500)  # the entry id (CAP: the first alert's identifier)
+    aliases: list[str] = Field(sa_column=Column(JSON, nullable=False))  # CAP identifiers seen
+    outage_id: int | None = Field(default=None, foreign_key="outage.id", index=True)
+    fields_hash: str = Field(default="", max_length=64)
+    state: str = Field(max_length=16)  # outage | held | cancelled | ignored
+    reason: str | None = Field(default=None, max_length=500)  # why held, or a change not applied
+    first_seen_at: datetime = _created()
+    last_seen_at: datetime = _created()
+    vanished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

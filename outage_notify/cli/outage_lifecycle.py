@@ -1,4 +1,4 @@
-"""``outage-notify outages reschedule|extend|cancel|restore``: each a new revision, audited,
+"""``outage-notify outages reschedule|extend|cancel|restore|approve``: each a new revision, audited,
 with the notices it supersedes and adds."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from outage_notify.cli.outages import (
 )
 from outage_notify.cli.times import now_option, rehearsal_now, to_utc
 from outage_notify.models import NoticeState, Outage
-from outage_notify.planning import outages
+from outage_notify.planning import outages, review
 from outage_notify.planning.outage_views import describe_notice, describe_outage, notices
 
 
@@ -212,5 +212,29 @@ def restore_cmd(
             s, outages.outage_id_of(s, outage_id), settings=app.settings, now=now, actor=actor
         ),
         "Restored",
+        dry_run=dry_run,
+    )
+
+
+@outages_group.command("approve")
+@_common
+def approve_cmd(
+    app: AppContext, outage_id: str, as_json: bool, now_text: str | None, actor: str, dry_run: bool
+) -> None:
+    """An outage from an untrusted source (status "review") goes live: its notices are
+    planned as for `outages add`, and it is published.
+
+    Example:
+
+        outage-notify outages approve 12
+    """
+    now = rehearsal_now(app, now_text, dry_run=dry_run)
+    _report(
+        app,
+        as_json,
+        lambda s: review.approve(
+            s, outages.outage_id_of(s, outage_id), settings=app.settings, now=now, actor=actor
+        ),
+        "Approved",
         dry_run=dry_run,
     )

@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from outage_notify.cli.base import AppContext, AppGroup, actor_option, echo_json, pass_app
 from outage_notify.cli.times import now_of, now_option, rehearsal_now, to_utc
-from outage_notify.planning import outage_import, outages
+from outage_notify.planning import network_match, outage_import, outages
 from outage_notify.planning.outage_views import (
     describe_notice,
     describe_outage,
@@ -59,8 +59,9 @@ def outage_line(data: dict[str, Any]) -> str:
     number = f"#{data['id']}" if data["id"] is not None else "(new)"
     if data.get("ref"):
         number += f" {data['ref']}"
+    where = ", ".join(data["areas"] + [f"pipe {p}" for p in data.get("pipes") or []])
     return (
-        f"{number} {data['utility']} {', '.join(data['areas'])}  "
+        f"{number} {data['utility']} {where}  "
         f"{short(data['start'])} - {short(data['end'])}  {data['status']} "
         f"(revision {data['revision']})  {data['title']}"
     )
@@ -89,6 +90,17 @@ def echo_preview(data: dict[str, Any]) -> None:
         )
     matched = ", ".join(f"{k} {v}" for k, v in data["by_match"].items()) or "nobody"
     click.echo(f"Matched: {matched}")
+    network = data.get("network")
+    if network:
+        click.echo(
+            f"Network: pipes {', '.join(network['pipes'])}, close {len(network['valves'])} "
+            f"valve(s), {network['affected_nodes']} node(s) cut off, {network['customers']} "
+            f"customer(s); the areas alone: {network['areas_alone']} (the network adds "
+            f"{network['added_by_network']}, spares {network['spared_by_network']})"
+        )
+        for label, key in (("adds", "added_accounts"), ("spares", "spared_accounts")):
+            if network[key]:
+                click.echo(f"  the network {label}: {', '.join(network[key])}")
     for channel, reasons in data["skipped"].items():
         click.echo(f"Left out by {channel}: " + ", ".join(f"{k} {v}" for k, v in reasons.items()))
     click.echo("Notices:")
@@ -112,7 +124,14 @@ def echo_preview(data: dict[str, Any]) -> None:
     "--start", "start_text", metavar="T", required=True, help="ISO 8601; local if no offset."
 )
 @click.option("--end", "end_text", metavar="T", required=True, help="ISO 8601; local if no offset.")
-@click.option("--area", "areas", metavar="CODE", multiple=True, required=True, help="Repeatable.")
+@click.option("--area", "areas", metavar="CODE", multiple=True, help="Repeatable.")
+@click.option(
+    "--pipe",
+    "pipes",
+    metavar="PIPE",
+    multiple=True,
+    help="Repeatable: target by isolating these pipes of the network (water).",
+)
 @click.option("--title", required=True, help="1-120 characters.")
 @click.option("--description", default="", help="More detail, for email and the web page.")
 @click.option("--ref", metavar="WORK_ORDER", help="The work order number (unique).")
@@ -133,6 +152,7 @@ def add_cmd(
     start_text: str,
     end_text: str,
     areas: tuple[str, ...],
+    pipes: tuple[str, ...],
     title: str,
     description: str,
     ref: str | None,
@@ -149,12 +169,17 @@ def add_cmd(
     (else --short-notice), every area exists and belongs to the utility, title 1-120
     characters. Every problem is listed and nothing is written.
 
+    With --pipe (instead of or besides --area) the outage targets the customers that closing
+    the valves around those pipes cuts off (see `outage-notify network isolate`).
+
     Example:
 
     \b
         outage-notify outages add --utility water --start 2026-12-01T08:00 \\
             --end 2026-12-01T12:00 --area W01 --area W02 --title "Main replacement" \\
             --ref WO-2291
+        outage-notify outages add --utility water --pipe P-1024 --start 2026-12-01T08:00 \\
+            --end 2026-12-01T12:00 --title "Valve replacement"
     """
     settings, now = app.settings, rehearsal_now(app, now_text, dry_run=dry_run)
     draft = outages.OutageDraft(
@@ -163,6 +188,7 @@ def add_cmd(
         description=description,
         ref=ref,
         areas=areas,
+        pipes=pipes,
         start=to_utc(app, start_text, "--start"),
         end=to_utc(app, end_text, "--end"),
     )
@@ -177,6 +203,7 @@ def add_cmd(
             long_shutoff=long_shutoff,
         )
         data = describe_outage(outage, settings.zone)
+        data["pipes"] = network_match.outage_pipes(session, outage.id)
         shown = preview(session, outage, settings=settings, now=now) if dry_run else None
         planned = [describe_notice(n, settings.zone) for n in notices(session, outage.id or 0)]
     if dry_run:
@@ -299,12 +326,15 @@ def show_cmd(app: AppContext, key: str, as_json: bool) -> None:
     with app.database.read() as session:
         outage_id = outages.outage_id_of(session, key)
         data = describe_outage(outages.get_outage(session, outage_id), zone)
+        data["pipes"] = network_match.outage_pipes(session, outage_id)
         data["revisions"] = [describe_revision(r, zone) for r in revisions(session, outage_id)]
         data["notices"] = [describe_notice(n, zone) for n in notices(session, outage_id)]
     if as_json:
         echo_json(data)
         return
     click.echo(outage_line(data))
+    if data["pipes"]:
+        click.echo("Pipes (targeted by valve isolation): " + ", ".join(data["pipes"]))
     if data["description"]:
         click.echo(data["description"])
     click.echo("History:")

@@ -2,7 +2,8 @@
 
 APScheduler only wakes the dispatcher: an interval job every ``schedule.tick_seconds`` and a
 one-off job at the next due time. Nothing about a notice lives in a job; the database is the
-only source of truth, so a restart loses nothing.
+only source of truth, so a restart loses nothing. A third job polls the upstream sources that
+are due (planning.sources), in the scheduler's own thread, so a slow feed never holds up sends.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from outage_notify.delivery.outbox import next_due
 from outage_notify.delivery.scheduler_lock import FileLock, holder_name, scheduler_lock
 from outage_notify.errors import OutageNotifyError
 from outage_notify.models import DaemonState
+from outage_notify.planning.sources.poll import poll_due
 from outage_notify.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -94,6 +96,15 @@ class Daemon:
             misfire_grace_time=None,
             next_run_time=datetime.now(UTC),
         )
+        self._scheduler.add_job(
+            self.poll_sources,
+            "interval",
+            seconds=self.tick_seconds,
+            id="sources",
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=None,
+        )
         self._scheduler.start()
         self._thread = threading.Thread(target=self._loop, name="dispatcher", daemon=True)
         self._thread.start()
@@ -161,6 +172,13 @@ class Daemon:
             )
         if summary.results or summary.expansion.notices:
             log.info("tick", extra=summary.as_dict())
+
+    def poll_sources(self) -> None:
+        """Poll the sources that are due; each is claimed, so several daemons poll it once."""
+        try:
+            poll_due(self.database, self.settings, now=self.clock())
+        except Exception:  # the database is away: the next interval tries again
+            log.exception("polling sources failed")
 
     def _reconcile(self) -> None:
         self.engine.reconcile(self.clock())

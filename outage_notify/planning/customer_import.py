@@ -304,7 +304,7 @@ class _Staging:
     def batches(self, size: int) -> Iterator[list[CustomerRow]]:
         cursor = self.db.execute(f"SELECT {', '.join(_WRITTEN)} FROM staged ORDER BY rowid")
         while rows := cursor.fetchmany(size):
-            yield [CustomerRow._make((*r[:11], bool(r[11]), r[12])) for r in rows]
+            yield [CustomerRow._make((*r[:11], bool(r[11]), *r[12:])) for r in rows]
 
     def close(self) -> None:
         self.db.close()

@@ -29,11 +29,12 @@ COLUMNS = (
     "gas_area",
     "channels",
     "critical",
+    "service_node",  # optional: the network junction or pipe the premise is fed from
 )
 # Columns a rejects file adds; importing a corrected rejects file ignores them.
 ANNOTATION_COLUMNS = ("line", "reason")
 CHANNELS = ("sms", "email")
-LIMITS = {"account_id": 64, "name": 200, "address": 500, "email": 320}
+LIMITS = {"account_id": 64, "name": 200, "address": 500, "email": 320, "service_node": 64}
 _TRUE = frozenset({"true", "yes", "y", "1", "t"})
 _FALSE = frozenset({"false", "no", "n", "0", "f", ""})
 # NUL and other control characters: PostgreSQL refuses NUL in text, and none belongs in a
@@ -57,6 +58,7 @@ class CustomerRow(NamedTuple):
     gas_area: str | None
     channels: str
     critical: bool
+    service_node: str | None
     row_hash: str
 
 
@@ -109,7 +111,10 @@ def check_row(values: dict[str, str], rules: RowRules) -> CustomerRow | list[str
         channels,
         critical,
     )
-    return CustomerRow(*fields, row_hash=row_digest(fields))
+    service_node = text["service_node"] or None
+    # Without a service_node the digest is the one it was before the column existed.
+    digest = row_digest(fields if service_node is None else (*fields, service_node))
+    return CustomerRow(*fields, service_node, row_hash=digest)
 
 
 def row_digest(fields: tuple[object, ...]) -> str:

@@ -23,11 +23,12 @@ from outage_notify.db import utcnow
 from outage_notify.errors import InputError, NotFoundError, Problem, rejected
 from outage_notify.models import (
     Outage,
+    OutagePipe,
     OutageStatus,
     ServiceArea,
     Utility,
 )
-from outage_notify.planning import timeline
+from outage_notify.planning import network_match, timeline
 from outage_notify.settings import Settings
 from outage_notify.times import format_local, outside_window
 
@@ -47,6 +48,10 @@ class OutageDraft:
     areas: Sequence[str]
     description: str = ""
     ref: str | None = None
+    geometry: dict[str, Any] | None = None  # an upstream feed's polygon (see targeting)
+    # Pipes worked on: a network outage, targeted by valve isolation (its areas, if any, are
+    # for the feeds' subscribers and for comparison in the preview).
+    pipes: Sequence[str] = ()
     area_list: list[str] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
@@ -173,7 +178,9 @@ def check_draft(
                         f"ref {draft.ref.strip()} is already outage #{taken}", "ref", conflict=True
                     )
                 )
-    problems += check_areas(session, draft.area_list, draft.utility)
+    if draft.area_list or not draft.pipes:
+        problems += check_areas(session, draft.area_list, draft.utility)
+    problems += network_match.check_pipes(session, list(dict.fromkeys(draft.pipes)), draft.utility)
     problems += check_times(
         draft.start,
         draft.end,
@@ -187,7 +194,7 @@ def check_draft(
 
 def check_areas(session: Session, codes: Sequence[str], utility: str) -> list[str]:
     if not codes:
-        return [Problem("no area given (at least one area code)", "areas")]
+        return [Problem("no area given (at least one area code, or a --pipe)", "areas")]
     found = {
         a.code: a.utility
         for a in session.exec(select(ServiceArea).where(col(ServiceArea.code).in_(list(codes))))
@@ -212,9 +219,11 @@ def plan_outage(
     actor: str,
     short_notice: bool = False,
     long_shutoff: bool = False,
+    review: bool = False,
 ) -> Outage:
     """Check the draft, create the outage (revision 1) and its notices. InputError lists
-    every problem and nothing is written."""
+    every problem and nothing is written. ``review``: the outage waits for a planner's
+    approval (planning.review) and gets its notices only then."""
     problems = check_draft(
         session,
         draft,
@@ -233,6 +242,8 @@ def plan_outage(
         start_at=draft.start,
         end_at=draft.end,
         area_codes=draft.area_list,
+        geometry=draft.geometry,
+        status=OutageStatus.REVIEW if review else OutageStatus.PLANNED,
         short_notice=short_notice,
         created_by=actor[:64],
     )
@@ -245,7 +256,11 @@ def plan_outage(
             f"ref {outage.ref} is already used by another outage", "ref", conflict=True
         )
         raise rejected(problem, [problem]) from None
+    for pipe in dict.fromkeys(draft.pipes):
+        session.add(OutagePipe(outage_id=outage.id or 0, pipe=pipe))
     _revise(session, outage, change="created", actor=actor, before=None)
+    if review:
+        return outage
     span = timeline.sms_span(session, outage, settings)
     planned = timeline.plan_created(outage, settings=settings, now=now, sms_span=span)
     timeline.add_notices(session, outage, planned)

@@ -11,20 +11,22 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session
+from sqlalchemy import select
+from sqlmodel import Session, col
 
 from channels.sms_segments import count_segments
 from outage_notify import registry
-from outage_notify.models import Notice, NoticeState, Outage
+from outage_notify.models import Customer, Notice, NoticeState, Outage
 from outage_notify.notices.sms import MAX_SEGMENTS, sms_text
 from outage_notify.notices.texts import build_context
-from outage_notify.planning import targeting, timeline
+from outage_notify.planning import network_match, targeting, timeline
 from outage_notify.planning.outage_views import describe_notice, describe_outage, notices
 from outage_notify.settings import SHIPPED_LANGUAGES, Settings
 from outage_notify.times import format_local, iso_local
 
 # Sending that runs into quiet hours by less than this is not worth a warning.
 QUIET_GRACE = timedelta(minutes=1)
+ACCOUNTS_SHOWN = 20  # accounts the network adds or spares, named in the preview
 
 
 def _channel_counts(result: targeting.Targeting) -> dict[str, dict[str, Any]]:
@@ -127,7 +129,39 @@ def preview(
         "sms_eta_seconds": round(eta, 1),
         "texts": texts,
         "warnings": _warnings(outage, pending, texts, everyone, eta, settings),
+        "network": network_comparison(session, outage),
     }
+
+
+def network_comparison(session: Session, outage: Outage) -> dict[str, Any] | None:
+    """For a network outage: who the isolation reaches beside who the areas' codes and
+    polygons alone would have (None for an outage planned by area only)."""
+    pipes = network_match.outage_pipes(session, outage.id)
+    if not pipes:
+        return None
+    by_network = set(targeting.match_outage_customers(session, outage))
+    by_areas = set(targeting.match_customers(session, outage)) if outage.area_codes else set()
+    _ids, isolation = network_match.cut_off_customer_ids(session, pipes)
+    added, spared = sorted(by_network - by_areas), sorted(by_areas - by_network)
+    return {
+        "pipes": pipes,
+        "valves": [v.name for v in isolation.valves],
+        "affected_nodes": len(isolation.affected_nodes),
+        "customers": len(by_network),
+        "areas_alone": len(by_areas),
+        "added_by_network": len(added),
+        "spared_by_network": len(spared),
+        # The first accounts of each, for a planner to check against the map.
+        "added_accounts": _accounts(session, added[:ACCOUNTS_SHOWN]),
+        "spared_accounts": _accounts(session, spared[:ACCOUNTS_SHOWN]),
+    }
+
+
+def _accounts(session: Session, ids: list[int]) -> list[str]:
+    if not ids:
+        return []
+    query = select(col(Customer.account_id)).where(col(Customer.id).in_(ids))
+    return sorted(account for (account,) in session.execute(query))
 
 
 def _warnings(

@@ -34,6 +34,7 @@ from outage_notify.models import (
     ServiceArea,
     Subscriber,
 )
+from outage_notify.planning import network_match
 from outage_notify.planning.reach import Reach, reach
 
 _ID_CHUNK = 5_000  # ids per IN (...) when reading the matched rows
@@ -48,7 +49,7 @@ class Recipient:
     language: str
     customer_id: int | None
     subscriber_id: int | None
-    matched_by: str  # "area_code" | "polygon" | "both" | "subscription" | "notified"
+    matched_by: str  # "area_code" | "polygon" | "both" | "network" | "subscription" | "notified"
     critical: bool = False
 
     @property
@@ -129,6 +130,8 @@ def match_customers(
     # Core rows through the connection: the ORM's per-row bookkeeping costs seconds here.
     connection = session.connection()
     extra = [col(Customer.critical).is_(True)] if critical_only else []
+    if outage.geometry:
+        return match_geometry(session, outage, extra)
     area_column = Customer.water_area if outage.utility == "water" else Customer.gas_area
     by_code = select(*_COLUMNS).where(col(area_column).in_(outage.area_codes), *extra)
     # .all(): one fetchall, where iterating the result fetches row by row.
@@ -147,6 +150,26 @@ def match_customers(
         )
         for row in rows:
             matched[row[0]] = (row, "polygon")
+    return matched
+
+
+def match_outage_customers(
+    session: Session, outage: Outage, *, critical_only: bool = False
+) -> dict[int, tuple[Any, str]]:
+    """Affected customers: by valve isolation for a network outage (matched by "network"),
+    else by area (``match_customers``)."""
+    pipes = network_match.outage_pipes(session, outage.id)
+    if not pipes:
+        return match_customers(session, outage, critical_only=critical_only)
+    ids, _isolation = network_match.cut_off_customer_ids(
+        session, pipes, critical_only=critical_only
+    )
+    connection = session.connection()
+    matched: dict[int, tuple[Any, str]] = {}
+    for start in range(0, len(ids), _ID_CHUNK):
+        query = select(*_COLUMNS).where(col(Customer.id).in_(ids[start : start + _ID_CHUNK]))
+        for row in connection.execute(query).all():
+            matched[row[0] or 0] = (row, "network")
     return matched
 
 
@@ -178,6 +201,48 @@ def _inside_ids(session: Session, outage: Outage, extra: list[Any]) -> np.ndarra
     # intersects, not contains: a customer exactly on a boundary is affected.
     inside = shapely.intersects_xy(union, table[:, 1], table[:, 2])
     return np.unique(table[inside, 0].astype(np.int64))
+
+
+def match_geometry(
+    session: Session, outage: Outage, extra: list[Any]
+) -> dict[int, tuple[Any, str]]:
+    """Customers of an outage with its own geometry (an upstream feed's polygon): those whose
+    location lies inside it, and those without a location in one of its areas (they cannot be
+    placed, and a missed resident is worse than an extra notice)."""
+    assert outage.geometry is not None
+    place = shapely.make_valid(shape(outage.geometry))
+    shapely.prepare(place)
+    min_lon, min_lat, max_lon, max_lat = place.bounds
+    connection = session.connection()
+    points = select(col(Customer.id), col(Customer.longitude), col(Customer.latitude)).where(
+        col(Customer.longitude).between(min_lon, max_lon),
+        col(Customer.latitude).between(min_lat, max_lat),
+        *extra,
+    )
+    rows = [tuple(row) for row in connection.execute(points).all()]
+    inside: list[int] = []
+    if rows:
+        table = np.array(rows, dtype=np.float64)
+        hits = shapely.intersects_xy(place, table[:, 1], table[:, 2])
+        inside = np.unique(table[hits, 0].astype(np.int64)).tolist()
+    matched: dict[int, tuple[Any, str]] = {}
+    for start in range(0, len(inside), _ID_CHUNK):
+        chunk = inside[start : start + _ID_CHUNK]
+        found: list[Any] = list(
+            connection.execute(select(*_COLUMNS).where(col(Customer.id).in_(chunk))).all()
+        )
+        for row in found:
+            matched[row[0]] = (row, "polygon")
+    area_column = Customer.water_area if outage.utility == "water" else Customer.gas_area
+    unplaced = select(*_COLUMNS).where(
+        col(area_column).in_(outage.area_codes),
+        or_(col(Customer.longitude).is_(None), col(Customer.latitude).is_(None)),
+        *extra,
+    )
+    unplaced_rows: list[Any] = list(connection.execute(unplaced).all())
+    for row in unplaced_rows:
+        matched.setdefault(row[0], (row, "area_code"))
+    return matched
 
 
 def customer_contacts(row: Any) -> dict[str, tuple[str | None, bool]]:
@@ -248,7 +313,7 @@ def target(session: Session, outage: Outage, *, audience: str = "all") -> Target
     if audience not in ("all", "critical"):
         raise ValueError(f"unknown audience {audience!r}")
     builder = _Builder(_opted_out(session))
-    customers = match_customers(session, outage, critical_only=audience == "critical")
+    customers = match_outage_customers(session, outage, critical_only=audience == "critical")
     builder.result.affected_customers = len(customers)
     builder.result.by_match = dict(Counter(how for _row, how in customers.values()))
     for customer_id in sorted(customers):

@@ -15,6 +15,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import shapely
+from shapely.geometry import MultiPolygon, Polygon, mapping, shape
 from sqlalchemy import Connection, or_, text
 from sqlmodel import Session, col, select
 
@@ -24,6 +26,7 @@ from channels.feeds import FeedArea, FeedOutage, FeedRevision, Shape
 from outage_notify.errors import InputError, NotFoundError
 from outage_notify.models import Outage, OutageRevision, OutageStatus, ServiceArea, Utility
 from outage_notify.notices.public import public_text
+from outage_notify.planning import network_match
 from outage_notify.settings import SHIPPED_LANGUAGES, Settings
 
 LOOKBACK = timedelta(days=7)
@@ -32,6 +35,9 @@ LOOKBACK = timedelta(days=7)
 # time outside is left out rather than let it take every document down.
 RENDERABLE = (datetime(2, 1, 1, tzinfo=UTC), datetime(9997, 1, 1, tzinfo=UTC))
 log = logging.getLogger(__name__)
+# The pseudo-area of a network outage: the hull of the junctions its valve isolation cuts off.
+NETWORK_AREA = "network"
+NETWORK_AREA_LABELS = {"zh-CN": "受影响管网范围", "en": "the mains cut off"}
 
 
 def outage_state(status: str, revision: int) -> str:
@@ -144,12 +150,14 @@ def read_snapshot(session: Session, settings: Settings, *, now: datetime) -> Sna
                 col(Outage.end_at) >= cutoff,
                 col(Outage.updated_at) >= cutoff,
                 col(Outage.restored_at) >= cutoff,
-            )
+            ),
+            # Waiting for a planner's approval (an untrusted source's): not public yet.
+            col(Outage.status) != OutageStatus.REVIEW,
         )
         .order_by(col(Outage.start_at), col(Outage.id))
     ).all()
     builder = _Builder(session, settings, rows)
-    outages = [o for o in builder.build_all() if o.ended_at >= cutoff]
+    outages = [o for o in builder.build_all() if o.ended_at >= cutoff and ever_public(o)]
     return Snapshot(
         outages=tuple(outages),
         areas=_area_names(session),
@@ -171,7 +179,7 @@ def read_outage(
 ) -> FeedOutage:
     """One outage, at ``revision`` (default: its current one), whatever its age."""
     outage = session.get(Outage, outage_id)
-    if outage is None:
+    if outage is None or outage.status == OutageStatus.REVIEW:
         raise NotFoundError(f"no outage {outage_id}")
     wanted = outage.revision if revision is None else revision
     if not 1 <= wanted <= outage.revision:
@@ -179,7 +187,17 @@ def read_outage(
     built = _Builder(session, settings, [outage]).build_safely(outage, wanted)
     if built is None:
         raise NotFoundError(f"outage {outage_id} cannot be published (see the log)")
+    if not ever_public(built):
+        raise NotFoundError(f"no outage {outage_id}")
     return built
+
+
+def ever_public(outage: FeedOutage) -> bool:
+    """Whether the outage was ever live: one from an untrusted source that was cancelled
+    while it waited for review was never announced, so it is never published either."""
+    return any(r.status != OutageStatus.REVIEW for r in outage.history[:1]) or any(
+        r.status == OutageStatus.PLANNED for r in outage.history
+    )
 
 
 def read_all_revisions(
@@ -192,7 +210,7 @@ def read_all_revisions(
     ).all()
     builder = _Builder(session, settings, rows)
     built = [builder.build_safely(o, n) for o in rows for n in range(1, o.revision + 1)]
-    return [o for o in built if o is not None]
+    return [b for b in built if b is not None and ever_public(b)]
 
 
 def next_change(outages: Sequence[FeedOutage], now: datetime) -> datetime | None:
@@ -255,6 +273,8 @@ class _Builder:
             for a in session.exec(select(ServiceArea).where(col(ServiceArea.code).in_(codes))).all()
         }
         self.shapes = {code: shapes_of(a.geometry) for code, a in self.areas.items()}
+        # A network outage is also described by the hull of what its isolation cuts off.
+        self.hulls = network_match.outage_hulls(session, [i for i in ids if i is not None])
         self.languages = [settings.default_language] + [
             lang for lang in SHIPPED_LANGUAGES if lang != settings.default_language
         ]
@@ -311,7 +331,8 @@ class _Builder:
             created=history[0].created_at.astimezone(local),
             updated=current.created_at.astimezone(local),
             url=f"{self.settings.public_url}/outages/{outage.id}",
-            areas=tuple(FeedArea(c, self.shapes.get(c, ())) for c in current.area_codes),
+            areas=tuple(FeedArea(c, self._shapes(outage, c)) for c in current.area_codes)
+            + ((FeedArea(NETWORK_AREA, self.hulls[outage.id]),) if outage.id in self.hulls else ()),
             texts=(),
             history=tuple(
                 FeedRevision(
@@ -352,7 +373,19 @@ class _Builder:
             if moment is not None and not first <= moment < last:
                 raise ValueError(f"{moment:%Y-%m-%d} is outside the years the feeds can render")
 
+    def _shapes(self, outage: Outage, code: str) -> tuple[Shape, ...]:
+        """The area's polygons; for an outage with its own geometry (an upstream feed's
+        polygon), the part of the area that geometry covers, so maps and CAP show the work
+        zone rather than the whole area."""
+        area = self.areas.get(code)
+        if not outage.geometry or area is None:
+            return self.shapes.get(code, ())
+        clipped = shape(area.geometry).intersection(shapely.make_valid(shape(outage.geometry)))
+        return shapes_of(mapping(clipped)) if isinstance(clipped, Polygon | MultiPolygon) else ()
+
     def _area_label(self, code: str, language: str) -> str:
+        if code == NETWORK_AREA:
+            return NETWORK_AREA_LABELS.get(language, NETWORK_AREA_LABELS["en"])
         area = self.areas.get(code)
         if area is None:
             return code

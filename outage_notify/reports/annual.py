@@ -35,12 +35,13 @@ from outage_notify.models import (
     Subscriber,
     Utility,
 )
-from outage_notify.planning.targeting import match_customers
+from outage_notify.planning.targeting import match_outage_customers
 from outage_notify.settings import Settings
 
 MIN_YEAR, MAX_YEAR = 1970, 9998
 UTILITIES = tuple(u.value for u in Utility)
-STATUSES = tuple(s.value for s in OutageStatus)
+# An outage still waiting for review (an untrusted source's) was never announced: not counted.
+STATUSES = tuple(s.value for s in OutageStatus if s != OutageStatus.REVIEW)
 KINDS = tuple(k.value for k in NoticeKind)
 # Handed to the provider: a message "sent" in the year's figures.
 SENT_STATES = (DeliveryState.SENT, DeliveryState.DELIVERED, DeliveryState.UNDELIVERED)
@@ -223,7 +224,9 @@ def annual_report(
     start, end = year_bounds(year, zone)
     outages = list(
         session.exec(
-            select(Outage).where(_in(Outage.start_at, start, end)).order_by(col(Outage.start_at))  # type: ignore[call-overload]
+            select(Outage)  # type: ignore[call-overload]
+            .where(_in(Outage.start_at, start, end), col(Outage.status) != OutageStatus.REVIEW)
+            .order_by(col(Outage.start_at))
         ).scalars()
     )
     if not outages:
@@ -257,7 +260,7 @@ def _outage_figures(
         report.outages[outage.utility][outage.status] += 1
         if outage.status == OutageStatus.CANCELLED:
             continue  # the work never happened: nobody was interrupted
-        count = affected[outage.id] = len(match_customers(session, outage))
+        count = affected[outage.id] = len(match_outage_customers(session, outage))
         premises[outage.utility] += count
         planned = count * (outage.end_at - outage.start_at).total_seconds() / 3600
         figures = hours.setdefault(outage.utility, {"planned": 0.0, "actual": 0.0, "estimate": 0.0})

@@ -4,8 +4,9 @@ A premise (a customer account) is reached when any of its contacts (its phone on
 email on email) has a ``sent`` or ``delivered`` delivery of a notice of the outage, sent before
 the work started. Deliveries are per contact, not per account (docs/decisions/0001): when two
 accounts share a phone, the delivery names only the first, so reach is looked up by contact
-address. Affected premises are matched on the current data (``targeting.match_customers``):
-the report tells a planner who is not reached now, before the crew arrives.
+address. Affected premises are matched on the current data
+(``targeting.match_outage_customers``, by valve isolation for an outage planned by pipe): the
+report tells a planner who is not reached now, before the crew arrives.
 
 Every affected premise not reached goes on the door-hanger list with one reason, and a detail
 that says what happened on each channel it wants.
@@ -34,7 +35,11 @@ from outage_notify.models import (
     Outage,
 )
 from outage_notify.planning.reach import Reach
-from outage_notify.planning.targeting import customer_contacts, customer_reach, match_customers
+from outage_notify.planning.targeting import (
+    customer_contacts,
+    customer_reach,
+    match_outage_customers,
+)
 from outage_notify.reports.spreadsheet import write_csv
 
 REACHED_STATES = (DeliveryState.SENT, DeliveryState.DELIVERED)
@@ -253,7 +258,7 @@ def _premise_reason(outcomes: Sequence[tuple[str, str, str]], asked: str = "") -
 
 def coverage(session: Session, outage: Outage, *, now: datetime) -> Coverage:
     """Reach before the start, opt-outs among the affected, and the door-hanger list."""
-    customers = match_customers(session, outage)
+    customers = match_outage_customers(session, outage)
     reached_contacts, histories = _histories(session, outage)
     opt_outs = _opt_outs(session)
     upcoming = _upcoming_audiences(session, outage, now)

@@ -173,7 +173,7 @@ def find_outage(session: Session, outage_id: int) -> Outage:
 def list_api(
     settings: SettingsDep,
     database: DatabaseDep,
-    status: Annotated[Literal["planned", "cancelled", "restored"] | None, Query()] = None,
+    status: Annotated[Literal["review", "planned", "cancelled", "restored"] | None, Query()] = None,
     utility: Annotated[Literal["water", "gas"] | None, Query()] = None,
     ref: Annotated[str | None, Query(max_length=64, description="The work order number.")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,

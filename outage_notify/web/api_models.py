@@ -174,7 +174,7 @@ class OutageOut(BaseModel):
     start: str | None = Field(description="Local time with its offset.")
     end: str | None
     areas: list[str]
-    status: Literal["planned", "cancelled", "restored"]
+    status: Literal["review", "planned", "cancelled", "restored"]
     revision: int
     short_notice: bool
     cancel_reason: str | None

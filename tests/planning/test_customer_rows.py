@@ -99,3 +99,14 @@ def test_the_digest_follows_the_normalised_values() -> None:
     assert valid(phone="138 0013 8000").row_hash == valid(phone="+8613800138000").row_hash
     assert valid(name="a").row_hash != valid(name="b").row_hash
     assert valid(critical="true").row_hash != valid(critical="false").row_hash
+
+
+def test_service_node_is_kept_and_leaves_the_digest_of_rows_without_it_alone() -> None:
+    from outage_notify.planning.customer_rows import row_digest
+
+    plain = valid()
+    assert plain.service_node is None
+    assert plain.row_hash == row_digest(tuple(plain[:12]))  # as before the column existed
+    fed = valid(service_node="J-1024")
+    assert fed.service_node == "J-1024"
+    assert fed.row_hash != plain.row_hash
