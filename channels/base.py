@@ -36,6 +36,8 @@ class Message:
     # Providers drop an SMS still queued at this time, so a notice about upcoming work is
     # never delivered after the work started.
     valid_until: datetime | None = None
+    # Email: the From display name ("城市供水") when the configured address has none.
+    sender_name: str = ""
 
 
 @dataclass(frozen=True)

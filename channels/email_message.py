@@ -80,7 +80,7 @@ def mime_message(message: Message, *, from_address: str, date: datetime) -> tupl
     head = [
         f"Message-ID: {message_id}\r\n",
         f"Date: {format_datetime(date.astimezone(UTC))}\r\n",
-        _address_header("From", from_address),
+        _address_header("From", _from(from_address, message.sender_name)),
         _address_header("To", message.address),
         # One line, whatever the template left in it: a line break would start a new header.
         mime.unstructured("Subject", " ".join(message.subject.split())),
@@ -98,6 +98,14 @@ def mime_message(message: Message, *, from_address: str, date: datetime) -> tupl
         content = mime.multipart("mixed", [content, *attachments])
     # UTF-8 only in a local part outside ASCII, which needs SMTPUTF8 anyway.
     return message_id, "".join(head).encode("utf-8") + content
+
+
+def _from(from_address: str, sender_name: str) -> str:
+    """The configured address, named after the sender when it carries no name of its own."""
+    name = sender_name.replace('"', "").replace("\\", "").strip()
+    if not name or "<" in from_address:
+        return from_address
+    return f'"{name}" <{from_address.strip()}>'
 
 
 def _address_header(name: str, value: str) -> str:

@@ -70,6 +70,15 @@ def demo_settings(directory: Path, *, port: int = 8080) -> Settings:
                 "max_per_second": 10_000.0,
             },
             "web": {"port": port, "secret_key": secrets.token_urlsafe(32)},
+            # The demo city's own utilities, as a deployment configures its own in [utility].
+            "utility": {
+                "water_name": "海港水务",
+                "water_name_en": "Harbour City Water",
+                "gas_name": "海港燃气",
+                "gas_name_en": "Harbour City Gas",
+                "water_sms_signature": "【海港水务】",
+                "gas_sms_signature": "【海港燃气】",
+            },
         }
     )
 

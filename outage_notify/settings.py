@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 from pydantic import (
+    BaseModel,
     BeforeValidator,
     Field,
     SecretStr,
@@ -38,6 +39,7 @@ from outage_notify.settings_values import (
     parse_quiet_hours,
 )
 from outage_notify.settings_values import parse_duration as parse_duration  # where it was
+from outage_notify.utility_settings import UtilitySettings
 
 ENV_PREFIX = "OUTAGE_NOTIFY_"
 CONFIG_ENV = "OUTAGE_NOTIFY_CONFIG"
@@ -65,6 +67,9 @@ class ScheduleSettings(_Section):
     gas: list[Duration] = Field(default_factory=lambda: [_hours(48), _hours(2)])
     critical_lead: Duration = timedelta(hours=168)
     min_notice: Duration = timedelta(hours=24)
+    # A shutoff longer than this is most likely a typo (a month for a day): planning it needs
+    # --long-shutoff (the API's long_shutoff).
+    plausible_length: Duration = timedelta(hours=72)
     quiet_hours: Annotated[tuple[time, time] | None, BeforeValidator(parse_quiet_hours)] = (
         time(21, 0),
         time(8, 0),
@@ -159,6 +164,7 @@ class Settings(_Section):
     voice: VoiceSettings = Field(default_factory=VoiceSettings)
     critical: CriticalSettings = Field(default_factory=CriticalSettings)
     nowater: NoWaterSettings = Field(default_factory=NoWaterSettings)
+    utility: UtilitySettings = Field(default_factory=UtilitySettings)
     # Where the values came from, for `outage-notify --help`-level diagnostics; not a key.
     source: str | None = Field(default=None, exclude=True)
 
@@ -214,7 +220,7 @@ class Settings(_Section):
         return all_keys()
 
 
-_SECTIONS: dict[str, type[_Section]] = {
+_SECTIONS: dict[str, type[BaseModel]] = {
     "schedule": ScheduleSettings,
     "sms": SmsSettings,
     "email": EmailSettings,
@@ -222,6 +228,7 @@ _SECTIONS: dict[str, type[_Section]] = {
     "voice": VoiceSettings,
     "critical": CriticalSettings,
     "nowater": NoWaterSettings,
+    "utility": UtilitySettings,
 }
 
 

@@ -7,10 +7,17 @@ times in an outages CSV; the result is always an aware UTC datetime.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 EXAMPLE = "2026-12-01T08:00"
+# The planning window: the one rule for which times an outage may have. Work-management systems
+# write 9999-12-31 for "open end" and 0001-01-01 for "unknown"; neither is a shutoff anyone can
+# be told about, and both overflow the arithmetic of the feeds, so they are refused at the door.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+HORIZON = timedelta(days=5 * 365)
+HORIZON_TEXT = "5 years"
+WINDOW_TEXT = f"the planning window is {EARLIEST.year} to {HORIZON_TEXT} ahead"
 _DATE_ONLY = re.compile(r"\d{4}-?\d{2}-?\d{2}")
 
 
@@ -32,9 +39,31 @@ def parse_time(value: str, zone: ZoneInfo, *, name: str = "time") -> datetime:
             f"{name} {value!r} is not an ISO 8601 time; expected e.g. {EXAMPLE} "
             f"(local) or {EXAMPLE}+08:00"
         ) from None
-    if parsed.tzinfo is None:
-        parsed = _localize(parsed, zone, name=name, value=value)
-    return parsed.astimezone(UTC)
+    try:
+        if parsed.tzinfo is None:
+            parsed = _localize(parsed, zone, name=name, value=value)
+        parsed = parsed.astimezone(UTC)
+    except OverflowError:
+        # 0001-01-01 or 9999-12-31 pushed off the calendar by a time zone.
+        raise ValueError(f"{name} {value!r} is off the calendar ({WINDOW_TEXT})") from None
+    if parsed < EARLIEST:
+        raise ValueError(f"{name} {value!r} is before {EARLIEST.year} ({WINDOW_TEXT})")
+    return parsed
+
+
+def outside_window(value: datetime, *, now: datetime, name: str) -> str | None:
+    """Why ``value`` is outside the planning window (None: it is inside).
+
+    Subtracting datetimes cannot overflow, so this holds for 9999-12-31 too.
+    """
+    if value < EARLIEST:
+        return f"{name} {value:%Y-%m-%d %H:%M} UTC is before {EARLIEST.year} ({WINDOW_TEXT})"
+    if value - now > HORIZON:
+        return (
+            f"{name} {value:%Y-%m-%d %H:%M} UTC is more than {HORIZON_TEXT} ahead ({WINDOW_TEXT}): "
+            "an open end such as 9999-12-31, or a typo? Plan the end you expect; extend it later"
+        )
+    return None
 
 
 def _localize(naive: datetime, zone: ZoneInfo, *, name: str, value: str) -> datetime:

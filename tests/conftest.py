@@ -10,6 +10,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -208,11 +209,24 @@ def settings(config_file: Callable[[], Path]) -> Settings:
 def run_cli(config_file: Callable[[], Path]) -> Callable[..., Result]:
     """Invoke the CLI in-process with the test config: ``run_cli("outages", "list")``."""
     from outage_notify.cli import cli
+    from outage_notify.cli.base import AppContext
 
-    def invoke(*args: str, input: str | None = None, env: dict[str, str] | None = None) -> Result:
+    def invoke(
+        *args: str,
+        input: str | None = None,
+        env: dict[str, str] | None = None,
+        now: datetime | None = None,
+    ) -> Result:
+        """``now``: the commands' clock (an aware time), for commands that refuse --now."""
         path = config_file()
+        obj = AppContext() if now is None else AppContext(clock=lambda: now)
         return CliRunner().invoke(
-            cli, ["--config", str(path), *args], input=input, env=env, catch_exceptions=False
+            cli,
+            ["--config", str(path), *args],
+            input=input,
+            env=env,
+            catch_exceptions=False,
+            obj=obj,
         )
 
     return invoke

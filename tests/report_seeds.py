@@ -221,7 +221,7 @@ def seed_outage(db: Database) -> OutageSeed:
             channels="sms",
             critical=True,
             water_area="W1",
-        )  # wants sms, has no phone
+        )  # wants sms, has no phone: tried by email, which fails
         add_customer(
             s,
             "A010",
@@ -263,6 +263,7 @@ def seed_outage(db: Database) -> OutageSeed:
         {
             "a005@example.org": mailbox,
             "a013@example.org": mailbox,
+            "a009@example.org": mailbox,
             "a006@example.org": ChannelError(
                 "503 Service Unavailable", permanent=False, code="503"
             ),

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from outage_notify.cli import COMMANDS as LAZY_COMMANDS
 from outage_notify.cli import cli
+from tests.builders import CITY, write_geojson
 
 
 def walk(group: click.Group, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, click.Command]]:
@@ -89,3 +90,91 @@ def test_help_imports_none_of_the_heavy_modules(argv: list[str]) -> None:
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.stderr.strip().splitlines()[-1] == "[]", done.stderr
+
+
+# Every command that reads or writes the database, with arguments it accepts.
+BEFORE_INIT = {
+    "areas import": ["areas", "import", "{tmp}/areas.geojson"],
+    "areas list": ["areas", "list"],
+    "customers import": ["customers", "import", "{tmp}/customers.csv"],
+    "customers list": ["customers", "list"],
+    "customers show": ["customers", "show", "A1"],
+    "customers opt-out": ["customers", "opt-out", "A1", "--channel", "sms"],
+    "customers opt-in": ["customers", "opt-in", "A1", "--channel", "sms"],
+    "dispatch": ["dispatch", "--once"],
+    "feeds export": ["feeds", "export", "{tmp}/site"],
+    "outages add": [
+        *("outages", "add", "--utility", "water", "--start", "2026-12-10T10:00"),
+        *("--end", "2026-12-10T14:00", "--area", "W01", "--title", "Main"),
+    ],
+    "outages import": ["outages", "import", "{tmp}/outages.csv"],
+    "outages list": ["outages", "list"],
+    "outages show": ["outages", "show", "1"],
+    "outages preview": ["outages", "preview", "1"],
+    "outages reschedule": [
+        *("outages", "reschedule", "1", "--start", "2026-12-10T10:00"),
+        *("--end", "2026-12-10T14:00"),
+    ],
+    "outages extend": ["outages", "extend", "1", "--end", "2026-12-10T18:00"],
+    "outages cancel": ["outages", "cancel", "1"],
+    "outages restore": ["outages", "restore", "1"],
+    "report": ["report", "--year", "2026"],
+    "outages approve": ["outages", "approve", "1"],
+    "network show": ["network", "show"],
+    "network isolate": ["network", "isolate", "P1"],
+    "sources add": ["sources", "add", "city", "https://example.org/f.rss", "--format", "rss"],
+    "sources list": ["sources", "list"],
+    "sources poll": ["sources", "poll"],
+    "sources remove": ["sources", "remove", "city"],
+    "serve": ["serve"],
+    "run": ["run"],
+}
+
+
+def test_every_database_command_is_in_the_before_init_table() -> None:
+    # network import reads (and needs the optional extra for) its file before the database.
+    without_database = {"init", "demo", "email test", "network import"}
+    commands = {p for p, c in COMMANDS.items() if not isinstance(c, click.Group)}
+    assert commands - without_database == set(BEFORE_INIT)
+
+
+@pytest.mark.parametrize("name", sorted(BEFORE_INIT))
+def test_a_command_before_init_says_to_run_init_and_creates_nothing(
+    run_cli,  # type: ignore[no-untyped-def]
+    config_values,
+    tmp_path,
+    name: str,
+) -> None:
+    database = tmp_path / "not-yet.db"
+    config_values["database_url"] = f"sqlite:///{database}"
+    write_geojson(tmp_path / "areas.geojson", CITY)
+    (tmp_path / "customers.csv").write_text("account_id,phone\nA1,13800138000\n")
+    (tmp_path / "outages.csv").write_text("ref,utility,title,description,start,end,areas\n")
+    args = [a.replace("{tmp}", str(tmp_path)) for a in BEFORE_INIT[name]]
+    result = run_cli(*args)
+    assert result.exit_code == 1, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, result.output
+    assert "run `outage-notify init` first" in lines[0]
+    assert str(database) in lines[0]
+    assert not database.exists()
+    assert list(tmp_path.glob("not-yet.db*")) == []
+
+
+def test_a_database_without_the_tables_says_to_run_init(run_cli, config_values, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import sqlite3
+
+    database = tmp_path / "other.db"
+    sqlite3.connect(database).execute("CREATE TABLE something (a)").connection.close()
+    config_values["database_url"] = f"sqlite:///{database}"
+    result = run_cli("outages", "list")
+    assert result.exit_code == 1
+    assert "has no outage-notify tables: run `outage-notify init` first" in result.output
+
+
+def test_init_creates_the_database(run_cli, config_values, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    database = tmp_path / "new.db"
+    config_values["database_url"] = f"sqlite:///{database}"
+    assert run_cli("init").exit_code == 0
+    assert database.exists()
+    assert run_cli("outages", "list").exit_code == 0

@@ -6,6 +6,7 @@ import getpass
 import importlib
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import Enum
@@ -29,6 +30,8 @@ class AppContext:
 
     config_path: str | None = None
     overrides: dict[str, Any] = field(default_factory=dict)
+    # The clock of commands run without --now; tests inject one (users rehearse with --now).
+    clock: Callable[[], datetime] = field(default=lambda: _utcnow())
 
     @cached_property
     def settings(self) -> Settings:
@@ -43,9 +46,23 @@ class AppContext:
 
     @cached_property
     def database(self) -> Database:
+        """The configured database, refused in one line until ``init`` has created it."""
+        from outage_notify.migrations import open_initialised
+
+        return open_initialised(self.settings.database_url)
+
+    @cached_property
+    def new_database(self) -> Database:
+        """The configured database, created on first use (``init`` only)."""
         from outage_notify.db import Database
 
         return Database(self.settings.database_url)
+
+
+def _utcnow() -> datetime:
+    from outage_notify.db import utcnow  # imported on use: --help loads no database layer
+
+    return utcnow()
 
 
 def _set_config(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:

@@ -69,6 +69,16 @@ def import_cmd(app: AppContext, file: Path, skip_invalid: bool, actor: str, as_j
         f"{file}: {result.rows} rows: {result.inserted} inserted, {result.updated} updated, "
         f"{result.unchanged} unchanged, {result.rejected} rejected."
     )
+    if result.missing_contact:
+        click.echo(
+            f"{result.missing_contact} ask for a channel they have no contact for: reached on "
+            "the rest of their chosen channels."
+        )
+    if result.fallback:
+        click.echo(
+            f"{result.fallback} have no contact for any channel they chose: reached on every "
+            "channel they have a contact for."
+        )
     if result.rejects_file is not None and result.rejected:
         click.echo(f"Rejected rows and their reasons: {result.rejects_file}")
 

@@ -9,6 +9,7 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from outage_notify.cli.base import AppContext, echo_json, pass_app, stderr_is_terminal
+from outage_notify.cli.web import check_port_free
 from outage_notify.db import utcnow
 from outage_notify.delivery.daemon import Daemon
 from outage_notify.delivery.engine import build_engine
@@ -117,6 +118,8 @@ def run(app: AppContext, no_web: bool, log_format: str) -> None:
         outage-notify run --config /etc/outage-notify/outage-notify.toml
     """
     settings, database = app.settings, app.database
+    if not no_web:
+        check_port_free(settings.web.host, settings.web.port)
     setup_logging(json_lines=log_format == "json")
     warn_if_insecure(settings.public_url)
     daemon = Daemon(settings, database)

@@ -20,7 +20,7 @@ def init(app: AppContext, as_json: bool) -> None:
 
         outage-notify init
     """
-    database = app.database
+    database = app.new_database
     before = migrations.current_revision(database)
     migrations.upgrade(database)
     after = migrations.current_revision(database)

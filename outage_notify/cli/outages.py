@@ -14,7 +14,7 @@ import click
 from sqlmodel import Session
 
 from outage_notify.cli.base import AppContext, AppGroup, actor_option, echo_json, pass_app
-from outage_notify.cli.times import now_of, now_option, to_utc
+from outage_notify.cli.times import now_of, now_option, rehearsal_now, to_utc
 from outage_notify.planning import outage_checks, outages
 from outage_notify.planning.outage_views import (
     describe_notice,
@@ -70,6 +70,8 @@ def short(iso: str | None) -> str:
 
 def outage_line(data: dict[str, Any]) -> str:
     number = f"#{data['id']}" if data["id"] is not None else "(new)"
+    if data.get("ref"):
+        number += f" {data['ref']}"
     where = ", ".join(data["areas"] + [f"pipe {p}" for p in data.get("pipes") or []])
     return (
         f"{number} {data['utility']} {where}  "
@@ -146,6 +148,11 @@ def echo_preview(data: dict[str, Any]) -> None:
 @click.option("--description", default="", help="More detail, for email and the web page.")
 @click.option("--ref", metavar="WORK_ORDER", help="The work order number (unique).")
 @click.option("--short-notice", is_flag=True, help="Allow a start closer than schedule.min_notice.")
+@click.option(
+    "--long-shutoff",
+    is_flag=True,
+    help="Confirm a shutoff longer than schedule.plausible_length (else refused as a likely typo).",
+)
 @click.option("--dry-run", is_flag=True, help="Check and preview; write nothing.")
 @JSON_OPTION
 @now_option()
@@ -162,6 +169,7 @@ def add_cmd(
     description: str,
     ref: str | None,
     short_notice: bool,
+    long_shutoff: bool,
     dry_run: bool,
     as_json: bool,
     now_text: str | None,
@@ -185,7 +193,7 @@ def add_cmd(
         outage-notify outages add --utility water --pipe P-1024 --start 2026-12-01T08:00 \\
             --end 2026-12-01T12:00 --title "Valve replacement"
     """
-    settings, now = app.settings, now_of(app, now_text)
+    settings, now = app.settings, rehearsal_now(app, now_text, dry_run=dry_run)
     draft = outages.OutageDraft(
         utility=utility,
         title=title,
@@ -198,7 +206,13 @@ def add_cmd(
     )
     with transaction(app, dry_run=dry_run) as session:
         outage = outages.plan_outage(
-            session, draft, settings=settings, now=now, actor=actor, short_notice=short_notice
+            session,
+            draft,
+            settings=settings,
+            now=now,
+            actor=actor,
+            short_notice=short_notice,
+            long_shutoff=long_shutoff,
         )
         data = describe_outage(outage, settings.zone)
         data["pipes"] = _pipes(session, outage.id)
@@ -224,6 +238,11 @@ def add_cmd(
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Check the file and show what would change.")
 @click.option("--short-notice", is_flag=True, help="Allow starts closer than schedule.min_notice.")
+@click.option(
+    "--long-shutoff",
+    is_flag=True,
+    help="Confirm a shutoff longer than schedule.plausible_length (else refused as a likely typo).",
+)
 @JSON_OPTION
 @now_option()
 @actor_option()
@@ -233,6 +252,7 @@ def import_cmd(
     file: Path,
     dry_run: bool,
     short_notice: bool,
+    long_shutoff: bool,
     as_json: bool,
     now_text: str | None,
     actor: str,
@@ -250,10 +270,16 @@ def import_cmd(
     """
     from outage_notify.planning import outage_import
 
-    settings, now = app.settings, now_of(app, now_text)
+    settings, now = app.settings, rehearsal_now(app, now_text, dry_run=dry_run)
     with transaction(app, dry_run=dry_run) as session:
         actions = outage_import.import_outages(
-            session, file, settings=settings, now=now, actor=actor, short_notice=short_notice
+            session,
+            file,
+            settings=settings,
+            now=now,
+            actor=actor,
+            short_notice=short_notice,
+            long_shutoff=long_shutoff,
         )
         rows = [a.describe() for a in actions]
     if dry_run:
@@ -302,21 +328,22 @@ def list_cmd(app: AppContext, status: str | None, utility: str | None, as_json: 
 
 
 @outages_group.command("show")
-@click.argument("outage_id", metavar="ID", type=int)
+@click.argument("key", metavar="ID|REF")
 @JSON_OPTION
 @pass_app
-def show_cmd(app: AppContext, outage_id: int, as_json: bool) -> None:
-    """Show an outage with its revision history and notices.
+def show_cmd(app: AppContext, key: str, as_json: bool) -> None:
+    """Show an outage with its revision history and notices; ID or work-order REF.
 
     Example:
 
-        outage-notify outages show 12
+        outage-notify outages show WO-2291
     """
     # Imported on use: the no-water summary pulls the notice templates (jinja2).
     from outage_notify.residents import nowater
 
     zone = app.settings.zone
     with app.database.read() as session:
+        outage_id = outages.outage_id_of(session, key)
         outage = outages.get_outage(session, outage_id)
         pipes = _pipes(session, outage_id)
         data = outage_detail(session, outage, zone, extra={"pipes": pipes})
@@ -344,11 +371,11 @@ def show_cmd(app: AppContext, outage_id: int, as_json: bool) -> None:
 
 
 @outages_group.command("preview")
-@click.argument("outage_id", metavar="ID", type=int)
+@click.argument("key", metavar="ID|REF")
 @JSON_OPTION
 @now_option()
 @pass_app
-def preview_cmd(app: AppContext, outage_id: int, as_json: bool, now_text: str | None) -> None:
+def preview_cmd(app: AppContext, key: str, as_json: bool, now_text: str | None) -> None:
     """Who would hear about an outage now, when, with which texts and at what SMS cost.
 
     Recipients are matched as of now; the daemon matches again when each notice falls due.
@@ -360,7 +387,7 @@ def preview_cmd(app: AppContext, outage_id: int, as_json: bool, now_text: str | 
     """
     settings, now = app.settings, now_of(app, now_text)
     with app.database.read() as session:
-        outage = outages.get_outage(session, outage_id)
+        outage = outages.get_outage(session, outages.outage_id_of(session, key))
         data = _preview(session, outage, settings=settings, now=now)
     if as_json:
         echo_json(data)

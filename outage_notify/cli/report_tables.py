@@ -121,6 +121,12 @@ def print_outage(report: OutageReport, zone: ZoneInfo, written: Path | None) -> 
         + ", ".join(f"{c} {n}" for c, n in cov.opted_out.items())
         + f"; of every channel {cov.opted_out_every_channel}; by source: {sources}."
     )
+    if cov.channel_without_contact or cov.channel_fallback:
+        out.print(
+            "Channels asked for without a contact: "
+            f"{cov.channel_without_contact} reached on the rest of their chosen channels, "
+            f"{cov.channel_fallback} on every channel they have a contact for."
+        )
 
     out.print(f"\nDoor-hanger list: {len(cov.door_hangers)} premises not reached.", style="bold")
     if cov.door_hangers:

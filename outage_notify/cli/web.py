@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import logging
+import socket
 
 import click
 
-from outage_notify import migrations
 from outage_notify.cli.base import AppContext, pass_app
-from outage_notify.errors import SettingsError
+from outage_notify.errors import OutageNotifyError, SettingsError
 from outage_notify.logs import setup_logging
 from outage_notify.web.public_url import warn_if_insecure
 
@@ -21,12 +22,25 @@ def check_can_serve(app: AppContext) -> None:
             "config key web.secret_key is empty: set it (or OUTAGE_NOTIFY_WEB__SECRET_KEY_FILE) "
             "to a long random string before serving; it signs unsubscribe and confirmation links"
         )
-    current, head = migrations.current_revision(app.database), migrations.head_revision()
-    if current != head:
-        state = "has no schema" if current is None else f"is at schema revision {current}"
-        raise SettingsError(
-            f"the database {state}, the code needs {head}: run `outage-notify init` first"
-        )
+    app.database  # noqa: B018  (refused in one line until `outage-notify init` made it current)
+
+
+def check_port_free(host: str, port: int) -> None:
+    """One line, before uvicorn starts, when the address is taken (uvicorn would log a
+    traceback-like error and exit 3). A race with another process remains, but the usual
+    case, a second server started by mistake, is caught."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # As uvicorn binds: a port in TIME_WAIT is free, one with a listener is not.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            reason = "is already in use" if exc.errno == errno.EADDRINUSE else f"({exc.strerror})"
+            raise OutageNotifyError(
+                f"cannot listen on {host}:{port}: the address {reason}; stop the other server "
+                "or set web.port (serve also takes --port)"
+            ) from None
 
 
 @click.command()
@@ -58,6 +72,7 @@ def serve(app: AppContext, host: str | None, port: int | None, log_level: str) -
     check_can_serve(app)
     settings = app.settings
     bind_host, bind_port = host or settings.web.host, port or settings.web.port
+    check_port_free(bind_host, bind_port)
     click.echo(
         f"Serving {settings.public_url} on http://{bind_host}:{bind_port} (Ctrl+C to stop).",
         err=True,

@@ -17,7 +17,7 @@ from outage_notify import registry
 from outage_notify.db import utcnow
 from outage_notify.models import NoticeKind
 from outage_notify.notices import unsubscribe_links as unsubscribe
-from outage_notify.notices.texts import UTILITY_NAMES, NoticeContext, join_names, render
+from outage_notify.notices.texts import NoticeContext, join_names, render
 from outage_notify.settings import Settings
 
 _SHUTOFF = {
@@ -57,6 +57,7 @@ def compose_email(
         attachments=(notice_calendar(ctx, settings=settings, now=now or utcnow()),),
         headers=unsubscribe.list_unsubscribe_headers(settings, token),
         valid_until=valid_until,
+        sender_name=ctx.utility_name,
     )
 
 
@@ -110,7 +111,7 @@ def sample_context(settings: Settings, *, language: str, now: datetime) -> Notic
         outage_id=0,
         revision=1,
         utility="water",
-        utility_name=UTILITY_NAMES[language]["water"],
+        utility_name=settings.utility.name("water", language),
         title="测试通知（无实际停水）" if zh else "Test notice (no real shutoff)",
         description=(
             "这是一封测试邮件，用于检查邮件发送设置。"

@@ -29,6 +29,25 @@ STATE_WORDS = {
     "zh-CN": {"CHANGED": "已变更", "CANCELLED": "已取消", "RESTORED": "已恢复"},
     "en": {"CHANGED": "changed", "CANCELLED": "cancelled", "RESTORED": "restored"},
 }
+# A feed entry's and calendar event's title opens with what happened, in its language.
+TITLE_STATES = {
+    "zh-CN": {
+        "PLANNED": "计划",
+        "rescheduled": "已改期",
+        "extended": "已延长",
+        "CHANGED": "已更新",
+        "CANCELLED": "已取消",
+        "RESTORED": "已恢复",
+    },
+    "en": {
+        "PLANNED": "PLANNED",
+        "rescheduled": "RESCHEDULED",
+        "extended": "EXTENDED",
+        "CHANGED": "CHANGED",
+        "CANCELLED": "CANCELLED",
+        "RESTORED": "RESTORED",
+    },
+}
 HEADLINE_MAX = 160  # CAP asks for headlines under 160 characters
 
 
@@ -42,6 +61,17 @@ def notice_kind(state: str, change: str) -> str:
     """The notice kind whose wording fits a public state (the templates branch on it)."""
     kinds = {"PLANNED": "advance", "CANCELLED": "cancelled", "RESTORED": "restored"}
     return kinds.get(state, "extended" if change == "extended" else "changed")
+
+
+def feed_title(outage: FeedOutage, language: str, change: str) -> str:
+    """``已延长：DN300 main`` / ``EXTENDED: DN300 main``: the state, or for a planned outage
+    that changed, what changed (a reschedule, an extension; an edit is "changed")."""
+    words = TITLE_STATES[language]
+    word = words.get(change, words["CHANGED"]) if outage.state == "CHANGED" else words[outage.state]
+    if language == "zh-CN":
+        label = f"{word}{WORK[language][outage.utility]}" if outage.state == "PLANNED" else word
+        return f"{label}：{outage.title}"
+    return f"{word}: {outage.title}"
 
 
 def headline(outage: FeedOutage, language: str) -> str:
@@ -62,16 +92,18 @@ def public_text(
     reason: str | None,
     previous: tuple[datetime, datetime] | None,
     hotline: str,
+    utility_name: str | None = None,
 ) -> FeedText:
     """``outage`` (its times already local) told in ``language``."""
     zone = outage.start.tzinfo
+    name = utility_name or UTILITY_NAMES[language][outage.utility]
     context = NoticeContext(
         kind=notice_kind(outage.state, change),
         language=language,
         outage_id=outage.id,
         revision=outage.revision,
         utility=outage.utility,
-        utility_name=UTILITY_NAMES[language][outage.utility],
+        utility_name=name,
         title=outage.title,
         description=outage.description,
         area_codes=[a.code for a in outage.areas],
@@ -93,14 +125,14 @@ def public_text(
     line = render(f"feed/line.{language}.txt", context).split("\n")
     return FeedText(
         language=language,
-        title=f"{outage.state}: {outage.title}",
+        title=feed_title(outage, language, change),
         summary=render(f"feed/summary.{language}.txt", context),
         # Chinese runs sentences together; English puts a space between them.
         line=("" if language == "zh-CN" else " ").join(line),
         event=EVENTS[language][outage.utility],
         headline=headline(outage, language),
         instruction=render(f"feed/instruction.{language}.txt", context),
-        sender_name=UTILITY_NAMES[language][outage.utility],
+        sender_name=name,
         when=format_range(outage.start, outage.end, language),
         area_names=area_names,
     )

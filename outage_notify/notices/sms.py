@@ -56,6 +56,9 @@ def sms_range(start: datetime, end: datetime, language: str, *, weekday: bool = 
         return f"{first}-{end:%H:%M}"
     if end.date() == start.date() + timedelta(days=1):
         return f"{first}至次日{end:%H:%M}"
+    if start.year != end.year:
+        # Into the next year (beyond the next day): each end says its year.
+        return f"{start.year}年{first}至{end.year}年{sms_when(end, language, weekday=weekday)}"
     return f"{first}至{sms_when(end, language, weekday=weekday)}"
 
 

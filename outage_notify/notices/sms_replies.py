@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from channels.sms_segments import count_segments
-from outage_notify.notices.texts import TEMPLATES, UTILITY_NAMES, join_names
+from outage_notify.notices.texts import TEMPLATES, join_names
 from outage_notify.settings import Settings
 
 MAX_REPLY_SEGMENTS = 2
@@ -60,8 +60,8 @@ def shorten(text: str, max_segments: int = MAX_REPLY_SEGMENTS) -> str:
     return text[:low].rstrip() + _ELLIPSIS
 
 
-def _utility_names(language: str) -> str:
-    names = list(UTILITY_NAMES[language].values())
+def _utility_names(language: str, settings: Settings) -> str:
+    names = list(dict.fromkeys(settings.utility.name(u, language) for u in ("water", "gas")))
     return join_names(names, language) if language == "zh-CN" else " and ".join(names)
 
 
@@ -70,7 +70,7 @@ def _values(language: str, settings: Settings) -> dict[str, object]:
         "language": language,
         "hotline": settings.hotline,
         "public_url": settings.public_url,
-        "utility_names": _utility_names(language),
+        "utility_names": _utility_names(language, settings),
     }
 
 

@@ -12,14 +12,24 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from outage_notify.models import Outage, OutageRevision, ServiceArea
+from outage_notify.models import (
+    Notice,
+    NoticeKind,
+    NoticeState,
+    Outage,
+    OutageRevision,
+    ServiceArea,
+)
 from outage_notify.settings import Settings
+from outage_notify.utility_settings import UtilitySettings
 
+# The built-in names ([utility] in the config overrides them; texts take them from settings).
 UTILITY_NAMES = {
-    "zh-CN": {"water": "城市供水", "gas": "城市燃气"},
-    "en": {"water": "City Water", "gas": "City Gas"},
+    language: {u: UtilitySettings().name(u, language) for u in ("water", "gas")}
+    for language in ("zh-CN", "en")
 }
 WEEKDAYS = {
     "zh-CN": ["周一", "周二", "周三", "周四", "周五", "周六", "周日"],
@@ -50,21 +60,35 @@ class NoticeContext:
     previous_end: datetime | None = None
     reason: str | None = None  # why it was cancelled
     extra: dict[str, str] = field(default_factory=dict)
+    signature: str = ""  # the SMS signature, 【城市供水】 (config utility.*_sms_signature)
+
+    @property
+    def sms_signature(self) -> str:
+        return self.signature or f"【{self.utility_name}】"
 
 
-def format_datetime(value: datetime, language: str) -> str:
-    """``12月1日(周二) 08:00`` or ``Tue 1 Dec 08:00``."""
+def format_datetime(value: datetime, language: str, *, year: bool = False) -> str:
+    """``12月1日(周二) 08:00`` or ``Tue 1 Dec 08:00``; ``year``: ``2026年12月1日(周二) 08:00``
+    or ``Tue 1 Dec 2026 08:00``."""
     weekday = WEEKDAYS[language][value.weekday()]
     if language == "zh-CN":
-        return f"{value.month}月{value.day}日({weekday}) {value:%H:%M}"
-    return f"{weekday} {value.day} {MONTHS_EN[value.month - 1]} {value:%H:%M}"
+        prefix = f"{value.year}年" if year else ""
+        return f"{prefix}{value.month}月{value.day}日({weekday}) {value:%H:%M}"
+    suffix = f" {value.year}" if year else ""
+    return f"{weekday} {value.day} {MONTHS_EN[value.month - 1]}{suffix} {value:%H:%M}"
 
 
 def format_range(start: datetime, end: datetime, language: str) -> str:
-    """One day: ``Tue 1 Dec 08:00-12:00``; across days both ends in full."""
+    """One day: ``Tue 1 Dec 08:00-12:00``; across days both ends in full, with the year when
+    the work crosses into the next one (31 December to 2 January is not 2 January to 31
+    December)."""
     if start.date() == end.date():
         return f"{format_datetime(start, language)}-{end:%H:%M}"
-    return f"{format_datetime(start, language)} - {format_datetime(end, language)}"
+    year = start.year != end.year
+    return (
+        f"{format_datetime(start, language, year=year)} - "
+        f"{format_datetime(end, language, year=year)}"
+    )
 
 
 def join_names(names: list[str], language: str) -> str:
@@ -117,7 +141,11 @@ def build_context(
     zone = ZoneInfo(settings.timezone)
     revision = revision or outage.revision
     current = _revision(session, outage, revision)
-    previous = _revision(session, outage, revision - 1) if revision > 1 else None
+    previous = _last_told(session, outage, revision)
+    if kind == NoticeKind.EXTENDED and previous and previous.start_at != current.start_at:
+        # A reschedule nobody heard of yet, then an extension: against what they were told
+        # the start moved too, so it is a change ("now ..., was ..."), not an extension.
+        kind = NoticeKind.CHANGED
     if areas is None:
         rows = session.exec(
             select(ServiceArea).where(col(ServiceArea.code).in_(current.area_codes))
@@ -130,7 +158,8 @@ def build_context(
         outage_id=outage.id,
         revision=revision,
         utility=outage.utility,
-        utility_name=UTILITY_NAMES[language][outage.utility],
+        utility_name=settings.utility.name(outage.utility, language),
+        signature=settings.utility.signature(outage.utility),
         title=current.title,
         description=current.description,
         area_codes=list(current.area_codes),
@@ -143,6 +172,25 @@ def build_context(
         previous_end=previous.end_at.astimezone(zone) if previous else None,
         reason=current.reason,
     )
+
+
+def _last_told(session: Session, outage: Outage, revision: int) -> OutageRevision | None:
+    """The revision residents were last told about before ``revision``: the newest earlier one
+    with a notice that went out (was expanded to its recipients), else the one before.
+
+    A reschedule whose notice was merged away by an extension before it went out was never
+    told; stating the change against it would tell residents "was until 12:00 on Friday" when
+    they had heard "Thursday"."""
+    if revision <= 1:
+        return None
+    told = session.exec(
+        select(func.max(Notice.revision)).where(
+            Notice.outage_id == outage.id,
+            col(Notice.revision) < revision,
+            Notice.state == NoticeState.EXPANDED,
+        )
+    ).one()
+    return _revision(session, outage, told or revision - 1)
 
 
 def _area_name(area: ServiceArea | None, code: str, language: str) -> str:

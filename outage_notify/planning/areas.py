@@ -93,6 +93,9 @@ def read_areas(path: Path) -> list[AreaDraft]:
         raise InputError(
             f"{path} is not JSON: line {exc.lineno} column {exc.colno}: {exc.msg}"
         ) from None
+    except RecursionError:
+        # No GeoJSON nests more than a few levels; thousands is a broken or hostile file.
+        raise InputError(f"{path} is nested too deeply to be GeoJSON") from None
     return parse_areas(data, source=str(path))
 
 

@@ -11,7 +11,6 @@ were; rows whose digest (``row_hash``) has not changed are not rewritten.
 from __future__ import annotations
 
 import csv
-import io
 import sqlite3
 import tempfile
 from collections.abc import Callable, Iterator
@@ -19,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from sqlalchemy import Table, select
 from sqlalchemy.engine import Connection
@@ -28,14 +27,17 @@ from outage_notify import audit
 from outage_notify.db import Database, utcnow
 from outage_notify.errors import InputError
 from outage_notify.models import Customer, ServiceArea
+from outage_notify.planning.customer_csv import Lines as _Lines
+from outage_notify.planning.customer_csv import header as _header
+from outage_notify.planning.customer_csv import records as _records
 from outage_notify.planning.customer_rejects import Rejects, rejects_path
 from outage_notify.planning.customer_rows import (
-    ANNOTATION_COLUMNS,
     COLUMNS,
     CustomerRow,
     RowRules,
     check_row,
 )
+from outage_notify.planning.reach import contacts_of, reach
 from outage_notify.settings import Settings
 
 BATCH_ROWS = 2000
@@ -57,6 +59,9 @@ class CustomerImport:
     unchanged: int = 0
     rejected: int = 0
     rejects_file: Path | None = None
+    # Accepted drift: channels naming a contact the customer lacks (see planning/reach.py).
+    missing_contact: int = 0  # reached on the rest of their chosen channels
+    fallback: int = 0  # none of their chosen channels has a contact: reached on every other
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -67,7 +72,16 @@ class CustomerImport:
             "unchanged": self.unchanged,
             "rejected": self.rejected,
             "rejects_file": str(self.rejects_file) if self.rejects_file else None,
+            "channel_without_contact": self.missing_contact,
+            "channel_fallback": self.fallback,
         }
+
+    def count_reach(self, row: CustomerRow) -> None:
+        found = reach(row.channels, contacts_of(row))
+        if found.fallback:
+            self.fallback += 1
+        elif found.drifted:
+            self.missing_contact += 1
 
 
 def import_customers(
@@ -128,57 +142,6 @@ def _rules(database: Database, settings: Settings) -> RowRules:
     )
 
 
-@contextmanager
-def _records(path: Path) -> Iterator[tuple[BinaryIO, Any]]:
-    try:
-        binary = path.open("rb")
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except OSError as exc:
-        raise InputError(f"{path} cannot be read: {exc.strerror}") from None
-    with binary:
-        # utf-8-sig drops a byte-order mark; newline="" lets csv see CRLF and quoted newlines.
-        text = io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
-        yield binary, csv.reader(text, strict=True)
-
-
-def _header(first: list[str] | None, path: Path) -> list[str]:
-    if not first:
-        raise InputError(f"{path} is empty: the first row must be the header ({','.join(COLUMNS)})")
-    header = [column.strip().lower() for column in first]
-    known = set(COLUMNS) | set(ANNOTATION_COLUMNS)
-    unknown = [c for c in header if c not in known]
-    if unknown:
-        raise InputError(
-            f"{path}: unknown column(s) {', '.join(repr(c) for c in unknown)}; "
-            f"the columns are {','.join(COLUMNS)}"
-        )
-    repeated = sorted({c for c in header if header.count(c) > 1})
-    if repeated:
-        raise InputError(f"{path}: column(s) {', '.join(repeated)} appear more than once")
-    if "account_id" not in header:
-        raise InputError(f"{path}: the header has no account_id column")
-    if "phone" not in header and "email" not in header:
-        raise InputError(f"{path}: the header needs a phone or an email column")
-    return header
-
-
-class _Lines:
-    """The records of a csv reader with the line each starts on, blank ones skipped."""
-
-    def __init__(self, reader: Any) -> None:
-        self.reader = reader
-        self.line = 1
-
-    def __iter__(self) -> Iterator[tuple[int, list[str]]]:
-        ended = self.reader.line_num
-        for record in self.reader:
-            self.line, ended = ended + 1, self.reader.line_num
-            if any(field.strip() for field in record):
-                yield self.line, record
-            # else: a blank line or a row of empty cells, as spreadsheets leave
-
-
 def _check(
     path: Path,
     rules: RowRules,
@@ -195,9 +158,25 @@ def _check(
             header = _header(next(reader, None), path)
             if rejects is not None:
                 rejects.start(header)
+            # The first line of each rejected account_id (rejects are few): a later copy of an
+            # account whose first copy was invalid is a repeat too, not a fresh customer.
+            rejected_at: dict[str, int] = {}
             for line, record in lines:
                 result.rows += 1
-                reasons = _stage(line, _check_record(record, header, rules), staging)
+                outcome = _check_record(record, header, rules)
+                account = _account(record, header)
+                if account in rejected_at:
+                    earlier = outcome if isinstance(outcome, list) else []
+                    reasons = [
+                        *earlier,
+                        f"account_id {account} repeats line {rejected_at[account]}",
+                    ]
+                else:
+                    reasons = _stage(line, outcome, staging)
+                if reasons and account:
+                    rejected_at.setdefault(account, line)
+                if not reasons and isinstance(outcome, CustomerRow):
+                    result.count_reach(outcome)
                 if reasons:
                     result.rejected += 1
                     if rejects is not None:
@@ -231,8 +210,12 @@ def _stage(line: int, outcome: CustomerRow | list[str], staging: _Staging) -> li
     return [] if first is None else [f"account_id {outcome.account_id} repeats line {first}"]
 
 
+def _account(record: list[str], header: list[str]) -> str:
+    return record[header.index("account_id")].strip() if len(record) == len(header) else ""
+
+
 def _describe(line: int, record: list[str], header: list[str], reasons: list[str]) -> str:
-    account = record[header.index("account_id")].strip() if len(record) == len(header) else ""
+    account = _account(record, header)
     where = f"line {line} (account {account})" if account else f"line {line}"
     return f"{where}: {'; '.join(reasons)}"
 

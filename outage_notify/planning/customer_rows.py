@@ -93,7 +93,7 @@ def check_row(values: dict[str, str], rules: RowRules) -> CustomerRow | list[str
     latitude, longitude = _location(text["latitude"], text["longitude"], problems)
     water = _area(text["water_area"], "water_area", rules.water_areas, rules.gas_areas, problems)
     gas = _area(text["gas_area"], "gas_area", rules.gas_areas, rules.water_areas, problems)
-    channels = _channels(text["channels"], text, problems)
+    channels = _channels(text["channels"], problems)
     critical = _flag(text["critical"], problems)
     if problems:
         return problems
@@ -194,7 +194,7 @@ def _area(
     return None
 
 
-def _channels(value: str, text: dict[str, str], problems: list[str]) -> str:
+def _channels(value: str, problems: list[str]) -> str:
     if not value:
         return ""
     names = registry.names()
@@ -203,10 +203,8 @@ def _channels(value: str, text: dict[str, str], problems: list[str]) -> str:
     if unknown:
         problems.append(f"channels {value!r}: use {', '.join(names)}, separated by ;")
         return ""
-    for channel in names:
-        column = registry.spec(channel).contact
-        if channel in chosen and not text.get(column):
-            problems.append(f"channels asks for {channel} but there is no {column}")
+    # A channel without its contact is accepted: the customer is reached on what they can be
+    # reached on (see planning/reach.py), never dropped for a billing export's drift.
     return ";".join(c for c in names if c in chosen)
 
 

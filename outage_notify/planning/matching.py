@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import shapely
 from shapely.geometry import shape
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, exists, func, not_, or_, select
 from sqlmodel import Session, col
 
 from outage_notify import registry
@@ -206,7 +206,26 @@ def _inside_ids(session: Session, outage: Outage, extra: list[Any]) -> np.ndarra
 
 def _chooses(descriptor: registry.ChannelSpec) -> Any:
     named = col(Customer.channels).contains(descriptor.name)
-    return or_(col(Customer.channels) == "", named) if descriptor.by_default else named
+    if not descriptor.by_default:
+        return named
+    return or_(col(Customer.channels) == "", named, _falls_back())
+
+
+def _falls_back() -> Any:
+    """None of the customer's chosen channels has a contact: every channel offered by default
+    that it has a contact for is used instead (planning/reach.py)."""
+    return and_(
+        *(
+            not_(
+                and_(
+                    col(Customer.channels).contains(spec.name),
+                    col(getattr(Customer, spec.contact)).is_not(None),
+                    col(getattr(Customer, spec.contact)) != "",
+                )
+            )
+            for spec in registry.CHANNELS.values()
+        )
+    )
 
 
 def _wants(descriptor: registry.ChannelSpec) -> Any:

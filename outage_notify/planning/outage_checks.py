@@ -17,7 +17,7 @@ from outage_notify.errors import Problem
 from outage_notify.models import Outage, OutageStatus, ServiceArea, Utility
 from outage_notify.plain_text import control_character_problem, has_control_characters
 from outage_notify.settings import Settings
-from outage_notify.times import format_local
+from outage_notify.times import format_local, outside_window
 
 UTILITIES = tuple(u.value for u in Utility)
 STATUSES = tuple(s.value for s in OutageStatus)
@@ -65,13 +65,25 @@ def check_times(
     now: datetime,
     short_notice: bool,
     earlier_than: datetime | None = None,
+    long_shutoff: bool = False,
 ) -> list[str]:
-    """Problems with a start and end: order, in the past, too little notice.
+    """Problems with a start and end: outside the planning window, too long, order, in the
+    past, too little notice.
 
     ``earlier_than``: for a reschedule, the current start; moving later never shortens the
     notice residents get, so only a move earlier must respect ``min_notice``.
     """
+    outside = [
+        Problem(reason, name)
+        for name, value in (("start", start), ("end", end))
+        if (reason := outside_window(value, now=now, name=name)) is not None
+    ]
+    if outside:
+        # The rest (order, notice) would only be noise about a time that is not a time.
+        return list(outside)
     problems: list[str] = []
+    if too_long := check_length(start, end, settings=settings, long_shutoff=long_shutoff):
+        problems.append(too_long)
     if start >= end:
         problems.append(
             Problem(
@@ -100,6 +112,22 @@ def check_times(
     return problems
 
 
+def check_length(
+    start: datetime, end: datetime, *, settings: Settings, long_shutoff: bool
+) -> Problem | None:
+    """A shutoff longer than ``schedule.plausible_length`` is most likely a typo (a month for a
+    day): refused unless the planner confirms it (``--long-shutoff``)."""
+    plausible = settings.schedule.plausible_length
+    if long_shutoff or end - start <= plausible:
+        return None
+    return Problem(
+        f"the shutoff would last {_duration(end - start)}, longer than "
+        f"schedule.plausible_length ({_duration(plausible)}): check the dates; if it is right, "
+        "pass --long-shutoff",
+        "end",
+    )
+
+
 def check_text(title: str, description: str) -> list[str]:
     problems: list[str] = []
     title = title.strip()
@@ -118,7 +146,13 @@ def check_text(title: str, description: str) -> list[str]:
 
 
 def check_draft(
-    session: Session, draft: OutageDraft, *, settings: Settings, now: datetime, short_notice: bool
+    session: Session,
+    draft: OutageDraft,
+    *,
+    settings: Settings,
+    now: datetime,
+    short_notice: bool,
+    long_shutoff: bool = False,
 ) -> list[str]:
     """Every problem with a draft, in words a planner can act on (empty: it is fine)."""
     problems: list[str] = []
@@ -145,7 +179,12 @@ def check_draft(
 
     problems += network_match.check_pipes(session, list(dict.fromkeys(draft.pipes)), draft.utility)
     problems += check_times(
-        draft.start, draft.end, settings=settings, now=now, short_notice=short_notice
+        draft.start,
+        draft.end,
+        settings=settings,
+        now=now,
+        short_notice=short_notice,
+        long_shutoff=long_shutoff,
     )
     return problems
 
@@ -182,6 +221,7 @@ def check_reschedule(
     settings: Settings,
     now: datetime,
     short_notice: bool,
+    long_shutoff: bool = False,
 ) -> list[str]:
     if outage.status != OutageStatus.PLANNED:
         return [not_planned(outage, "rescheduled")]
@@ -202,12 +242,20 @@ def check_reschedule(
         now=now,
         short_notice=short_notice,
         earlier_than=outage.start_at,
+        long_shutoff=long_shutoff,
     )
 
 
-def check_extend(outage: Outage, end: datetime, *, settings: Settings) -> list[str]:
+def check_extend(
+    outage: Outage, end: datetime, *, settings: Settings, now: datetime, long_shutoff: bool = False
+) -> list[str]:
     if outage.status != OutageStatus.PLANNED:
         return [not_planned(outage, "extended")]
+    if (reason := outside_window(end, now=now, name="end")) is not None:
+        return [Problem(reason, "end")]
+    too_long = check_length(outage.start_at, end, settings=settings, long_shutoff=long_shutoff)
+    if too_long is not None:
+        return [too_long]
     if end <= outage.end_at:
         return [
             Problem(

@@ -10,6 +10,7 @@ checked before anything is written; one bad row rejects the file.
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from outage_notify.errors import InputError
+from outage_notify.errors import InputError, rejected
 from outage_notify.models import Outage, OutageStatus
 from outage_notify.plain_text import control_character_problem
 from outage_notify.planning import outage_checks, outages
@@ -55,6 +56,15 @@ class RowAction:
 
 def read_rows(path: Path, settings: Settings) -> list[OutageRow]:
     """Parse the file; InputError lists every unreadable row."""
+    rows, problems = _read(path, settings)
+    if problems:
+        raise InputError(f"{path}: nothing was imported:", problems=problems)
+    return rows
+
+
+def _read(path: Path, settings: Settings) -> tuple[list[OutageRow], list[str]]:
+    """The readable rows and the problems of the others; a repeated ref is caught even when
+    its first copy could not be read."""
     try:
         handle = path.open(encoding="utf-8-sig", newline="")
     except FileNotFoundError:
@@ -69,10 +79,17 @@ def read_rows(path: Path, settings: Settings) -> list[OutageRow]:
             header = [c.strip().lower() for c in next(reader, [])]
             _check_header(header, path)
             ended = reader.line_num
+            seen: dict[str, int] = {}
             for record in reader:
                 line, ended = ended + 1, reader.line_num
                 if not any(field.strip() for field in record):
                     continue
+                ref = record[header.index("ref")].strip() if len(record) == len(header) else ""
+                if ref and ref in seen:
+                    problems.append(f"line {line}: ref {ref} repeats line {seen[ref]}")
+                    continue
+                if ref:
+                    seen[ref] = line
                 try:
                     rows.append(OutageRow(line, _draft(record, header, settings)))
                 except ValueError as exc:
@@ -81,9 +98,7 @@ def read_rows(path: Path, settings: Settings) -> list[OutageRow]:
             raise InputError(f"{path} is not UTF-8: save it as UTF-8 CSV") from None
         except csv.Error as exc:
             raise InputError(f"{path}: line {reader.line_num}: {exc}") from None
-    if problems:
-        raise InputError(f"{path}: nothing was imported:", problems=problems)
-    return rows
+    return rows, problems
 
 
 def _check_header(header: list[str], path: Path) -> None:
@@ -130,6 +145,7 @@ def plan_import(
     settings: Settings,
     now: datetime,
     short_notice: bool = False,
+    long_shutoff: bool = False,
 ) -> list[RowAction]:
     """Decide each row's action and check it; InputError lists every problem."""
     problems: list[str] = []
@@ -145,12 +161,23 @@ def plan_import(
         existing = by_ref(session, ref)
         if existing is None:
             found = outage_checks.check_draft(
-                session, draft, settings=settings, now=now, short_notice=short_notice
+                session,
+                draft,
+                settings=settings,
+                now=now,
+                short_notice=short_notice,
+                long_shutoff=long_shutoff,
             )
             actions.append(RowAction(row.line, ref, "create"))
         else:
             action, found = _change(
-                row.line, existing, draft, settings=settings, now=now, short_notice=short_notice
+                row.line,
+                existing,
+                draft,
+                settings=settings,
+                now=now,
+                short_notice=short_notice,
+                long_shutoff=long_shutoff,
             )
             actions.append(action)
         problems += [f"line {row.line} (ref {ref}): {p}" for p in found]
@@ -167,6 +194,7 @@ def _change(
     settings: Settings,
     now: datetime,
     short_notice: bool,
+    long_shutoff: bool = False,
 ) -> tuple[RowAction, list[str]]:
     action = RowAction(line, outage.ref or "", "unchanged", outage.id)
     differ = set(differing(outage, draft))
@@ -188,10 +216,18 @@ def _change(
         return action, problems
     if draft.start == outage.start_at and draft.end > outage.end_at:
         action.action = "extend"
-        return action, problems + outage_checks.check_extend(outage, draft.end, settings=settings)
+        return action, problems + outage_checks.check_extend(
+            outage, draft.end, settings=settings, now=now, long_shutoff=long_shutoff
+        )
     action.action = "reschedule"
     return action, problems + outage_checks.check_reschedule(
-        outage, draft.start, draft.end, settings=settings, now=now, short_notice=short_notice
+        outage,
+        draft.start,
+        draft.end,
+        settings=settings,
+        now=now,
+        short_notice=short_notice,
+        long_shutoff=long_shutoff,
     )
 
 
@@ -204,13 +240,20 @@ def apply_import(
     now: datetime,
     actor: str,
     short_notice: bool = False,
+    long_shutoff: bool = False,
 ) -> None:
     """Carry out the checked actions, in file order, in the caller's transaction."""
     for row, action in zip(rows, actions, strict=True):
         draft = row.draft
         if action.action == "create":
             outage = outages.plan_outage(
-                session, draft, settings=settings, now=now, actor=actor, short_notice=short_notice
+                session,
+                draft,
+                settings=settings,
+                now=now,
+                actor=actor,
+                short_notice=short_notice,
+                long_shutoff=long_shutoff,
             )
             action.outage_id = outage.id
             continue
@@ -225,7 +268,13 @@ def apply_import(
             )
         if action.action == "extend":
             outages.extend(
-                session, action.outage_id, end=draft.end, settings=settings, now=now, actor=actor
+                session,
+                action.outage_id,
+                end=draft.end,
+                settings=settings,
+                now=now,
+                actor=actor,
+                long_shutoff=long_shutoff,
             )
         elif action.action == "reschedule":
             outages.reschedule(
@@ -237,6 +286,7 @@ def apply_import(
                 now=now,
                 actor=actor,
                 short_notice=short_notice,
+                long_shutoff=long_shutoff,
             )
 
 
@@ -248,12 +298,39 @@ def import_outages(
     now: datetime,
     actor: str,
     short_notice: bool = False,
+    long_shutoff: bool = False,
 ) -> list[RowAction]:
     """Read, check and apply an outages CSV in the caller's transaction (roll it back for a
     dry run)."""
-    rows = read_rows(path, settings)
-    actions = plan_import(session, rows, settings=settings, now=now, short_notice=short_notice)
+    rows, unreadable = _read(path, settings)
+    try:
+        actions = plan_import(
+            session,
+            rows,
+            settings=settings,
+            now=now,
+            short_notice=short_notice,
+            long_shutoff=long_shutoff,
+        )
+    except InputError as error:
+        # Every problem of every row at once: the unreadable rows' and the others'.
+        problems = sorted(unreadable + error.problems, key=_line_of)
+        raise rejected("nothing was imported:", problems) from None
+    if unreadable:
+        raise InputError(f"{path}: nothing was imported:", problems=unreadable)
     apply_import(
-        session, rows, actions, settings=settings, now=now, actor=actor, short_notice=short_notice
+        session,
+        rows,
+        actions,
+        settings=settings,
+        now=now,
+        actor=actor,
+        short_notice=short_notice,
+        long_shutoff=long_shutoff,
     )
     return actions
+
+
+def _line_of(problem: str) -> int:
+    found = re.match(r"line (\d+)", problem)
+    return int(found[1]) if found else 0

@@ -47,12 +47,20 @@ def plan_outage(
     now: datetime,
     actor: str,
     short_notice: bool = False,
+    long_shutoff: bool = False,
     review: bool = False,
 ) -> Outage:
     """Check the draft, create the outage (revision 1) and its notices. InputError lists
     every problem and nothing is written. ``review``: the outage waits for a planner's
     approval (planning.review) and gets its notices only then."""
-    problems = check_draft(session, draft, settings=settings, now=now, short_notice=short_notice)
+    problems = check_draft(
+        session,
+        draft,
+        settings=settings,
+        now=now,
+        short_notice=short_notice,
+        long_shutoff=long_shutoff,
+    )
     if problems:
         raise rejected("the outage was not planned:", problems)
     outage = Outage(
@@ -98,6 +106,20 @@ def get_outage(session: Session, outage_id: int, *, for_update: bool = False) ->
     if outage is None:
         raise NotFoundError(f"there is no outage #{outage_id} (see `outage-notify outages list`)")
     return outage
+
+
+def outage_id_of(session: Session, key: str | int) -> int:
+    """The id of the outage a planner names: its id (``12``) or its work-order ref
+    (``WO-2291``), so the number in the work-management system works wherever an id does."""
+    text = str(key).strip()
+    if text.isdigit():
+        return int(text)
+    found = session.exec(select(Outage.id).where(Outage.ref == text)).first()
+    if found is None:
+        raise NotFoundError(
+            f"there is no outage #{text} or with ref {text} (see `outage-notify outages list`)"
+        )
+    return found
 
 
 def _snapshot(outage: Outage) -> dict[str, Any]:
@@ -162,12 +184,19 @@ def reschedule(
     now: datetime,
     actor: str,
     short_notice: bool = False,
+    long_shutoff: bool = False,
 ) -> Outage:
     """New times for work that has not started: pending notices are superseded, the
     lead-time notices recomputed, and a ``changed`` notice goes out now."""
     outage = get_outage(session, outage_id, for_update=True)
     problems = check_reschedule(
-        outage, start, end, settings=settings, now=now, short_notice=short_notice
+        outage,
+        start,
+        end,
+        settings=settings,
+        now=now,
+        short_notice=short_notice,
+        long_shutoff=long_shutoff,
     )
     if problems:
         raise rejected(f"outage #{outage_id} was not rescheduled:", problems)
@@ -196,11 +225,12 @@ def extend(
     settings: Settings,
     now: datetime,
     actor: str,
+    long_shutoff: bool = False,
 ) -> Outage:
     """A later end: an ``extended`` notice to those notified; pending reminders are
     reissued for the new revision so they tell the new end."""
     outage = get_outage(session, outage_id, for_update=True)
-    problems = check_extend(outage, end, settings=settings)
+    problems = check_extend(outage, end, settings=settings, now=now, long_shutoff=long_shutoff)
     if problems:
         raise rejected(f"outage #{outage_id} was not extended:", problems)
     before = _bump(outage)

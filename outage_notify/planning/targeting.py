@@ -31,6 +31,7 @@ from outage_notify.models import (
     SubscriberStatus,
 )
 from outage_notify.planning.matching import COLUMN_AT, STREAM_CHUNK, stream_matches
+from outage_notify.planning.reach import Reach, reach
 
 # What counts as "already notified" for the follow-up notices (changed, cancelled, ...).
 NOTIFIED_STATES = (DeliveryState.SENT, DeliveryState.DELIVERED)
@@ -88,11 +89,19 @@ def customer_contacts(row: Any) -> dict[str, tuple[str | None, bool]]:
     }
 
 
+def customer_reach(row: Any, contacts: dict[str, tuple[str | None, bool]]) -> Reach:
+    """The channels a matched customer is reached on (planning/reach.py): those named in
+    ``Customer.channels`` that have a contact, else every channel offered by default it has
+    a contact for; a landline's SMS becomes a call."""
+    addresses = {c: address for c, (address, _invalid) in contacts.items()}
+    return reach(row[COLUMN_AT["channels"]] or "", addresses, customer_flags(row))
+
+
 def wanted_channels(row: Any, contacts: dict[str, tuple[str | None, bool]]) -> list[str]:
-    """The channels a matched customer gets notices on (``registry.wanted``): those named
-    in ``Customer.channels``, else every channel offered by default it has a contact for;
-    a landline's SMS becomes a call."""
-    return registry.wanted(row[COLUMN_AT["channels"]] or "", _has(contacts), customer_flags(row))
+    """The chosen channels it has no contact for (to be skipped as no_contact), then the
+    channels it is reached on."""
+    found = customer_reach(row, contacts)
+    return [*found.missing, *found.channels]
 
 
 def contact_channels(row: Any, contacts: dict[str, tuple[str | None, bool]]) -> list[str]:
@@ -112,7 +121,9 @@ def _has(contacts: dict[str, tuple[str | None, bool]]) -> dict[str, bool]:
 
 
 def _customer_channels(row: Any) -> list[tuple[str, str | None, bool]]:
-    """(channel, address, flagged invalid) for each channel the customer wants."""
+    """(channel, address, flagged invalid) for each channel the customer is reached on, after
+    any chosen channel it has no contact for (address None: skipped as no_contact, so the
+    report can say what was asked for)."""
     contacts = customer_contacts(row)
     return [(c, *contacts[c]) for c in wanted_channels(row, contacts)]
 

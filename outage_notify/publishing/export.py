@@ -22,7 +22,12 @@ from outage_notify.db import Database
 from outage_notify.errors import OutageNotifyError
 from outage_notify.publishing.documents import Publisher
 from outage_notify.publishing.html import render_html
-from outage_notify.publishing.publication import OutageFilter, read_all_revisions, read_snapshot
+from outage_notify.publishing.publication import (
+    OutageFilter,
+    read_all_revisions,
+    read_snapshot,
+    unpublishable,
+)
 from outage_notify.publishing.site_pages import index_context, outage_context
 from outage_notify.settings import Settings
 
@@ -59,7 +64,10 @@ def render_site(settings: Settings, database: Database, *, now: datetime) -> dic
     for code in sorted(snapshot.areas):
         files[f"banner/{code}.json"] = publisher.banner(snapshot, code, now, ahead_of_time=True)
     for outage in revisions:
-        files[f"cap/{outage.id}-{outage.revision}.xml"] = publisher.cap_alert(outage, now)
+        try:
+            files[f"cap/{outage.id}-{outage.revision}.xml"] = publisher.cap_alert(outage, now)
+        except Exception as exc:  # an old revision that cannot be rendered: log, go on
+            unpublishable(outage.id, exc)
     context = index_context(
         settings, snapshot.outages, snapshot.area_names(), everything, language, now
     )

@@ -8,9 +8,10 @@ restored or were cancelled in the last seven days.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -36,6 +37,11 @@ from outage_notify.planning import network_match
 from outage_notify.settings import SHIPPED_LANGUAGES, Settings
 
 LOOKBACK = timedelta(days=7)
+# The years the documents can render: the calendar feed spans a year either side of its events
+# and the windows around an outage (lookback, banner, CAP) reach days further. An outage with a
+# time outside is left out rather than let it take every document down.
+RENDERABLE = (datetime(2, 1, 1, tzinfo=UTC), datetime(9997, 1, 1, tzinfo=UTC))
+log = logging.getLogger(__name__)
 # The pseudo-area of a network outage: the hull of the junctions its valve isolation cuts off.
 NETWORK_AREA = "network"
 NETWORK_AREA_LABELS = {"zh-CN": "受影响管网范围", "en": "the mains cut off"}
@@ -96,13 +102,27 @@ def parse_filter(
 
 
 @dataclass(frozen=True)
+class Unpublished:
+    """An outage in the public window that could not be rendered, and why (for /healthz)."""
+
+    outage_id: int
+    reason: str
+
+
+@dataclass(frozen=True)
 class Snapshot:
-    """The outages in the public window at ``now``, and every service area's name."""
+    """The outages in the public window at ``now``, and every service area's name.
+
+    ``unpublished``: outages left out because they could not be built (one bad row, such as
+    an end in year 9999 stored before the planning window was enforced, must never take the
+    pages and feeds of every other outage down with it).
+    """
 
     outages: tuple[FeedOutage, ...]  # by start, then id
     areas: dict[str, AreaName]
     now: datetime
     valid_until: datetime | None  # when time alone changes what is shown (None: never)
+    unpublished: tuple[Unpublished, ...] = ()
 
     def area_names(self) -> list[AreaName]:
         return sorted(self.areas.values(), key=lambda a: (a.utility, a.code))
@@ -151,7 +171,15 @@ def read_snapshot(session: Session, settings: Settings, *, now: datetime) -> Sna
         areas=_area_names(session),
         now=now,
         valid_until=next_change(outages, now),
+        unpublished=tuple(builder.unpublished),
     )
+
+
+def unpublishable(outage_id: int, exc: Exception) -> Unpublished:
+    """Log an outage that cannot be rendered and say why, in one line."""
+    reason = f"{type(exc).__name__}: {exc}"
+    log.error("outage %s cannot be published: %s", outage_id, reason, extra={"outage": outage_id})
+    return Unpublished(outage_id, reason)
 
 
 def read_outage(
@@ -164,7 +192,9 @@ def read_outage(
     wanted = outage.revision if revision is None else revision
     if not 1 <= wanted <= outage.revision:
         raise NotFoundError(f"outage {outage_id} has no revision {wanted}")
-    built = _Builder(session, settings, [outage]).build(outage, wanted)
+    built = _Builder(session, settings, [outage]).build_safely(outage, wanted)
+    if built is None:
+        raise NotFoundError(f"outage {outage_id} cannot be published (see the log)")
     if not ever_public(built):
         raise NotFoundError(f"no outage {outage_id}")
     return built
@@ -187,18 +217,26 @@ def read_all_revisions(
         select(Outage).where(col(Outage.id).in_(ids)).order_by(col(Outage.id))
     ).all()
     builder = _Builder(session, settings, rows)
-    built = (builder.build(o, n) for o in rows for n in range(1, o.revision + 1))
-    return [b for b in built if ever_public(b)]
+    built = [builder.build_safely(o, n) for o in rows for n in range(1, o.revision + 1)]
+    return [b for b in built if b is not None and ever_public(b)]
 
 
 def next_change(outages: Sequence[FeedOutage], now: datetime) -> datetime | None:
     """The next moment at which time alone changes a document: an outage leaves the window,
     comes onto or goes off the banner, or its CAP urgency moves."""
-    moments = []
+    moments: list[datetime | None] = []
     for o in outages:
-        moments += [o.ended_at + LOOKBACK, o.start - SHOWN_AHEAD, shown_until(o)]
-        moments += [o.start - EXPECTED_WITHIN, o.start, o.end]
-    return min((m for m in moments if m > now), default=None)
+        moments += [_shifted(o.ended_at, LOOKBACK), _shifted(o.start, -SHOWN_AHEAD)]
+        moments += [shown_until(o), _shifted(o.start, -EXPECTED_WITHIN), o.start, o.end]
+    return min((m for m in moments if m is not None and m > now), default=None)
+
+
+def _shifted(moment: datetime, delta: timedelta) -> datetime | None:
+    # Past the end (or start) of the calendar: that moment never comes.
+    try:
+        return moment + delta
+    except OverflowError:
+        return None
 
 
 def _area_names(session: Session) -> dict[str, AreaName]:
@@ -248,9 +286,21 @@ class _Builder:
         self.languages = [settings.default_language] + [
             lang for lang in SHIPPED_LANGUAGES if lang != settings.default_language
         ]
+        self.unpublished: list[Unpublished] = []
 
     def build_all(self) -> list[FeedOutage]:
-        return [self.build(o, o.revision) for o in self.outages]
+        built = [self.build_safely(o, o.revision) for o in self.outages]
+        return [o for o in built if o is not None]
+
+    def build_safely(self, outage: Outage, number: int) -> FeedOutage | None:
+        """The outage at revision ``number``, or None (logged, and kept in ``unpublished``)
+        when it cannot be built."""
+        assert outage.id is not None
+        try:
+            return self.build(outage, number)
+        except Exception as exc:  # one outage must never take the others down
+            self.unpublished.append(unpublishable(outage.id, exc))
+            return None
 
     def _revision(self, outage: Outage, number: int) -> OutageRevision:
         assert outage.id is not None
@@ -268,6 +318,7 @@ class _Builder:
     def build(self, outage: Outage, number: int) -> FeedOutage:
         assert outage.id is not None
         history = [self._revision(outage, n) for n in range(1, number + 1)]
+        self._check_renderable(outage, history)
         current = history[-1]
         local = self.zone
         restored_at = None
@@ -315,10 +366,20 @@ class _Builder:
                 reason=current.reason,
                 previous=(previous.start_at, previous.end_at) if previous else None,
                 hotline=self.settings.hotline,
+                utility_name=self.settings.utility.name(outage.utility, language),
             )
             for language in self.languages
         )
         return replace(result, texts=texts)
+
+    @staticmethod
+    def _check_renderable(outage: Outage, history: Sequence[OutageRevision]) -> None:
+        times = [outage.restored_at] + [t for r in history for t in (r.start_at, r.end_at)]
+        times += [r.created_at for r in history]
+        first, last = RENDERABLE
+        for moment in times:
+            if moment is not None and not first <= moment < last:
+                raise ValueError(f"{moment:%Y-%m-%d} is outside the years the feeds can render")
 
     def _shapes(self, outage: Outage, code: str) -> tuple[Shape, ...]:
         """The area's polygons; for an outage with its own geometry (an upstream feed's

@@ -35,7 +35,8 @@ from outage_notify.models import (
     Outage,
 )
 from outage_notify.planning.matching import match_outage_customers
-from outage_notify.planning.targeting import contact_channels, customer_contacts, wanted_channels
+from outage_notify.planning.reach import Reach
+from outage_notify.planning.targeting import contact_channels, customer_contacts, customer_reach
 from outage_notify.reports.spreadsheet import write_csv
 
 REACHED_STATES = (DeliveryState.SENT, DeliveryState.DELIVERED)
@@ -100,6 +101,10 @@ class Coverage:
     opted_out: dict[str, int] = field(default_factory=dict)
     opted_out_every_channel: int = 0  # every contact it has is opted out
     opt_out_sources: dict[str, int] = field(default_factory=dict)
+    # Affected premises whose channels name a contact they lack (planning/reach.py): reached
+    # on the rest of their chosen channels, or (fallback) on every channel they have.
+    channel_without_contact: int = 0
+    channel_fallback: int = 0
     door_hangers: list[DoorHanger] = field(default_factory=list)
 
     @property
@@ -184,6 +189,16 @@ def _opt_outs(session: Session) -> dict[tuple[str, str], str]:
     return {(channel, address): source for channel, address, source in rows}
 
 
+def _asked_for(found: Reach) -> str:
+    """``asked for email, has no email address``: the drift a billing export carries."""
+    text = "; ".join(
+        f"asked for {c}, has no {registry.spec(c).contact_words}" for c in found.missing
+    )
+    if found.fallback:
+        text += ", so every channel it has a contact for was used"
+    return text
+
+
 def _channel_outcome(
     channel: str,
     address: str | None,
@@ -224,12 +239,13 @@ def _channel_outcome(
     return "superseded", "superseded by a change"
 
 
-def _premise_reason(outcomes: Sequence[tuple[str, str, str]]) -> tuple[str, str]:
-    """One reason for the premise from its channels' (channel, reason, detail)."""
+def _premise_reason(outcomes: Sequence[tuple[str, str, str]], asked: str = "") -> tuple[str, str]:
+    """One reason for the premise from its channels' (channel, reason, detail), and what it
+    asked for but has no contact for."""
     if not outcomes:
-        return "no_contact", "no phone number or email address"
+        return "no_contact", asked or "no phone number or email address"
     reasons = {reason for _channel, reason, _detail in outcomes}
-    detail = "; ".join(f"{channel}: {text}" for channel, _reason, text in outcomes)
+    detail = "; ".join([asked] * bool(asked) + [f"{c}: {text}" for c, _r, text in outcomes])
     if "not_yet_sent" in reasons:
         return "not_yet_sent", detail
     if len(reasons) == 1:
@@ -252,6 +268,11 @@ def coverage(session: Session, outage: Outage, *, now: datetime) -> Coverage:
         _id, _phone, _email, _language, _chosen, critical = row[:6]
         found = customer_contacts(row)
         contacts = {c: address for c, (address, _invalid) in found.items()}
+        way = customer_reach(row, found)
+        if way.fallback:
+            result.channel_fallback += 1
+        elif way.drifted:
+            result.channel_without_contact += 1
         reached = [c for c in registry.names() if (c, contacts[c]) in reached_contacts]
         reached_by.update(reached)
         present = contact_channels(row, found)
@@ -266,7 +287,7 @@ def coverage(session: Session, outage: Outage, *, now: datetime) -> Coverage:
         invalid = {c: flagged for c, (_address, flagged) in found.items()}
         audience_ahead = "all" in upcoming or (bool(critical) and "critical" in upcoming)
         outcomes = []
-        for channel in wanted_channels(row, found):  # the same rule as targeting
+        for channel in way.channels:  # the same rule as targeting
             address = contacts[channel]
             key = (channel, address or "")
             reason, detail = _channel_outcome(
@@ -278,7 +299,7 @@ def coverage(session: Session, outage: Outage, *, now: datetime) -> Coverage:
                 audience_ahead,
             )
             outcomes.append((channel, reason, detail))
-        unreached[customer_id] = _premise_reason(outcomes)
+        unreached[customer_id] = _premise_reason(outcomes, _asked_for(way))
     result.reached_by_channel = {c: reached_by[c] for c in registry.names()}
     result.opted_out = {c: opted[c] for c in registry.names()}
     result.opt_out_sources = dict(sorted(sources.items()))

@@ -147,6 +147,8 @@ class OutageReport:
                 "not_reached": len(cov.door_hangers),
                 "share": None if cov.share is None else round(cov.share, 4),
                 "reached_by_channel": cov.reached_by_channel,
+                "channel_without_contact": cov.channel_without_contact,
+                "channel_fallback": cov.channel_fallback,
             },
             "door_hangers": {
                 "count": len(cov.door_hangers),

@@ -238,6 +238,7 @@ def create_api(
                     now=now,
                     actor=actor,
                     short_notice=body.short_notice,
+                    long_shutoff=body.long_shutoff,
                 )
                 response.status_code = 201
                 response.headers["Location"] = f"/api/outages/{outage.id}"
@@ -328,11 +329,12 @@ def _apply(
             start=times["start"],
             end=times["end"],
             short_notice=body.short_notice,
+            long_shutoff=body.long_shutoff,
             **common,
         )
     if isinstance(body, Extend):
         end = read_times(zone, end=body.end)["end"]
-        return outages.extend(session, outage_id, end=end, **common)
+        return outages.extend(session, outage_id, end=end, long_shutoff=body.long_shutoff, **common)
     if isinstance(body, Cancel):
         return outages.cancel(session, outage_id, reason=body.reason, **common)
     if isinstance(body, Restore):

@@ -59,6 +59,11 @@ class OutageCreate(_Body):
     short_notice: bool = Field(
         False, description="Allow a start closer than schedule.min_notice (the CLI's flag)."
     )
+    long_shutoff: bool = Field(
+        False,
+        description="Confirm a shutoff longer than schedule.plausible_length (the CLI's "
+        "--long-shutoff); without it one is refused as a likely typo.",
+    )
 
     def draft(self, zone: ZoneInfo) -> OutageDraft:
         times = read_times(zone, start=self.start, end=self.end)
@@ -80,6 +85,7 @@ class Reschedule(_Body):
     start: str = Field(description=TIME_HELP)
     end: str = Field(description=TIME_HELP)
     short_notice: bool = False
+    long_shutoff: bool = False
 
 
 class Extend(_Body):
@@ -87,6 +93,7 @@ class Extend(_Body):
 
     action: Literal["extend"]
     end: str = Field(description=TIME_HELP)
+    long_shutoff: bool = False
 
 
 class Cancel(_Body):

@@ -24,6 +24,7 @@ from outage_notify.publishing.publication import (
     next_change,
     parse_filter,
     read_outage,
+    unpublishable,
 )
 from outage_notify.web.language import requested_language
 from outage_notify.web.published import Published, conditional_response, published
@@ -141,7 +142,11 @@ def cap_alert(request: Request, name: str, site: PublishedDep) -> Response:
     def build() -> tuple[bytes, datetime | None]:
         with site.database.read() as session:
             outage = read_outage(session, site.settings, outage_id, revision=revision)
-        return site.publisher.cap_alert(outage, view.now), next_change([outage], view.now)
+        try:
+            return site.publisher.cap_alert(outage, view.now), next_change([outage], view.now)
+        except Exception as exc:  # this alert only: every other one is still served
+            unpublishable(outage_id, exc)
+            raise NotFoundError(f"outage {outage_id} cannot be published") from None
 
     try:
         rendered = site.rendered(view, ("alert", outage_id, revision), CAP_TYPE, build)

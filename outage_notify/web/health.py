@@ -15,6 +15,7 @@ from outage_notify.db import Database
 from outage_notify.models import DaemonState, Delivery, DeliveryState, Notice, NoticeState
 from outage_notify.settings import Settings
 from outage_notify.web import deps
+from outage_notify.web.published import Published, published
 
 router = APIRouter()
 
@@ -24,11 +25,20 @@ def healthz(
     database: Annotated[Database, Depends(deps.database)],
     settings: Annotated[Settings, Depends(deps.settings)],
     now: Annotated[datetime, Depends(deps.now)],
+    site: Annotated[Published, Depends(published)],
 ) -> JSONResponse:
     try:
         body = _status(database, settings, now)
+        unpublished = site.view().snapshot.unpublished
     except SQLAlchemyError as exc:
         return JSONResponse({"status": "error", "database": type(exc).__name__}, status_code=503)
+    # Still 200: the rest is published, and a load balancer must not pull every page for one
+    # bad outage. A monitor reads "degraded" and the list.
+    body["publication"] = {
+        "unpublished": [{"outage": u.outage_id, "reason": u.reason} for u in unpublished]
+    }
+    if unpublished:
+        body["status"] = "degraded"
     return JSONResponse(body)
 
 

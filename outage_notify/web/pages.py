@@ -13,7 +13,7 @@ from outage_notify.db import Database
 from outage_notify.errors import InputError, NotFoundError
 from outage_notify.notices.page_words import translate
 from outage_notify.publishing.html import language_links, render_html, url_prefix
-from outage_notify.publishing.publication import parse_filter, read_outage
+from outage_notify.publishing.publication import parse_filter, read_outage, unpublishable
 from outage_notify.publishing.site_pages import index_context, outage_context
 from outage_notify.settings import Settings
 from outage_notify.web import deps
@@ -97,7 +97,11 @@ def outage_page(
     except NotFoundError:
         return _error(request, settings, language, 404, "not_found", None)
     view = site.view()
-    context = outage_context(settings, outage, language, view.now, view.snapshot.areas)
+    try:
+        context = outage_context(settings, outage, language, view.now, view.snapshot.areas)
+    except Exception as exc:  # this page only: every other outage's page is still served
+        unpublishable(outage.id, exc)
+        return _error(request, settings, language, 404, "not_found", None)
     return render_page(request, "outage.html", language=language, settings=settings, **context)
 
 

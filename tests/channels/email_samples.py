@@ -95,7 +95,13 @@ def assert_reads_back(message: Message, wire: WireMessage, *, from_address: str)
 
     assert parsed["Message-ID"] == wire.message_id
     assert parsed["Subject"] == " ".join(message.subject.split())
-    for name, value in (("From", from_address), ("To", message.address)):
+    # A From address without a name of its own is named after the sender (the utility).
+    named = (
+        f'"{message.sender_name}" <{from_address}>'
+        if message.sender_name and "<" not in from_address
+        else from_address
+    )
+    for name, value in (("From", named), ("To", message.address)):
         # The parser keeps UTF-8 (an SMTPUTF8 local part) as surrogate escapes.
         written = [
             (a.display_name, a.addr_spec.encode("utf-8", "surrogateescape").decode())

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,15 +24,16 @@ pytest.importorskip("wntr")
 
 DATA = Path(__file__).parent.parent / "data" / "network"
 INP, VALVES = str(DATA / "tiny.inp"), str(DATA / "tiny-valves.csv")
-NOW = ("--now", "2026-12-01T09:00")
+NOW = ("--now", "2026-12-01T09:00")  # previews, reports and exports
+AT = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)  # the same instant, as the commands' clock
 ADD = (
     *("outages", "add", "--utility", "water", "--start", "2026-12-10T10:00"),
     *("--end", "2026-12-10T14:00", "--title", "Valve work"),
 )
 
 
-def run_json(run_cli, *args: str) -> Any:  # type: ignore[no-untyped-def]
-    result = run_cli(*args, "--json")
+def run_json(run_cli, *args: str, now: datetime | None = None) -> Any:  # type: ignore[no-untyped-def]
+    result = run_cli(*args, "--json", now=now)
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
 
@@ -174,7 +176,7 @@ def test_a_network_outage_targets_by_isolation_and_compares_with_its_area(
     run_cli, db: Database, customers: Path
 ) -> None:
     run_cli("network", "import", INP, "--valves", VALVES)
-    outage = run_json(run_cli, *ADD, "--pipe", "P2", "--area", "W01", *NOW)
+    outage = run_json(run_cli, *ADD, "--pipe", "P2", "--area", "W01", now=AT)
     with db.read() as session:
         assert session.exec(select(OutagePipe.pipe)).all() == ["P2"]
     data = run_json(run_cli, "outages", "preview", str(outage["id"]), *NOW)
@@ -191,7 +193,7 @@ def test_a_network_outage_targets_by_isolation_and_compares_with_its_area(
 
 def test_a_network_outage_needs_no_area(run_cli, customers: Path) -> None:
     run_cli("network", "import", INP, "--valves", VALVES)
-    outage = run_json(run_cli, *ADD, "--pipe", "P4", *NOW)
+    outage = run_json(run_cli, *ADD, "--pipe", "P4", now=AT)
     assert outage["areas"] == []
     assert outage["pipes"] == ["P4"]
     assert "Pipes (targeted by valve isolation): P4" in run_cli("outages", "show", "1").output
@@ -202,7 +204,7 @@ def test_a_network_outage_needs_no_area(run_cli, customers: Path) -> None:
 
 def test_an_unknown_pipe_rejects_the_outage(run_cli, db: Database, customers: Path) -> None:
     run_cli("network", "import", INP, "--valves", VALVES)
-    result = run_cli(*ADD, "--pipe", "P99", *NOW)
+    result = run_cli(*ADD, "--pipe", "P99", now=AT)
     assert result.exit_code == 1
     assert "pipe P99 is not in the network" in result.output
     assert count(db, OutagePipe) == 0
@@ -212,14 +214,14 @@ def test_a_pipe_with_a_control_character_rejects_the_outage(
     run_cli, db: Database, customers: Path
 ) -> None:
     run_cli("network", "import", INP, "--valves", VALVES)
-    result = run_cli(*ADD, "--pipe", "P\x014", *NOW)
+    result = run_cli(*ADD, "--pipe", "P\x014", now=AT)
     assert result.exit_code == 1
     assert "a pipe contains a control character" in result.output
     assert count(db, OutagePipe) == 0
 
 
 def test_a_pipe_outage_before_any_network_is_rejected(run_cli, customers: Path) -> None:
-    result = run_cli(*ADD, "--pipe", "P2", *NOW)
+    result = run_cli(*ADD, "--pipe", "P2", now=AT)
     assert result.exit_code == 1
     assert "no network imported" in result.output
 
@@ -228,7 +230,7 @@ def test_reimporting_keeps_the_pipes_of_planned_outages(
     run_cli, customers: Path, tmp_path: Path
 ) -> None:
     run_cli("network", "import", INP, "--valves", VALVES)
-    run_json(run_cli, *ADD, "--pipe", "P6", *NOW)
+    run_json(run_cli, *ADD, "--pipe", "P6", now=AT)
     smaller = tmp_path / "smaller.inp"
     smaller.write_text(
         Path(INP)
@@ -266,7 +268,7 @@ def test_feeds_describe_a_network_outage_by_the_hull_of_what_it_cuts_off(
     from outage_notify.publishing.publication import NETWORK_AREA, read_outage
 
     run_cli("network", "import", INP, "--valves", VALVES)
-    outage = run_json(run_cli, *ADD, "--pipe", "P4", *NOW)
+    outage = run_json(run_cli, *ADD, "--pipe", "P4", now=AT)
     with db.read() as session:
         feed = read_outage(session, settings, outage["id"])
     (area,) = feed.areas
@@ -286,7 +288,7 @@ def test_the_outage_report_counts_a_network_outages_premises_by_isolation(
     run_cli, customers: Path
 ) -> None:
     run_cli("network", "import", INP, "--valves", VALVES)
-    outage = run_json(run_cli, *ADD, "--pipe", "P2", "--area", "W01", *NOW)
+    outage = run_json(run_cli, *ADD, "--pipe", "P2", "--area", "W01", now=AT)
     data = run_json(run_cli, "report", "--outage", str(outage["id"]), "--now", "2026-12-11T09:00")
     assert data["coverage"]["affected_premises"] == 3  # the isolation's, not W01's
 

@@ -64,7 +64,7 @@ def test_outage_csv_is_the_door_hanger_list(db: Database, run_cli: Run) -> None:
         "detail",
     ]
     assert [(r[0], r[6]) for r in rows[1:]] == [
-        ("A009", "no_contact"),
+        ("A009", "failed"),
         ("A003", "no_contact"),
         ("A004", "opted_out"),
         ("A005", "failed"),

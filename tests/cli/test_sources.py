@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from tests.planning.sources.feed_server import FeedServer, running
 from tests.planning.sources.support import RSS
 
 NOW = "2026-12-01T08:00"
+AT = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)  # NOW, as the commands' clock (approve changes data)
 
 
 @pytest.fixture
@@ -49,12 +51,12 @@ def test_sources_add_poll_list_remove(
     outages = json.loads(run_cli("outages", "list", "--json").output)
     assert {o["status"] for o in outages} == {"review"}
     assert run_cli("outages", "list", "--status", "review").exit_code == 0
-    approved = run_cli("outages", "approve", str(outages[0]["id"]), "--now", NOW, "--json")
+    approved = run_cli("outages", "approve", str(outages[0]["id"]), "--json", now=AT)
     assert approved.exit_code == 0, approved.output
     result = json.loads(approved.output)
     assert result["status"] == "planned"
     assert result["notices_added"]
-    again = run_cli("outages", "approve", str(outages[0]["id"]), "--now", NOW)
+    again = run_cli("outages", "approve", str(outages[0]["id"]), now=AT)
     assert again.exit_code == 1
     assert "not waiting for review" in again.output
 

@@ -84,3 +84,19 @@ def test_serve_serves_the_app_until_stopped(config_values, tmp_path: Path) -> No
             process.kill()
             process.wait()
     assert process.returncode == 0
+
+
+@pytest.mark.parametrize("command", [["serve"], ["run"]])
+def test_a_busy_port_is_one_line_and_exit_1(run_cli, config_values, command: list[str]) -> None:  # type: ignore[no-untyped-def]
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config_values["web"].update(host="127.0.0.1", port=port)
+        result = run_cli(*command)
+    assert result.exit_code == 1, result.output
+    lines = result.output.strip().splitlines()
+    assert lines == [
+        f"Error: cannot listen on 127.0.0.1:{port}: the address is already in use; stop the "
+        "other server or set web.port (serve also takes --port)"
+    ]

@@ -46,8 +46,16 @@ def add_outage(
     utility: str = "water",
     revisions: int = 1,
     reason: str | None = None,
+    extended: bool = False,
 ) -> Outage:
-    """An outage in areas R1 and R2; each extra revision moves it one day later."""
+    """An outage in areas R1 and R2; each extra revision moves it one day later (``extended``:
+    ends two hours later)."""
+
+    def times(number: int) -> tuple[datetime, datetime]:
+        if extended:
+            return START, START + timedelta(hours=4 + 2 * (number - 1))
+        return START + timedelta(days=number - 1), START + timedelta(days=number - 1, hours=4)
+
     geometry = {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]}
     with database.session() as session:
         for code, name, name_en in (("R1", "滨河片区", "Riverside"), ("R2", "老城片区", None)):
@@ -64,13 +72,12 @@ def add_outage(
                     max_lat=1,
                 )
             )
-        last = revisions - 1
         outage = Outage(
             utility=utility,
             title=title,
             description=description,
-            start_at=START + timedelta(days=last),
-            end_at=START + timedelta(days=last, hours=4),
+            start_at=times(revisions)[0],
+            end_at=times(revisions)[1],
             area_codes=["R1", "R2"],
             revision=revisions,
             cancel_reason=reason,
@@ -82,11 +89,11 @@ def add_outage(
                 OutageRevision(
                     outage_id=outage.id or 0,
                     revision=number,
-                    change="created" if number == 1 else "rescheduled",
+                    change="created" if number == 1 else "extended" if extended else "rescheduled",
                     title=title,
                     description=description,
-                    start_at=START + timedelta(days=number - 1),
-                    end_at=START + timedelta(days=number - 1, hours=4),
+                    start_at=times(number)[0],
+                    end_at=times(number)[1],
                     area_codes=["R1", "R2"],
                     status="planned",
                     reason=reason if number == revisions else None,
@@ -203,7 +210,7 @@ def test_a_cancelled_outage_cancels_the_calendar_event(
 def test_a_change_names_the_previous_time(
     sqlite_db: Database, notice_settings: Settings, kind: str, language: str, expected: str
 ) -> None:
-    outage = add_outage(sqlite_db, revisions=2)
+    outage = add_outage(sqlite_db, revisions=2, extended=kind == "extended")
     message = compose(context(sqlite_db, notice_settings, outage, kind, language), notice_settings)
     assert expected in message.text
 

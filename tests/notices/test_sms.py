@@ -106,8 +106,8 @@ def test_chinese_times_drop_the_space_and_say_until() -> None:
     assert sms_range(START, START.replace(minute=59), "zh-CN") == "12月31日(周四)22:30-22:59"
     assert sms_range(WAS_START, WAS_END, "zh-CN", weekday=False) == "12月30日22:00至次日05:30"
     later = END.replace(day=3)
-    assert sms_range(START, later, "zh-CN") == "12月31日(周四)22:30至1月3日(周日)06:00"
-    assert sms_range(START, END, "en") == "Thu 31 Dec 22:30 - Fri 1 Jan 06:00"
+    assert sms_range(START, later, "zh-CN") == "2026年12月31日(周四)22:30至2027年1月3日(周日)06:00"
+    assert sms_range(START, END, "en") == "Thu 31 Dec 2026 22:30 - Fri 1 Jan 2027 06:00"
 
 
 @pytest.mark.parametrize(("language", "word"), [("zh-CN", "没水"), ("en", "NOWATER")])

@@ -83,6 +83,8 @@ def test_bad_file_is_rejected_naming_the_feature_and_writes_nothing(
     [
         (b"{not json", "is not JSON: line 1 column 2"),
         (b"\xff\xfe\x00", "is not UTF-8"),
+        (b"[" * 100_000 + b"]" * 100_000, "is nested too deeply to be GeoJSON"),
+        (b'{"a":' * 50_000 + b"1" + b"}" * 50_000, "is nested too deeply to be GeoJSON"),
     ],
 )
 def test_unreadable_file_is_a_clear_error(
@@ -93,6 +95,8 @@ def test_unreadable_file_is_a_clear_error(
     result = run_cli("areas", "import", str(path))
     assert result.exit_code == 1
     assert message in result.output
+    assert "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
 
 
 def test_missing_file_is_a_clear_error(run_cli, tmp_path: Path) -> None:

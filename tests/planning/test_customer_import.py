@@ -92,6 +92,49 @@ def test_a_landline_is_marked_at_import_and_again_when_the_phone_changes(
     assert customers_in(city)["L1"]["landline"] is False
 
 
+# Accepted drift of billing exports: channels naming a contact the customer lacks. The row is
+# imported with its preference as given, and counted (planning/reach.py decides the channels).
+DRIFTS = [
+    ("wants sms;email, has no email", {"phone": "13700137000", "channels": "sms;email"}, 1, 0),
+    ("wants email, has only a phone", {"phone": "13700137000", "channels": "email"}, 0, 1),
+    ("wants sms, has only an email", {"email": "b1@example.org", "channels": "sms"}, 0, 1),
+    ("wants email;sms, has no phone", {"email": "b1@example.org", "channels": "email;sms"}, 1, 0),
+    ("wants what it has", {"phone": "13700137000", "channels": "sms"}, 0, 0),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "values", "without_contact", "fallback"), DRIFTS, ids=[c[0] for c in DRIFTS]
+)
+def test_a_channel_without_its_contact_is_imported_and_counted(
+    run_cli,
+    city: Database,
+    tmp_path: Path,
+    case: str,
+    values: dict[str, str],
+    without_contact: int,
+    fallback: int,
+) -> None:
+    path = write_customers(tmp_path / "customers.csv", [*GOOD, customer_row("B1", **values)])
+    result = run_cli("customers", "import", str(path), "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert (summary["inserted"], summary["rejected"]) == (4, 0)
+    assert (summary["channel_without_contact"], summary["channel_fallback"]) == (
+        without_contact,
+        fallback,
+    )
+    stored = customers_in(city)["B1"]
+    assert stored["channels"] == ";".join(
+        c for c in ("sms", "email") if c in values["channels"].split(";")
+    )
+    text = run_cli("customers", "import", str(path)).output
+    if without_contact:
+        assert "1 ask for a channel they have no contact for" in text
+    if fallback:
+        assert "1 have no contact for any channel they chose" in text
+
+
 @pytest.mark.parametrize(("case", "values", "reason"), BAD_ROWS, ids=[c[0] for c in BAD_ROWS])
 def test_one_bad_row_rejects_the_file_and_writes_nothing(
     run_cli, city: Database, tmp_path: Path, case: str, values: dict[str, str], reason: str
@@ -309,3 +352,21 @@ def test_header_only_file_imports_nothing(
     path = write_customers(tmp_path / "c.csv", [], header=CUSTOMER_HEADER)
     result = import_customers(city, path, settings=settings, actor="t")
     assert (result.rows, result.inserted) == (0, 0)
+
+
+def test_a_repeat_of_an_account_whose_first_copy_is_invalid_is_caught(
+    run_cli, city: Database, tmp_path: Path
+) -> None:
+    rows = [
+        *GOOD,
+        customer_row("B1", phone="not a phone"),
+        customer_row("B1", phone="13700137000"),
+    ]
+    path = write_customers(tmp_path / "customers.csv", rows)
+    result = run_cli("customers", "import", str(path))
+    assert result.exit_code == 1
+    assert "line 5 (account B1): phone is" in result.output
+    assert "line 6 (account B1): account_id B1 repeats line 5" in result.output
+    skipped = run_cli("customers", "import", str(path), "--skip-invalid", "--json")
+    assert json.loads(skipped.stdout)["rejected"] == 2
+    assert "B1" not in customers_in(city)

@@ -47,7 +47,6 @@ BAD_ROWS = [
         {"channels": "sms;fax"},
         "channels 'sms;fax': use sms, email, voice, separated by ;",
     ),
-    ("email channel, no email", {"channels": "email"}, "channels asks for email but there is no"),
     ("control character", {"name": "Li\x00"}, "name contains a control character"),
     ("critical not a flag", {"critical": "maybe"}, "critical 'maybe' is not true or false"),
 ]

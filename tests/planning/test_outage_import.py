@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import col, select
 
 from outage_notify.db import Database
 from outage_notify.models import Notice, Outage, OutageRevision
+from outage_notify.times import parse_time
 from tests.builders import make_city
 
 HEADER = "ref,utility,title,description,start,end,areas"
@@ -30,8 +33,15 @@ def write(tmp_path: Path, *rows: str, name: str = "orders.csv") -> Path:
     return path
 
 
+def at(local: str) -> datetime:
+    return parse_time(local, ZoneInfo("Asia/Shanghai"))
+
+
 def imported(run_cli, path: Path, *flags: str, now: str = NOW) -> dict:  # type: ignore[no-untyped-def, type-arg]
-    result = run_cli("outages", "import", str(path), "--json", "--now", now, *flags)
+    if "--dry-run" in flags:
+        result = run_cli("outages", "import", str(path), "--json", "--now", now, *flags)
+    else:
+        result = run_cli("outages", "import", str(path), "--json", *flags, now=at(now))
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)  # type: ignore[no-any-return]
 
@@ -157,6 +167,23 @@ BAD_ROWS = [
         "WO-\x009,water,T,,2026-12-10T10:00,2026-12-10T14:00,W01",
         "line 3: ref contains a control character",
     ),
+    (
+        "open end",
+        "WO-9,water,T,,2026-12-10T10:00,9999-12-31T00:00,W01",
+        "line 3 (ref WO-9): end 9999-12-30 16:00 UTC is more than 5 years ahead",
+    ),
+    (
+        "open end past the calendar",
+        "WO-9,water,T,,2026-12-10T10:00,9999-12-31T23:59-05:00,W01",
+        "line 3: end '9999-12-31T23:59-05:00' is off the calendar",
+    ),
+    ("year 1", "WO-9,water,T,,0001-01-01T00:00,2026-12-10T14:00,W01", "is off the calendar"),
+    ("before 1970", "WO-9,water,T,,1900-01-01T00:00,2026-12-10T14:00,W01", "is before 1970"),
+    (
+        "a month for a day",
+        "WO-9,water,T,,2026-12-10T10:00,2027-01-10T14:00,W01",
+        "longer than schedule.plausible_length (72h)",
+    ),
     ("repeated ref", ROWS[0], "line 3: ref WO-1 repeats line 2"),
     ("short row", "WO-9,water,T", "line 3: has 3 fields where the header has 7"),
     ("areas changed", None, "utility or areas differ from outage #1"),
@@ -175,7 +202,7 @@ def test_one_bad_row_rejects_the_file(
     else:
         before = []
         rows = [ROWS[0], row]
-    result = run_cli("outages", "import", str(write(tmp_path, *rows)), "--now", NOW)
+    result = run_cli("outages", "import", str(write(tmp_path, *rows)), now=at(NOW))
     assert result.exit_code == 1
     assert problem in result.output
     assert "nothing was imported" in result.output
@@ -213,11 +240,11 @@ def test_dry_run_reports_and_writes_nothing(run_cli, city: Database, tmp_path: P
 
 def test_a_cancelled_outage_row_must_not_change(run_cli, city: Database, tmp_path: Path) -> None:
     imported(run_cli, write(tmp_path, ROWS[0]))
-    assert run_cli("outages", "cancel", "1", "--now", NOW).exit_code == 0
+    assert run_cli("outages", "cancel", "1", now=at(NOW)).exit_code == 0
     same = imported(run_cli, write(tmp_path, ROWS[0], name="same.csv"))
     assert [r["action"] for r in same["rows"]] == ["unchanged"]
     moved = ROWS[0].replace("2026-12-10T14:00", "2026-12-10T16:00")
-    result = run_cli("outages", "import", str(write(tmp_path, moved, name="m.csv")), "--now", NOW)
+    result = run_cli("outages", "import", str(write(tmp_path, moved, name="m.csv")), now=at(NOW))
     assert result.exit_code == 1
     assert "outage #1 is cancelled: it cannot change" in result.output
 
@@ -226,3 +253,23 @@ def test_short_notice_flag_applies_to_the_file(run_cli, city: Database, tmp_path
     row = "WO-9,water,Burst main,,2026-12-01T20:00,2026-12-01T22:00,W01"
     result = imported(run_cli, write(tmp_path, row), "--short-notice")
     assert result["counts"]["create"] == 1
+
+
+def test_every_problem_of_every_row_is_listed_at_once(
+    run_cli, city: Database, tmp_path: Path
+) -> None:
+    rows = [
+        "WO-7,water,T,,10 Dec 10am,2026-12-10T14:00,W01",  # unreadable time
+        "WO-8,water,T,,2026-12-10T10:00,2026-12-10T14:00,W77",  # unknown area
+        "WO-7,water,T,,2026-12-10T10:00,2026-12-10T14:00,W01",  # repeats a bad first copy
+    ]
+    result = run_cli("outages", "import", str(write(tmp_path, *rows)), now=at(NOW))
+    assert result.exit_code == 1
+    lines = [line.strip() for line in result.output.splitlines()[1:]]
+    assert lines == [
+        "line 2: start '10 Dec 10am' is not an ISO 8601 time; expected e.g. 2026-12-01T08:00 "
+        "(local) or 2026-12-01T08:00+08:00",
+        "line 3 (ref WO-8): area W77 does not exist (see `outage-notify areas list`)",
+        "line 4: ref WO-7 repeats line 2",
+    ]
+    assert outage_rows(city) == []

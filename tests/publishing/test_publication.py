@@ -101,7 +101,8 @@ def test_values_are_in_local_time_with_urls_and_texts(
     assert value.url == f"https://outages.example.org/outages/{city.ids['changed']}"
     assert [t.language for t in value.texts] == ["zh-CN", "en"]
     en = value.text("en")
-    assert en.title == "CHANGED: Changed A1+A2"
+    assert en.title == "RESCHEDULED: Changed A1+A2"
+    assert value.text("zh-CN").title == "已改期：Changed A1+A2"
     assert en.area_names == ("Zhongshan Rd", "Renmin Rd")
     assert "Fri 4 Dec 08:00-13:00 (UTC+08:00)" in en.summary
     assert "Previously: Thu 3 Dec 08:00-12:00." in en.summary

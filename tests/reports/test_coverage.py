@@ -89,11 +89,27 @@ CASES = [
     Case("reached by one channel while the other failed", BOTH, None, email={EMAIL: PERMANENT}),
     Case("delivered, by a status callback", {"phone": PHONE}, None, after=_callback("delivered")),
     Case("no contact at all", {}, "no_contact", "no phone number or email address"),
+    # Accepted drift: channels naming a contact the premise lacks (planning/reach.py).
+    Case("wants sms, has only email: reached by email", {"email": EMAIL, "channels": "sms"}, None),
     Case(
-        "wants sms, has only email",
-        {"email": EMAIL, "channels": "sms"},
-        "no_contact",
-        "sms: no phone number",
+        "wants both, has only a phone: reached by sms",
+        {"phone": PHONE, "channels": "sms;email"},
+        None,
+    ),
+    Case(
+        "wants email, has only a phone that failed",
+        {"phone": PHONE, "channels": "email"},
+        "failed",
+        "asked for email, has no email address, so every channel it has a contact for was "
+        "used; sms: failed: 30007 carrier filtered",
+        sms={PHONE: PERMANENT},
+    ),
+    Case(
+        "wants both, has only a phone that opted out",
+        {"phone": PHONE, "channels": "sms;email"},
+        "opted_out",
+        "asked for email, has no email address; sms: opted out (sms)",
+        opt_outs=["sms"],
     ),
     Case(
         "opted out of its only channel",
@@ -288,6 +304,24 @@ def test_why_a_premise_was_not_reached(db: Database, case: Case) -> None:
     (hanger,) = result.door_hangers
     assert (result.reached, hanger.reason, hanger.detail) == (0, case.reason, case.detail)
     assert hanger.reason in REASONS
+
+
+@pytest.mark.parametrize(
+    ("customer", "without_contact", "fallback"),
+    [
+        ({"phone": PHONE, "channels": "sms;email"}, 1, 0),
+        ({"phone": PHONE, "channels": "email"}, 0, 1),
+        ({"email": EMAIL, "channels": "sms"}, 0, 1),
+        ({"phone": PHONE, "email": EMAIL, "channels": "email"}, 0, 0),
+        ({"phone": PHONE}, 0, 0),
+    ],
+)
+def test_coverage_counts_channels_asked_for_without_a_contact(
+    db: Database, customer: dict[str, Any], without_contact: int, fallback: int
+) -> None:
+    result = _run(db, Case("drift", customer, None))
+    assert (result.channel_without_contact, result.channel_fallback) == (without_contact, fallback)
+    assert result.reached == 1
 
 
 def test_every_reason_is_exercised() -> None:

@@ -56,7 +56,8 @@ def test_every_delivery_state_is_counted_per_channel(seeded: Seeded) -> None:
     # sms, per expanded notice: A001/A002's shared phone, A007 and the subscriber sent (the
     # advance to A007 then delivered), A005 failed, A004 and A013 opted out, A009 without a
     # phone, A010 flagged invalid: skipped. Two notices.
-    # email, per notice: A001 and A011 sent, A005 and A013 failed, A006 pending a retry.
+    # email, per notice: A001 and A011 sent, A005, A013 and A009 (wants sms, has no phone: its
+    # email is used) failed, A006 pending a retry.
     zero = dict.fromkeys(
         [
             "pending",
@@ -73,7 +74,7 @@ def test_every_delivery_state_is_counted_per_channel(seeded: Seeded) -> None:
     )
     assert report.deliveries == {
         "sms": {**zero, "sent": 5, "delivered": 1, "failed": 2, "skipped": 8},
-        "email": {**zero, "pending": 2, "sent": 4, "failed": 4},
+        "email": {**zero, "pending": 2, "sent": 4, "failed": 6},
         "voice": zero,
     }
     assert report.as_dict(ZONE)["deliveries"] == report.deliveries
@@ -84,11 +85,11 @@ def test_counts_per_notice(seeded: Seeded) -> None:
     advance, reminder, last_call = report.notices
     assert advance.deliveries == {
         "sms": {"sent": 2, "delivered": 1, "failed": 1, "skipped": 4},
-        "email": {"sent": 2, "failed": 2, "pending": 1},
+        "email": {"sent": 2, "failed": 3, "pending": 1},
     }
     assert reminder.deliveries == {
         "sms": {"sent": 3, "failed": 1, "skipped": 4},
-        "email": {"sent": 2, "failed": 2, "pending": 1},
+        "email": {"sent": 2, "failed": 3, "pending": 1},
     }
     assert (last_call.state, last_call.deliveries) == ("pending", {})
 
@@ -114,7 +115,7 @@ def test_late_notices_and_deliveries(seeded: Seeded) -> None:
 def test_failures_are_grouped_by_channel_and_error_code(seeded: Seeded) -> None:
     report = seeded.report
     assert [(f.channel, f.state, f.code, f.reason, f.count) for f in report.failures] == [
-        ("email", "failed", "550", "mailbox unavailable", 4),  # A005 and A013, two notices
+        ("email", "failed", "550", "mailbox unavailable", 6),  # A005, A013, A009, two notices
         ("sms", "failed", "30007", "carrier filtered", 2),  # A005, two notices
     ]
 
@@ -166,6 +167,8 @@ def test_coverage_is_the_share_of_affected_premises_reached_before_the_start(
         "not_reached": 8,
         "share": 0.3333,
         "reached_by_channel": {"sms": 3, "email": 2, "voice": 0},
+        "channel_without_contact": 0,
+        "channel_fallback": 1,
     }
 
 
@@ -174,7 +177,13 @@ def test_door_hanger_list_names_every_premise_not_reached_with_the_reason(seeded
     rows = [(h.account_id, h.critical, h.reason, h.detail) for h in report.coverage.door_hangers]
     assert rows == [
         # Critical-needs premises first.
-        ("A009", True, "no_contact", "sms: no phone number"),
+        (
+            "A009",
+            True,
+            "failed",
+            "asked for sms, has no phone number, so every channel it has a contact for was "
+            "used; email: failed: 550 mailbox unavailable",
+        ),
         ("A003", False, "no_contact", "no phone number or email address"),
         ("A004", False, "opted_out", "sms: opted out (sms)"),
         (
@@ -196,10 +205,10 @@ def test_door_hanger_list_names_every_premise_not_reached_with_the_reason(seeded
         "a009@example.org",
     )
     assert report.coverage.reasons() == {
-        "no_contact": 2,
+        "no_contact": 1,
         "opted_out": 1,
         "invalid_contact": 1,
-        "failed": 1,
+        "failed": 2,
         "not_yet_sent": 2,
         "mixed": 1,
     }

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import html
+import re
 from datetime import timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 
@@ -39,7 +40,12 @@ def parsed(client: TestClient, url: str) -> feedparser.FeedParserDict:
 
 
 def entry_titles(client: TestClient, url: str) -> set[str]:
-    return {e.title.split(": ", 1)[1] for e in parsed(client, url).entries}
+    return {untitled(e.title) for e in parsed(client, url).entries}
+
+
+def untitled(title: str) -> str:
+    """The planner's title without the state it opens with (``PLANNED: `` or ``已改期：``)."""
+    return re.split(r": |：", title, maxsplit=1)[1]
 
 
 def calendar(client: TestClient, url: str = "/feeds/outages.ics") -> icalendar.Calendar:
@@ -74,12 +80,23 @@ def test_a_feed_has_the_outages_of_the_window(client: TestClient, city: City, ur
 @pytest.mark.parametrize("url", FEEDS)
 def test_titles_start_with_the_state(client: TestClient, city: City, url: str) -> None:
     states = {
-        e.title.split(": ", 1)[1]: e.title.split(": ", 1)[0] for e in parsed(client, url).entries
+        e.title.split(": ", 1)[1]: e.title.split(": ", 1)[0]
+        for e in parsed(client, f"{url}?lang=en").entries
     }
     assert states["Upcoming A1"] == "PLANNED"
-    assert states["Changed A1+A2"] == "CHANGED"
+    assert states["Changed A1+A2"] == "RESCHEDULED"
     assert states["Cancelled A1"] == "CANCELLED"
     assert states["Restored A2"] == "RESTORED"
+
+
+@pytest.mark.parametrize("url", FEEDS)
+def test_chinese_titles_say_what_happened_in_chinese(
+    client: TestClient, city: City, url: str
+) -> None:
+    titles = {e.title for e in parsed(client, url).entries}
+    assert {"计划停水：Upcoming A1", "已改期：Changed A1+A2", "已取消：Cancelled A1"} <= titles
+    assert {"已恢复：Restored A2", "计划停气：Gas G1"} <= titles
+    assert not any(t.startswith(("PLANNED", "CHANGED", "CANCELLED")) for t in titles)
 
 
 def test_entry_text_has_local_times_areas_and_hotline(client: TestClient, city: City) -> None:
@@ -133,16 +150,18 @@ def test_updated_moves_with_each_revision(client: TestClient, db: Database, city
         )
     assert updated() > before
     titles = {e.title for e in parsed(client, "/feeds/outages.atom").entries}
-    assert "CHANGED: Upcoming A1" in titles
+    assert "已延长：Upcoming A1" in titles
+    english = {e.title for e in parsed(client, "/feeds/outages.atom?lang=en").entries}
+    assert "EXTENDED: Upcoming A1" in english
 
 
 def test_the_calendar_feed(client: TestClient, city: City) -> None:
     events = {str(e["summary"]): e for e in calendar(client).walk("VEVENT")}
-    assert {s.split(": ", 1)[1] for s in events} == WINDOW
-    cancelled = events["CANCELLED: Cancelled A1"]
+    assert {untitled(s) for s in events} == WINDOW
+    cancelled = events["已取消：Cancelled A1"]
     assert str(cancelled["status"]) == "CANCELLED"
     assert cancelled.decoded("sequence") == 2
-    changed = events["CHANGED: Changed A1+A2"]
+    changed = events["已改期：Changed A1+A2"]
     assert str(changed["uid"]) == f"outage-{city.ids['changed']}@outages.example.org"
     assert changed.decoded("dtstart").isoformat() == "2026-12-04T08:00:00+08:00"
     assert changed["dtstart"].params["TZID"] == "Asia/Shanghai"
@@ -229,7 +248,7 @@ def test_filters(client: TestClient, city: City, url: str, query: str, expected:
 
 def test_the_calendar_filters_too(client: TestClient, city: City) -> None:
     events = calendar(client, "/feeds/outages.ics?utility=gas").walk("VEVENT")
-    assert [str(e["summary"]) for e in events] == ["PLANNED: Gas G1"]
+    assert [str(e["summary"]) for e in events] == ["计划停气：Gas G1"]
 
 
 @pytest.mark.parametrize(
@@ -264,7 +283,7 @@ def test_hostile_text_comes_back_from_every_feed_exactly(client: TestClient, db:
     with db.session() as s:
         add_area(s, "A1")
         outage = add_outage(s, title=HOSTILE, description=HOSTILE)
-    title = f"PLANNED: {HOSTILE}"
+    title = f"计划停水：{HOSTILE}"
 
     rss = parsed(client, "/feeds/outages.rss").entries[0]
     assert rss.title == title
