@@ -66,6 +66,7 @@ def claim_statement(*, skip_locked: bool) -> Update:
             DELIVERY.c.subscriber_id,
             DELIVERY.c.attempts,
             DELIVERY.c.deadline,
+            DELIVERY.c.told_revision,
         )
     )
 

@@ -1,7 +1,9 @@
 """The message of one delivery: the notice's facts rendered for its channel and language.
 
-Contexts are read once per (notice, language) and reused: a fan-out renders the same notice
-for thousands of recipients, and only the email's unsubscribe link differs per address.
+Contexts are read once per (notice, language, what the recipient was last told) and reused: a
+fan-out renders the same notice for thousands of recipients, and only the email's unsubscribe
+link differs per address. A change notice has one text per group of recipients who were last
+told the same revision (delivery/told.py).
 """
 
 from __future__ import annotations
@@ -33,14 +35,16 @@ class NoticeComposer:
         self.database = database
         self.settings = settings
         self.clock = clock
-        self._contexts: dict[tuple[int, str], NoticeContext] = {}
-        self._sms_texts: dict[tuple[int, str, bool], str] = {}
-        self._voice_texts: dict[tuple[int, str], str] = {}
+        self._contexts: dict[tuple[int, str, int | None], NoticeContext] = {}
+        self._sms_texts: dict[tuple[int, str, int | None, bool], str] = {}
+        self._voice_texts: dict[tuple[int, str, int | None], str] = {}
         self._critical: dict[int, frozenset[int]] = {}
         self._lock = threading.Lock()
 
-    def context(self, notice_id: int, language: str) -> NoticeContext:
-        key = (notice_id, language)
+    def context(self, notice_id: int, language: str, told: int | None = None) -> NoticeContext:
+        """``told``: the revision the recipient was last told (the delivery's
+        ``told_revision``), for a change notice."""
+        key = (notice_id, language, told)
         with self._lock:
             cached = self._contexts.get(key)
         if cached is not None:
@@ -58,6 +62,7 @@ class NoticeComposer:
                 language=language,
                 settings=self.settings,
                 revision=notice.revision,
+                told=told,
             )
         with self._lock:
             if len(self._contexts) >= _CACHE_LIMIT:
@@ -68,22 +73,24 @@ class NoticeComposer:
             self._contexts[key] = ctx
         return ctx
 
-    def sms_text(self, notice_id: int, language: str, *, ask_ack: bool = False) -> str:
-        """The same for every recipient of a notice in a language (and for every critical
-        one, who is asked to reply 1): rendered once."""
-        key = (notice_id, language, ask_ack)
+    def sms_text(
+        self, notice_id: int, language: str, told: int | None = None, *, ask_ack: bool = False
+    ) -> str:
+        """The same for every recipient of a notice in a language who was last told the same
+        (and for every critical one, who is asked to reply 1): rendered once."""
+        key = (notice_id, language, told, ask_ack)
         text = self._sms_texts.get(key)
         if text is None:
-            text = sms_text(self.context(notice_id, language), ask_ack=ask_ack)
+            text = sms_text(self.context(notice_id, language, told), ask_ack=ask_ack)
             with self._lock:
                 self._sms_texts[key] = text
         return text
 
-    def voice_text(self, notice_id: int, language: str) -> str:
-        key = (notice_id, language)
+    def voice_text(self, notice_id: int, language: str, told: int | None = None) -> str:
+        key = (notice_id, language, told)
         text = self._voice_texts.get(key)
         if text is None:
-            text = voice_text(self.context(notice_id, language))
+            text = voice_text(self.context(notice_id, language, told))
             with self._lock:
                 self._voice_texts[key] = text
         return text
@@ -108,12 +115,13 @@ class NoticeComposer:
 
     def compose(self, delivery: ClaimedDelivery) -> Message:
         kind = registry.spec(delivery.channel).message
+        told = delivery.told_revision
         if kind in ("text", "voice"):
             text = (
-                self.voice_text(delivery.notice_id, delivery.language)
+                self.voice_text(delivery.notice_id, delivery.language, told)
                 if kind == "voice"
                 else self.sms_text(
-                    delivery.notice_id, delivery.language, ask_ack=self.asks_ack(delivery)
+                    delivery.notice_id, delivery.language, told, ask_ack=self.asks_ack(delivery)
                 )
             )
             return Message(
@@ -124,7 +132,7 @@ class NoticeComposer:
                 text=text,
                 valid_until=delivery.valid_until,
             )
-        ctx = self.context(delivery.notice_id, delivery.language)
+        ctx = self.context(delivery.notice_id, delivery.language, told)
         return compose_email(
             ctx,
             delivery_id=delivery.id,
