@@ -24,9 +24,13 @@ TOLD_KINDS = frozenset({NoticeKind.CHANGED, NoticeKind.EXTENDED})
 NEVER_TOLD = 0  # revisions start at 1
 
 _DELIVERY = Delivery.__table__  # type: ignore[attr-defined]
+# The lists are rendered into the SQL, not bound: psycopg prepares a statement run five times,
+# and from the tenth run PostgreSQL may switch to a generic plan that cannot probe the UNIQUE
+# (notice_id, address, channel) index with an IN list it does not know; that plan filtered
+# every row of the earlier notices per chunk (100,000 customers: 0.05 s a chunk became 9 s).
 _TOLD_AMONG = core_select(_DELIVERY.c.address, _DELIVERY.c.notice_id).where(
-    _DELIVERY.c.notice_id.in_(bindparam("notices", expanding=True)),
-    _DELIVERY.c.address.in_(bindparam("addresses", expanding=True)),
+    _DELIVERY.c.notice_id.in_(bindparam("notices", expanding=True, literal_execute=True)),
+    _DELIVERY.c.address.in_(bindparam("addresses", expanding=True, literal_execute=True)),
     _DELIVERY.c.state.in_([s.value for s in NOTIFIED_STATES]),
 )
 

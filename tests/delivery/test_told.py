@@ -210,3 +210,35 @@ def test_expanding_a_change_again_writes_nothing_twice(db: Database, settings: S
     assert again.deliveries == 0
     assert set(texts) == {A, B}
     assert city.dispatch("2026-12-09T10:02") == {}
+
+
+def test_the_lookup_takes_any_address_a_contact_may_have(db: Database) -> None:
+    # The address lists are written into the SQL (see told.py): quotes must survive.
+    from outage_notify.delivery.told import LastTold
+    from outage_notify.models import NoticeState
+    from tests.factories import T0, add_area, add_notice, add_outage
+
+    quoted = "o'brien@example.org"
+    with db.session() as session:
+        add_area(session, "W1")
+        outage = add_outage(session)
+        first = add_notice(session, outage)
+        first.state = NoticeState.EXPANDED
+        assert first.id is not None
+        for address, state in ((quoted, "sent"), ("x@example.org", "failed")):
+            session.add(
+                Delivery(
+                    notice_id=first.id,
+                    channel="email",
+                    address=address,
+                    language="en",
+                    state=state,
+                    next_attempt_at=T0,
+                    deadline=outage.start_at,
+                )
+            )
+        outage.revision = 2
+        changed = add_notice(session, outage, kind="changed", revision=2)
+        session.flush()
+        told = LastTold(session, changed).revisions([quoted, "x@example.org", "y'@z.org"])
+    assert told == {quoted: 1}  # a failed send told nobody
