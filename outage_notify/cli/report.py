@@ -73,13 +73,13 @@ def report(
 ) -> None:
     """Report on one outage's notices, or on a whole year.
 
-    --outage ID|REF (the id or the work-order ref): per channel the count of deliveries in
-    each state; late and expired deliveries and notices; failures grouped by error code; skipped deliveries by reason;
-    opt-outs among the affected premises; possible duplicates after a crash; coverage (the
-    share of affected premises reached before the work started) and the door-hanger list:
-    every affected premise not reached, with the reason. Affected premises are matched on
-    today's customer data. Then the critical-needs ladder: each critical customer's steps
-    (notice, call, acknowledgement) and the door-knock list, with the time left before the
+    --outage ID|REF (the id or the work-order ref): per channel the count of deliveries in each
+    state; late and expired deliveries and notices; failures grouped by error code; skipped
+    deliveries by reason; opt-outs among the affected premises; possible duplicates after a
+    crash; coverage (the share of affected premises reached before the work started) and the
+    door-hanger list: every affected premise not reached, with the reason. Affected premises are
+    matched on today's customer data. Then the critical-needs ladder: each critical customer's
+    steps (notice, call, acknowledgement) and the door-knock list, with the time left before the
     work starts (--door-knocks FILE exports it; JSON: "critical").
 
     --year YYYY: outages by utility and status, customer-hours of interruption, messages sent
