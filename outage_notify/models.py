@@ -20,7 +20,9 @@ from outage_notify.network_tables import (  # noqa: F401 (re-exported)
 
 # The states and kinds, defined in states.py; callers import them from here.
 from outage_notify.states import (  # noqa: F401
+    CHANGE_KINDS,
     FINAL_DELIVERY_STATES,
+    NEVER_TOLD,
     SUBSCRIBER_MOVES,
     UPCOMING_KINDS,
     DeliveryState,

@@ -176,9 +176,9 @@ def _write_deliveries(
     skipped: list[tuple[Any, ...]] = []
     chunk: list[Recipient] = []
 
-    def write(chunk: list[Recipient]) -> None:
-        told = last_told.revisions(r.address for r in chunk) if last_told.applies else {}
-        rows = [values.pending(r, enabled, last_told.of(told, r.address)) for r in chunk]
+    def write(part: list[Recipient]) -> None:
+        told = last_told.revisions(r.address for r in part)
+        rows = [values.pending(r, enabled, last_told.of(told, r.address)) for r in part]
         connection.exec_driver_sql(statement, rows)
 
     for item in recipients(session, outage, audience=notice.audience):

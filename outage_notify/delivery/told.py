@@ -17,12 +17,8 @@ from sqlalchemy import Select, bindparam
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
-from outage_notify.models import Delivery, Notice, NoticeKind, NoticeState
+from outage_notify.models import CHANGE_KINDS, NEVER_TOLD, Delivery, Notice, NoticeState
 from outage_notify.planning.targeting import NOTIFIED_STATES
-
-# The kinds whose text depends on what the recipient was told before.
-TOLD_KINDS = frozenset({NoticeKind.CHANGED, NoticeKind.EXTENDED})
-NEVER_TOLD = 0  # revisions start at 1
 
 _DELIVERY = Delivery.__table__  # type: ignore[attr-defined]
 
@@ -47,7 +43,7 @@ class LastTold:
 
     def __init__(self, session: Session, notice: Notice) -> None:
         self._session = session
-        self.applies = notice.kind in TOLD_KINDS
+        self.applies = notice.kind in CHANGE_KINDS
         rows = (
             session.exec(
                 select(Notice.id, Notice.revision).where(
@@ -65,8 +61,10 @@ class LastTold:
     def revisions(self, addresses: Iterable[str]) -> dict[str, int]:
         """``{address: revision}`` for the addresses a notice reached; the others were never
         told (:data:`NEVER_TOLD`)."""
+        if not self._revision_of:  # not a change notice, or nothing of the outage went out
+            return {}
         wanted = list(dict.fromkeys(addresses))
-        if not self._revision_of or not wanted:
+        if not wanted:
             return {}
         told: dict[str, int] = {}
         connection = self._session.connection()

@@ -16,6 +16,8 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from outage_notify.models import (
+    CHANGE_KINDS,
+    NEVER_TOLD,
     Notice,
     NoticeKind,
     NoticeState,
@@ -149,7 +151,7 @@ def build_context(
         previous = _last_told(session, outage, revision)
     else:
         previous = _revision(session, outage, told) if told >= 1 else None
-    if kind in (NoticeKind.CHANGED, NoticeKind.EXTENDED) and told == 0:
+    if kind in CHANGE_KINDS and told == NEVER_TOLD:
         # Never told of this work (a customer who moved in, a new subscriber): a change means
         # nothing to them; they get the notice of the work as it now stands.
         kind = NoticeKind.ADVANCE

@@ -11,10 +11,9 @@ from __future__ import annotations
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from outage_notify.models import Delivery, DeliveryState, Notice, NoticeState, Outage
+from outage_notify.models import CHANGE_KINDS, Delivery, DeliveryState, Notice, NoticeState, Outage
 from outage_notify.planning.timeline import (
     ALL,
-    CHANGE_KINDS,
     LEAD_KINDS,
     NOTIFIED,
     PlannedNotice,

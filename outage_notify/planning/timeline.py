@@ -41,7 +41,6 @@ ALL, CRITICAL, NOTIFIED = "all", "critical", "notified"
 AUDIENCES = (ALL, CRITICAL, NOTIFIED)
 RESTORED_DEADLINE = timedelta(hours=12)
 LEAD_KINDS = (NoticeKind.ADVANCE, NoticeKind.REMINDER)
-CHANGE_KINDS = (NoticeKind.CHANGED, NoticeKind.EXTENDED)
 
 
 @dataclass(frozen=True)
