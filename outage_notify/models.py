@@ -24,6 +24,7 @@ from outage_notify.states import (  # noqa: F401
     FINAL_DELIVERY_STATES,
     NEVER_TOLD,
     SUBSCRIBER_MOVES,
+    TOLD_KINDS,
     UPCOMING_KINDS,
     DeliveryState,
     NoticeKind,

@@ -2,7 +2,8 @@
 
 A change notice states the change against what its recipient has: "now Fri 11 Dec, was Thu
 10 Dec" to a contact last told Thursday, "extended, was until Fri 12:00" to one already told
-Friday, and a plain new notice to one never told (a customer who moved in since). That is
+Friday, and a plain new notice to one never told (a customer who moved in since); a
+cancellation names the times they had ("the shutoff planned for Thu 10 Dec is cancelled"). That is
 the revision of the newest notice of the outage that reached the contact (sent or delivered,
 on any channel: an SMS and a call to one phone reach one person), looked up per chunk of
 recipients as the outbox writes them, so an expansion's memory stays flat.
@@ -17,7 +18,7 @@ from sqlalchemy import Select, bindparam
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
-from outage_notify.models import CHANGE_KINDS, NEVER_TOLD, Delivery, Notice, NoticeState
+from outage_notify.models import NEVER_TOLD, TOLD_KINDS, Delivery, Notice, NoticeState
 from outage_notify.planning.targeting import NOTIFIED_STATES
 
 _DELIVERY = Delivery.__table__  # type: ignore[attr-defined]
@@ -43,7 +44,7 @@ class LastTold:
 
     def __init__(self, session: Session, notice: Notice) -> None:
         self._session = session
-        self.applies = notice.kind in CHANGE_KINDS
+        self.applies = notice.kind in TOLD_KINDS
         rows = (
             session.exec(
                 select(Notice.id, Notice.revision).where(

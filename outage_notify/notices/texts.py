@@ -159,6 +159,9 @@ def build_context(
         # A reschedule they never heard of, then an extension: against what they were told
         # the start moved too, so it is a change ("now ..., was ..."), not an extension.
         kind = NoticeKind.CHANGED
+    # A cancellation names the work as they were told it: called off after a reschedule that
+    # never reached them, it is Thursday's work that is off for those who only heard Thursday.
+    told_times = previous if kind == NoticeKind.CANCELLED and previous else current
     if areas is None:
         rows = session.exec(
             select(ServiceArea).where(col(ServiceArea.code).in_(current.area_codes))
@@ -177,8 +180,8 @@ def build_context(
         description=current.description,
         area_codes=list(current.area_codes),
         area_names=names,
-        start=current.start_at.astimezone(zone),
-        end=current.end_at.astimezone(zone),
+        start=told_times.start_at.astimezone(zone),
+        end=told_times.end_at.astimezone(zone),
         hotline=settings.hotline,
         outage_url=outage_url(settings, outage.id),
         previous_start=previous.start_at.astimezone(zone) if previous else None,

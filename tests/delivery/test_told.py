@@ -242,3 +242,23 @@ def test_the_lookup_takes_any_address_a_contact_may_have(db: Database) -> None:
         session.flush()
         told = LastTold(session, changed).revisions([quoted, "x@example.org", "y'@z.org"])
     assert told == {quoted: 1}  # a failed send told nobody
+
+
+@pytest.mark.parametrize(
+    ("language", "to_a", "to_b"),
+    [
+        ("en", "planned for Thu 10 Dec 08:00-12:00 is cancelled", "planned for Fri 11 Dec"),
+        ("zh-CN", "原定12月10日(周四)08:00-12:00的停水已取消", "原定12月11日(周五)08:00-12:00"),
+    ],
+)
+def test_a_cancellation_names_the_work_as_each_recipient_was_told_it(
+    db: Database, settings: Settings, language: str, to_a: str, to_b: str
+) -> None:
+    city = _told_thursday_and_friday(db, settings, language)
+    with db.session() as session:
+        outages.cancel(
+            session, city.outage_id, settings=settings, now=local("2026-12-09T10:00"), actor="t"
+        )
+    texts = city.dispatch("2026-12-09T10:00")
+    assert to_a in texts[A]  # A only ever heard Thursday
+    assert to_b in texts[B]
