@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import email
 import email.policy
 import json
@@ -16,7 +15,7 @@ from sqlmodel import func, select
 
 from outage_notify.cli import cli
 from outage_notify.db import Database
-from outage_notify.demo import DEMO_DATA
+from outage_notify.demo.city import read_rows
 from outage_notify.models import Customer, OptOut, ServiceArea
 
 pytestmark = pytest.mark.slow
@@ -25,7 +24,12 @@ KINDS = {"advance", "reminder", "changed", "extended", "cancelled", "restored"}
 
 def test_demo_runs_the_whole_flow_and_fills_the_outbox(tmp_path: Path) -> None:
     directory = tmp_path / "demo-run"
-    result = CliRunner().invoke(cli, ["demo", "--dir", str(directory)], catch_exceptions=False)
+    result = CliRunner().invoke(
+        cli,
+        ["demo", "--dir", str(directory)],
+        catch_exceptions=False,
+        env={"COLUMNS": "200"},  # no line of the story wrapped
+    )
     assert result.exit_code == 0, result.output
     output = result.stdout
     for kind in KINDS:
@@ -39,6 +43,13 @@ def test_demo_runs_the_whole_flow_and_fills_the_outbox(tmp_path: Path) -> None:
     ):
         assert change in output
     assert "opted_out" in output  # the demo's opted-out residents are skipped, and said so
+    # Landlines get calls; the critical-needs ladder climbs: replies, calls, door knocks.
+    assert re.search(r"│ advance +│ voice +│ zh-CN", output)
+    assert "critical-needs customer(s) replied 1: acknowledged" in output
+    assert "not acknowledged in time, called" in output
+    assert "door-knock list, emailed to crews@example.org" in output
+    for step in ("notified", "acknowledged", "call", "door_knock", "dispatch_email"):
+        assert re.search(rf"│ {step} +│ +\d+ │", output), f"no ladder step {step}"
     assert "Demo city Lanxi Bay: 18 service areas, 5,000 customers" in output
     database = Database(f"sqlite:///{directory / 'outage-notify.db'}")
     with database.read() as session:
@@ -50,9 +61,24 @@ def test_demo_runs_the_whole_flow_and_fills_the_outbox(tmp_path: Path) -> None:
     sms = [
         json.loads(line) for line in (directory / "outbox" / "sms.jsonl").read_text().splitlines()
     ]
-    emails = sorted((directory / "outbox" / "email").glob("*.eml"))
+    everything = sorted((directory / "outbox" / "email").glob("*.eml"))
+    # Delivery id 0: the door-knock lists emailed to the crews, not notices to residents.
+    crews = [p for p in everything if p.name.startswith("0-")]
+    emails = [p for p in everything if not p.name.startswith("0-")]
+    calls = [
+        json.loads(line)
+        for line in (directory / "outbox" / "voice" / "calls.jsonl").read_text().splitlines()
+    ]
     total = int(re.search(r"│ all +│ +│ +│ +([\d,]+) │", output).group(1).replace(",", ""))  # type: ignore[union-attr]
-    assert len(sms) + len(emails) == total
+    assert len(sms) + len(emails) + len(calls) == total
+    # Landlines are called instead of texted, and get no SMS.
+    landlines = {m["to"] for m in calls if m["to"].startswith("+865718")}
+    assert landlines
+    assert not landlines & {m["to"] for m in sms}
+    assert crews
+    for path in crews:
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        assert str(message["To"]) == "crews@example.org"
     assert all("12319" in m["body"] for m in sms)  # every notice names the hotline
     assert {m["language"] for m in sms} == {"zh-CN", "en"}
 
@@ -82,10 +108,8 @@ def test_demo_runs_the_whole_flow_and_fills_the_outbox(tmp_path: Path) -> None:
 
 
 def _opted_out_addresses() -> dict[str, set[str]]:
-    with (DEMO_DATA / "customers.csv").open(encoding="utf-8", newline="") as handle:
-        people = {row["account_id"]: row for row in csv.DictReader(handle)}
-    with (DEMO_DATA / "opt_outs.csv").open(encoding="utf-8", newline="") as handle:
-        rows = list(csv.DictReader(handle))
+    people = {row["account_id"]: row for row in read_rows("customers.csv")}
+    rows = read_rows("opt_outs.csv")
     out: dict[str, set[str]] = {"sms": set(), "email": set()}
     for row in rows:
         person = people[row["account_id"]]
