@@ -170,10 +170,12 @@ def simulate(
         replied = _replies(database, settings, clock)
         if replied:
             say(f"[{local}] {replied} critical-needs customer(s) replied 1: acknowledged")
-        _climb(engine, clock, local, say)
+        step = next_step(database)
+        if step is not None and step <= clock:  # before the pass: a call queued goes in it
+            _climb(engine, clock, local, say)
         summary = engine.dispatcher.run_once(clock)
-        # The ladders of the critical customers just notified open now, as at the next tick.
-        _climb(engine, clock, local, say)
+        if summary.results:  # the ladders of those just notified open, as at the next tick
+            _climb(engine, clock, local, say)
         steps += 1
         if summary.results or summary.expansion.notices:
             sent = sum(
