@@ -59,11 +59,11 @@ def test_demo_runs_the_whole_flow_and_fills_the_outbox(demo_run: tuple[Path, str
     assert "door-knock list, emailed to crews@example.org" in output
     for step in ("notified", "acknowledged", "call", "door_knock", "dispatch_email"):
         assert re.search(rf"│ {step} +│ +\d+ │", output), f"no ladder step {step}"
-    assert "Demo city Lanxi Bay: 18 service areas, 5,000 customers" in output
+    assert "Demo city Lanxi Bay: 18 service areas, 3,000 customers" in output
     database = Database(f"sqlite:///{directory / 'outage-notify.db'}")
     with database.read() as session:
         assert session.exec(select(func.count()).select_from(ServiceArea)).one() == 18
-        assert session.exec(select(func.count()).select_from(Customer)).one() == 5000
+        assert session.exec(select(func.count()).select_from(Customer)).one() == 3000
         assert session.exec(select(func.count()).select_from(OptOut)).one() > 0
     database.dispose()
 

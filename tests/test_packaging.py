@@ -178,7 +178,7 @@ def test_the_installed_package_runs_the_demo(installed: tuple[Path, Path], tmp_p
         elsewhere,
         COLUMNS="200",
     )
-    assert "Demo city Lanxi Bay: 18 service areas, 5,000 customers" in out
+    assert "Demo city Lanxi Bay: 18 service areas, 3,000 customers" in out
     assert "restored service for WO-2026-0415" in out
     assert (elsewhere / "run" / "outbox" / "sms.jsonl").stat().st_size > 0
     assert (elsewhere / "run" / "public" / "feeds" / "outages.rss").is_file()

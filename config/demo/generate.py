@@ -4,7 +4,7 @@ Lanxi Bay (澜溪湾) is fictional, and so is everyone in it: names are drawn fr
 numbers from one made-up block, email addresses from the reserved example domains. The output
 is committed inside the package, in ``outage_notify/demo_data/`` (so ``outage-notify demo``
 works from an installed wheel): ``areas.geojson`` (12 water pressure zones, 6 gas districts),
-``customers.csv`` (5,000 customers, one in a hundred with a landline, about one in a hundred
+``customers.csv`` (3,000 customers, one in a hundred with a landline, about one in a hundred
 critical-needs), ``opt_outs.csv``. The demo's ``outages.csv`` beside them
 is written by hand.
 """
@@ -23,6 +23,9 @@ from outage_notify.planning.customer_rows import COLUMNS
 # The one copy of the demo city: the package ships it.
 OUT = Path(__file__).resolve().parents[2] / "outage_notify" / "demo_data"
 SEED = 2026
+# Enough for every outage to reach hundreds in both languages, few enough that the demo's
+# whole simulated week (about 10,000 messages) runs in seconds.
+CUSTOMERS = 3_000
 LANDLINE_EVERY = 7  # one customer in a hundred with a phone has a landline
 WEST, SOUTH, EAST, NORTH = 120.50, 30.20, 120.74, 30.38
 
@@ -153,7 +156,7 @@ def people(
     rng: random.Random, water: list[Polygon], gas: list[Polygon]
 ) -> tuple[list[list[str]], list[list[str]]]:
     rows, opt_outs = [], []
-    for n in range(1, 5001):
+    for n in range(1, CUSTOMERS + 1):
         english = rng.random() < 0.3
         lon = rng.uniform(WEST + 0.001, EAST - 0.001)
         lat = rng.uniform(SOUTH + 0.001, NORTH - 0.001)
