@@ -13,16 +13,7 @@ from outage_notify.cli.web import check_port_free
 from outage_notify.db import Database
 from outage_notify.demo import DemoResult, demo_settings, missing_files, run_demo, served_clock
 from outage_notify.errors import OutageNotifyError
-
-# In the order a ladder climbs them (escalation_models.EscalationStep).
-LADDER_STEPS = (
-    "notified",
-    "acknowledged",
-    "call",
-    "door_knock",
-    "dispatch_email",
-    "closed",
-)
+from outage_notify.models import EscalationStep
 
 
 @click.command()
@@ -91,9 +82,9 @@ def _show(console: Console, result: DemoResult) -> None:
     ladder = Table(title="Critical-needs ladder, by step")
     ladder.add_column("step")
     ladder.add_column("customers", justify="right")
-    for step in LADDER_STEPS:
-        if result.ladder.get(step):
-            ladder.add_row(step, f"{result.ladder[step]:,}")
+    for step in EscalationStep:  # in the order a ladder climbs them
+        if result.ladder.get(step.value):
+            ladder.add_row(step.value, f"{result.ladder[step.value]:,}")
     console.print(ladder)
     directory = result.directory
     exported = result.export.files if result.export else []
