@@ -81,7 +81,7 @@ def _show(console: Console, result: DemoResult) -> None:
     console.print(other)
     ladder = Table(title="Critical-needs ladder, by step")
     ladder.add_column("step")
-    ladder.add_column("customers", justify="right")
+    ladder.add_column("ladders", justify="right")  # one per critical customer and outage
     for step in EscalationStep:  # in the order a ladder climbs them
         if result.ladder.get(step.value):
             ladder.add_row(step.value, f"{result.ladder[step.value]:,}")

@@ -15,12 +15,13 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
 
+from outage_notify import registry
 from outage_notify.db import Database
 from outage_notify.delivery.engine import Engine
 from outage_notify.delivery.escalation import next_step
 from outage_notify.delivery.outbox import next_due
 from outage_notify.demo.city import ACTOR, CREWS, Say
-from outage_notify.models import Customer, Escalation, Outage
+from outage_notify.models import Delivery, DeliveryState, Escalation, Outage
 from outage_notify.planning import outages
 from outage_notify.residents.inbound import handle_inbound
 from outage_notify.settings import Settings
@@ -120,19 +121,25 @@ def _change_time(database: Database, change: Change, zone: ZoneInfo) -> datetime
 
 
 def _repliers(database: Database) -> list[tuple[str, datetime]]:
-    """(phone, when they reply 1) of the critical customers who will, not yet replied."""
+    """(phone, when they reply 1) of the critical customers who will and have not yet: those
+    with an even id among the ones whose ladder's notice came by SMS (which asks for the 1)."""
+    texted = (
+        (col(Delivery.notice_id) == col(Escalation.notice_id))
+        & (col(Delivery.customer_id) == col(Escalation.customer_id))
+        & (col(Delivery.channel) == registry.SMS.name)
+    )
     with database.read() as session:
         rows = session.exec(
-            select(Customer.phone, Escalation.notified_at)
-            .join(Customer, col(Customer.id) == col(Escalation.customer_id))
+            select(Delivery.address, Escalation.notified_at)
+            .select_from(Escalation)
+            .join(Delivery, texted)
             .where(
                 Escalation.stage == "waiting",
-                col(Customer.id) % 2 == 0,
-                col(Customer.phone).is_not(None),
-                col(Customer.landline).is_(False),
+                col(Escalation.customer_id) % 2 == 0,
+                col(Delivery.state).in_([DeliveryState.SENT, DeliveryState.DELIVERED]),
             )
         ).all()
-    return [(phone, notified + REPLY_AFTER) for phone, notified in rows if phone]
+    return [(phone, notified + REPLY_AFTER) for phone, notified in rows]
 
 
 def _replies(database: Database, settings: Settings, now: datetime) -> int:
