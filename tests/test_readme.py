@@ -72,7 +72,8 @@ def database_env(request: pytest.FixtureRequest) -> dict[str, str]:
 
 @pytest.mark.slow
 def test_a_day_in_the_life_runs_as_written(tmp_path: Path, database_env: dict[str, str]) -> None:
-    shutil.copytree(REPO / "config" / "demo", tmp_path / "config" / "demo")
+    data = Path("outage_notify") / "demo_data"
+    shutil.copytree(REPO / data, tmp_path / data)
     env = {
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
         "HOME": str(tmp_path),

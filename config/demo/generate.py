@@ -1,9 +1,12 @@
 """Generate the demo city, deterministically: ``python config/demo/generate.py``.
 
 Lanxi Bay (澜溪湾) is fictional, and so is everyone in it: names are drawn from lists, phone
-numbers from one made-up block, email addresses from the reserved example domains. The output,
-committed beside this script: ``areas.geojson`` (12 water pressure zones, 6 gas districts),
-``customers.csv`` (5,000 customers), ``opt_outs.csv``.
+numbers from one made-up block, email addresses from the reserved example domains. The output
+is committed inside the package, in ``outage_notify/demo_data/`` (so ``outage-notify demo``
+works from an installed wheel): ``areas.geojson`` (12 water pressure zones, 6 gas districts),
+``customers.csv`` (3,000 customers, one in a hundred with a landline, about one in a hundred
+critical-needs), ``opt_outs.csv``. The demo's ``outages.csv`` beside them
+is written by hand.
 """
 
 from __future__ import annotations
@@ -17,8 +20,13 @@ from shapely.geometry import Point, Polygon, mapping
 
 from outage_notify.planning.customer_rows import COLUMNS
 
-HERE = Path(__file__).parent
+# The one copy of the demo city: the package ships it.
+OUT = Path(__file__).resolve().parents[2] / "outage_notify" / "demo_data"
 SEED = 2026
+# Enough for every outage to reach hundreds in both languages, few enough that the demo's
+# whole simulated week (about 10,000 messages) runs in seconds.
+CUSTOMERS = 3_000
+LANDLINE_EVERY = 7  # one customer in a hundred with a phone has a landline
 WEST, SOUTH, EAST, NORTH = 120.50, 30.20, 120.74, 30.38
 
 WATER_NAMES = [
@@ -122,15 +130,16 @@ def main() -> None:
         "features": features("W", "water", water, WATER_NAMES)
         + features("G", "gas", gas, GAS_NAMES),
     }
-    (HERE / "areas.geojson").write_text(
+    (OUT / "areas.geojson").write_text(
         json.dumps(collection, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
     )
     customers, opt_outs = people(rng, water, gas)
-    with (HERE / "customers.csv").open("w", newline="", encoding="utf-8") as handle:
+    with (OUT / "customers.csv").open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(COLUMNS)
-        writer.writerows(customers)
-    with (HERE / "opt_outs.csv").open("w", newline="", encoding="utf-8") as handle:
+        # The columns the generator does not fill (service_node) stay empty.
+        writer.writerows(row + [""] * (len(COLUMNS) - len(row)) for row in customers)
+    with (OUT / "opt_outs.csv").open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["account_id", "channel"])
         writer.writerows(opt_outs)
@@ -147,7 +156,7 @@ def people(
     rng: random.Random, water: list[Polygon], gas: list[Polygon]
 ) -> tuple[list[list[str]], list[list[str]]]:
     rows, opt_outs = [], []
-    for n in range(1, 5001):
+    for n in range(1, CUSTOMERS + 1):
         english = rng.random() < 0.3
         lon = rng.uniform(WEST + 0.001, EAST - 0.001)
         lat = rng.uniform(SOUTH + 0.001, NORTH - 0.001)
@@ -163,6 +172,8 @@ def people(
             )
             address = f"澜溪湾{street_zh}{number}号"
         phone = f"+86170{n:08d}" if rng.random() > 0.08 else ""
+        if phone and n % 100 == LANDLINE_EVERY:  # a fixed line in Hangzhou's 0571: called
+            phone = f"+865718{n:07d}"
         email = (
             f"resident{n}@example.{rng.choice(['org', 'com', 'net'])}"
             if rng.random() > 0.15 or not phone

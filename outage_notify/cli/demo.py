@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
 from rich.table import Table
 
+from outage_notify.cli.web import check_port_free
 from outage_notify.db import Database
-from outage_notify.demo import DEMO_DATA, DemoResult, run_demo
+from outage_notify.demo import DemoResult, demo_settings, missing_files, run_demo, served_clock
 from outage_notify.errors import OutageNotifyError
+from outage_notify.models import EscalationStep
 
 
 @click.command()
@@ -34,17 +37,25 @@ def demo(directory: Path, serve: bool, port: int) -> None:
     """Run the whole flow on a bundled demo city with SQLite and the file backends.
 
     Needs no credentials and no services, and ignores any config file. It imports the demo
-    city (config/demo/), plans its outages relative to now, then drives the real dispatcher
-    with a simulated clock through every due time (advance notices, reminders, a reschedule,
-    an extension, a cancellation, a restoration). SMS go to DIR/outbox/sms.jsonl, emails to
-    DIR/outbox/email/*.eml, the feeds and banner to DIR/public.
+    city (shipped in the package), plans its outages relative to now, then drives the real
+    dispatcher with a simulated clock through every due time (advance notices, reminders, a
+    reschedule, an extension, a cancellation, a restoration, calls to landlines and the
+    critical-needs ladder). SMS go to DIR/outbox/sms.jsonl, emails to DIR/outbox/email/*.eml,
+    calls to DIR/outbox/voice/, the feeds and banner to DIR/public. --serve serves the web
+    app as of the demo's simulated end, so its pages tell the same story.
 
     Example:
 
         outage-notify demo --dir demo-run --serve
     """
-    if not (DEMO_DATA / "areas.geojson").is_file():
-        raise OutageNotifyError(f"the demo city is not at {DEMO_DATA} (run from a checkout)")
+    if serve:  # before the demo, not after it
+        check_port_free(demo_settings(directory).web.host, port)
+    missing = missing_files()
+    if missing:
+        raise OutageNotifyError(
+            f"the demo city's {', '.join(missing)} is missing from the installed package "
+            "(outage_notify/demo_data/): reinstall outage-notify"
+        )
     console = Console(highlight=False)
     with console.status("Running the demo..."):
         result = run_demo(directory, say=console.print, port=port)
@@ -68,6 +79,13 @@ def _show(console: Console, result: DemoResult) -> None:
     for (state, reason), count in sorted(result.not_sent.items()):
         other.add_row(state, reason, f"{count:,}")
     console.print(other)
+    ladder = Table(title="Critical-needs ladder, by step")
+    ladder.add_column("step")
+    ladder.add_column("ladders", justify="right")  # one per critical customer and outage
+    for step in EscalationStep:  # in the order a ladder climbs them
+        if result.ladder.get(step.value):
+            ladder.add_row(step.value, f"{result.ladder[step.value]:,}")
+    console.print(ladder)
     directory = result.directory
     exported = result.export.files if result.export else []
     console.print(
@@ -78,16 +96,28 @@ def _show(console: Console, result: DemoResult) -> None:
     )
     console.print(f"SMS outbox:   {directory / 'outbox' / 'sms.jsonl'}")
     console.print(f"Email outbox: {directory / 'outbox' / 'email'}/ (one .eml per message)")
+    console.print(f"Voice outbox: {directory / 'outbox' / 'voice'}/ (each call's TwiML)")
     console.print(f"Feeds, CAP alerts and banner: {directory / 'public'}/ ({len(exported)} files)")
     console.print(f"Database:     {directory / 'outage-notify.db'}")
+
+
+def served_app(result: DemoResult) -> Any:
+    """The web app over the demo's database, its clock stopped at the simulated end."""
+    from outage_notify.web.app import create_app
+
+    settings = result.settings
+    return create_app(settings, Database(settings.database_url), clock=served_clock(result))
 
 
 def _serve(result: DemoResult) -> None:
     import uvicorn
 
-    from outage_notify.web.app import create_app
-
     settings = result.settings
-    app = create_app(settings, Database(settings.database_url))
-    click.echo(f"Serving {settings.public_url}/ (Ctrl-C to stop)")
-    uvicorn.run(app, host=settings.web.host, port=settings.web.port, log_level="warning")
+    end = served_clock(result)().astimezone(settings.zone)
+    click.echo(
+        f"Serving {settings.public_url}/ as of the demo's end, {end:%a %d %b %H:%M} "
+        "(Ctrl-C to stop)"
+    )
+    uvicorn.run(
+        served_app(result), host=settings.web.host, port=settings.web.port, log_level="warning"
+    )

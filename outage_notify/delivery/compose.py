@@ -2,8 +2,9 @@
 
 Contexts are read once per (notice, language, what the recipient was last told) and reused: a
 fan-out renders the same notice for thousands of recipients, and only the email's unsubscribe
-link differs per address. A change notice has one text per group of recipients who were last
-told the same revision (delivery/told.py).
+link differs per address (the calendar attachment, the costliest part of an email, is made
+once per notice, group and second). A change notice has one text per group of recipients who
+were last told the same revision (delivery/told.py).
 """
 
 from __future__ import annotations
@@ -14,12 +15,12 @@ from datetime import datetime
 
 from sqlmodel import col, select
 
-from channels.base import Message
+from channels.base import Attachment, Message
 from outage_notify import registry
 from outage_notify.db import Database, utcnow
 from outage_notify.delivery.attempts import ClaimedDelivery
 from outage_notify.models import UPCOMING_KINDS, Customer, Delivery, Notice, Outage
-from outage_notify.notices.email import compose_email
+from outage_notify.notices.email import compose_email, notice_calendar
 from outage_notify.notices.sms import sms_text
 from outage_notify.notices.texts import NoticeContext, build_context
 from outage_notify.notices.voice import voice_text
@@ -39,6 +40,7 @@ class NoticeComposer:
         self._sms_texts: dict[tuple[int, str, int | None, bool], str] = {}
         self._voice_texts: dict[tuple[int, str, int | None], str] = {}
         self._critical: dict[int, frozenset[int]] = {}
+        self._calendars: dict[tuple[int, str, int | None], tuple[datetime, Attachment]] = {}
         self._lock = threading.Lock()
 
     def context(self, notice_id: int, language: str, told: int | None = None) -> NoticeContext:
@@ -70,6 +72,7 @@ class NoticeComposer:
                 self._sms_texts.clear()
                 self._voice_texts.clear()
                 self._critical.clear()
+                self._calendars.clear()
             self._contexts[key] = ctx
         return ctx
 
@@ -133,6 +136,7 @@ class NoticeComposer:
                 valid_until=delivery.valid_until,
             )
         ctx = self.context(delivery.notice_id, delivery.language, told)
+        now = self.clock()
         return compose_email(
             ctx,
             delivery_id=delivery.id,
@@ -140,5 +144,22 @@ class NoticeComposer:
             address=delivery.address,
             settings=self.settings,
             valid_until=delivery.valid_until,
-            now=self.clock(),
+            now=now,
+            calendar=self.calendar(delivery.notice_id, ctx, now, told),
         )
+
+    def calendar(
+        self, notice_id: int, ctx: NoticeContext, now: datetime, told: int | None = None
+    ) -> Attachment:
+        """The notice's calendar attachment, the same for every recipient last told the same:
+        made once a second (DTSTAMP, its only moving part, has whole seconds), not once an
+        email."""
+        key = (notice_id, ctx.language, told)
+        stamp = now.replace(microsecond=0)
+        cached = self._calendars.get(key)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        attachment = notice_calendar(ctx, settings=self.settings, now=now)
+        with self._lock:
+            self._calendars[key] = (stamp, attachment)
+        return attachment

@@ -348,3 +348,17 @@ class Ladder:
                 detail=f"{left} before the work starts",
             )
         return list(due)
+
+
+def next_step(database: Database) -> datetime | None:
+    """When an open ladder next climbs (a call, the door-knock list): for a simulated clock,
+    which has no daemon tick to find it."""
+    with database.read() as session:
+        call = session.exec(
+            select(func.min(Escalation.call_at)).where(Escalation.stage == "waiting")
+        ).one()
+        listing = session.exec(
+            select(func.min(Escalation.door_knock_at)).where(col(Escalation.stage).in_(CLIMBING))
+        ).one()
+    found = [t for t in (call, listing) if t is not None]
+    return min(found) if found else None

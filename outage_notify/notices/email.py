@@ -38,8 +38,10 @@ def compose_email(
     settings: Settings,
     valid_until: datetime | None = None,
     now: datetime | None = None,
+    calendar: Attachment | None = None,
 ) -> Message:
-    """The email for one delivery. ``now`` stamps the calendar attachment (DTSTAMP).
+    """The email for one delivery. ``now`` stamps the calendar attachment (DTSTAMP);
+    ``calendar`` is that attachment when the caller already made it for this notice.
 
     Raises SettingsError when ``web.secret_key`` is empty (the unsubscribe link needs it).
     """
@@ -54,7 +56,7 @@ def compose_email(
         subject=" ".join(render(f"{base}.subject.txt", ctx).split()),
         text=render(f"{base}.txt", ctx, unsubscribe_url=link) + "\n",
         html=render(f"{base}.html", ctx, unsubscribe_url=link) + "\n",
-        attachments=(notice_calendar(ctx, settings=settings, now=now or utcnow()),),
+        attachments=(calendar or notice_calendar(ctx, settings=settings, now=now or utcnow()),),
         headers=unsubscribe.list_unsubscribe_headers(settings, token),
         valid_until=valid_until,
         sender_name=ctx.utility_name,
