@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
-from rich.table import Table
 
-from outage_notify.db import Database
-from outage_notify.demo import DEMO_DATA, DemoResult, run_demo
 from outage_notify.errors import OutageNotifyError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from outage_notify.demo import DemoResult
 
 
 @click.command()
@@ -43,6 +45,11 @@ def demo(directory: Path, serve: bool, port: int) -> None:
 
         outage-notify demo --dir demo-run --serve
     """
+    # Imported on use: the demo drives every wing, which `demo --help` does not need.
+    from rich.console import Console
+
+    from outage_notify.demo import DEMO_DATA, run_demo
+
     if not (DEMO_DATA / "areas.geojson").is_file():
         raise OutageNotifyError(f"the demo city is not at {DEMO_DATA} (run from a checkout)")
     console = Console(highlight=False)
@@ -54,6 +61,8 @@ def demo(directory: Path, serve: bool, port: int) -> None:
 
 
 def _show(console: Console, result: DemoResult) -> None:
+    from rich.table import Table
+
     table = Table(title="Notices sent, by kind, channel and language")
     for name in ("kind", "channel", "language", "messages"):
         table.add_column(name, justify="right" if name == "messages" else "left")
@@ -85,6 +94,7 @@ def _show(console: Console, result: DemoResult) -> None:
 def _serve(result: DemoResult) -> None:
     import uvicorn
 
+    from outage_notify.db import Database
     from outage_notify.web.app import create_app
 
     settings = result.settings
