@@ -186,9 +186,13 @@ def _inside_ids(session: Session, outage: Outage, extra: list[Any]) -> np.ndarra
         return np.empty(0, dtype=np.int64)
     points = select(col(Customer.id), col(Customer.longitude), col(Customer.latitude))
     found = [np.empty(0, dtype=np.int64)]
-    # In partitions: a million (id, lon, lat) tuples held at once cost over 100 MB.
-    result = session.connection().execute(points.where(_boxes(areas), *extra))
-    for part in result.partitions(_POINT_CHUNK):
+    # In partitions, and streamed (a server-side cursor on PostgreSQL, whose driver would
+    # otherwise hold the whole result): a million (id, lon, lat) rows cost over 100 MB.
+    result = session.connection().execute(
+        points.where(_boxes(areas), *extra),
+        execution_options={"stream_results": True, "yield_per": _POINT_CHUNK},
+    )
+    for part in result.partitions():
         table = np.array([tuple(row) for row in part], dtype=np.float64)
         # A customer exactly on a boundary is affected (geo.inside).
         within = inside_polygon(union, table[:, 1], table[:, 2])
