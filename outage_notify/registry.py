@@ -89,7 +89,7 @@ class ChannelSpec:
     stands_in_when: str | None = None
 
 
-def require_twilio(channel: str, needed: Sequence[tuple[str, str]]) -> None:
+def _require_twilio(channel: str, needed: Sequence[tuple[str, str]]) -> None:
     """A Twilio backend of ``channel`` needs every value of ``needed`` (config key, value):
     one error naming every empty key, with the way out."""
     missing = [key for key, value in needed if not value]
@@ -100,8 +100,8 @@ def require_twilio(channel: str, needed: Sequence[tuple[str, str]]) -> None:
         )
 
 
-def twilio_account(settings: Settings) -> list[tuple[str, str]]:
-    """The ``[sms]`` Twilio account's credentials, for ``require_twilio`` (calls use it too)."""
+def _twilio_account(settings: Settings) -> list[tuple[str, str]]:
+    """The ``[sms]`` Twilio account's credentials, for ``_require_twilio`` (calls use it too)."""
     sms = settings.sms
     return [
         ("sms.account_sid", sms.account_sid),
@@ -127,7 +127,7 @@ def build_sms(settings: Settings, *, status_callbacks: bool = True) -> PushChann
         "sms.messaging_service_sid or sms.from_number",
         sms.messaging_service_sid or sms.from_number,
     )
-    require_twilio("sms", [*twilio_account(settings), sender])
+    _require_twilio("sms", [*_twilio_account(settings), sender])
     return TwilioSMS(
         account_sid=sms.account_sid,
         auth_token=sms.auth_token.get_secret_value(),
@@ -205,7 +205,7 @@ def build_voice(settings: Settings, *, status_callbacks: bool = True) -> PushCha
         return FileVoice(voice.file_dir, speakers=speakers, callback_url=callback)
     if voice.backend == "disabled":
         return DisabledVoice()
-    require_twilio("voice", [*twilio_account(settings), ("voice.from_number", voice.from_number)])
+    _require_twilio("voice", [*_twilio_account(settings), ("voice.from_number", voice.from_number)])
     sms = settings.sms
     return TwilioVoice(
         account_sid=sms.account_sid,
