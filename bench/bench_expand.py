@@ -80,11 +80,11 @@ def populate(url: str, customers: int) -> int:
         no = false(False) if false else False
         columns = (
             "account_id, name, phone, email, language, address, latitude, longitude, "
-            "water_area, gas_area, channels, critical, phone_invalid, email_invalid, row_hash, "
-            "created_at, updated_at"
+            "water_area, gas_area, channels, critical, phone_invalid, email_invalid, "
+            "voice_invalid, landline, row_hash, created_at, updated_at"
         )
         marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-        statement = f"INSERT INTO customer ({columns}) VALUES ({', '.join([marker] * 17)})"
+        statement = f"INSERT INTO customer ({columns}) VALUES ({', '.join([marker] * 19)})"
         for start in range(0, customers, 10_000):
             rows = []
             for i in range(start, min(customers, start + 10_000)):
@@ -102,6 +102,8 @@ def populate(url: str, customers: int) -> int:
                         "W1" if not located or i % 10 else None,  # some only by polygon
                         None,
                         "",
+                        no,
+                        no,
                         no,
                         no,
                         no,

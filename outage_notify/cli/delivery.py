@@ -1,22 +1,25 @@
-"""``outage-notify dispatch`` and ``outage-notify run``: sending notices."""
+"""``outage-notify dispatch`` and ``outage-notify run``: sending notices.
+
+The delivery wing (the engine, the daemon, the channels behind them) is imported by each
+command as it runs: ``--help`` loads none of it.
+"""
 
 from __future__ import annotations
 
 import logging
 from contextlib import nullcontext
+from typing import TYPE_CHECKING
 
 import click
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from outage_notify.cli.base import AppContext, echo_json, pass_app, stderr_is_terminal
 from outage_notify.cli.web import check_port_free
-from outage_notify.db import utcnow
-from outage_notify.delivery.daemon import Daemon
-from outage_notify.delivery.engine import build_engine
-from outage_notify.delivery.outbox import pending_count
 from outage_notify.logs import setup_logging
 from outage_notify.times import parse_time
 from outage_notify.web.public_url import warn_if_insecure
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 
 @click.command()
@@ -41,6 +44,10 @@ def dispatch(app: AppContext, once: bool, now_text: str | None, as_json: bool) -
     """
     if not once:
         raise click.UsageError("dispatch runs one pass: add --once (the daemon is `run`)")
+    from outage_notify.db import utcnow
+    from outage_notify.delivery.engine import build_engine
+    from outage_notify.delivery.outbox import pending_count
+
     settings, database = app.settings, app.database
     setup_logging(json_lines=False, level=logging.WARNING)
     now = parse_time(now_text, settings.zone, name="--now") if now_text else None
@@ -87,6 +94,14 @@ def dispatch(app: AppContext, once: bool, now_text: str | None, as_json: bool) -
 def _progress(enabled: bool) -> Progress | nullcontext[None]:
     if not enabled:
         return nullcontext()
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -117,6 +132,8 @@ def run(app: AppContext, no_web: bool, log_format: str) -> None:
 
         outage-notify run --config /etc/outage-notify/outage-notify.toml
     """
+    from outage_notify.delivery.daemon import Daemon
+
     settings, database = app.settings, app.database
     if not no_web:
         check_port_free(settings.web.host, settings.web.port)
