@@ -71,6 +71,7 @@ class FanOut:
         over_budget: Callable[[], bool],
         current: Callable[[], datetime],
         summary: DispatchSummary,
+        lanes: int = 1,
     ) -> None:
         self.name = name
         self.size = max(1, size)
@@ -87,9 +88,20 @@ class FanOut:
         self.over_budget = over_budget
         self.current = current
         self.summary = summary
+        self.lanes = max(1, lanes)
         self.jobs: queue.SimpleQueue[ClaimedDelivery | None] = queue.SimpleQueue()
-        self.results: queue.SimpleQueue[Attempt] = queue.SimpleQueue()
+        # Shared by the lanes, under `_lock`: results handed back, reserved deliveries, how
+        # many senders hold nothing marked sending (`free`) and how many hold one.
+        self._lock = threading.Condition()
+        self._finished: list[Attempt] = []
         self.reserved: deque[ClaimedDelivery] = deque()
+        self._free = self.size
+        self._out = 0
+        self._dry = False  # the last reservation found nothing more to do
+        self._reserving = False
+        self._busy = 0  # lanes in a round
+        self._ended = False
+        self._error: BaseException | None = None
         self._handed = 0  # deliveries given to senders in this pass, for the batch size
         self._began = time.monotonic()
 
@@ -98,24 +110,45 @@ class FanOut:
             threading.Thread(target=self._send, name=f"send-{self.name}-{i}", daemon=True)
             for i in range(self.size)
         ]
-        for sender in senders:
-            sender.start()
+        lanes = [
+            threading.Thread(target=self._other_lane, name=f"ledger-{self.name}-{i}", daemon=True)
+            for i in range(1, self.lanes)
+        ]
+        for thread in [*senders, *lanes]:
+            thread.start()
         try:
-            with self.connect() as connection:
-                self._lead(connection)
+            self._lane()
         finally:
+            with self._lock:
+                self._ended = True  # the other lanes stop marking, whatever ended this one
+                self._lock.notify_all()
+            for lane in lanes:
+                lane.join()
+            error = self._error
             for _ in senders:
                 self.jobs.put(None)
             for sender in senders:
                 sender.join()
             # Anything handed back after the last round, and the reservations left unsent.
-            finished = self._drain([])
+            with self._lock:
+                finished, self._finished = self._finished, []
             if finished or self.reserved:
                 with self.connect() as connection, connection.begin():
                     self.record(connection, finished)
                     self.give_back(connection, [c.id for c in self.reserved], self.current())
                 self.reserved.clear()
                 self._count(finished, 0)
+        if error is not None:
+            raise error  # a bug in another lane surfaces here, as one in this lane does
+
+    def _other_lane(self) -> None:
+        try:
+            self._lane()
+        except BaseException as exc:
+            with self._lock:
+                self._error = exc
+                self._ended = True
+                self._lock.notify_all()
 
     def batch_size(self) -> int:
         """How many to reserve: about ``RESERVE_SECONDS`` of sends at the pace the senders
@@ -124,48 +157,96 @@ class FanOut:
         pace = min(self._handed / elapsed if elapsed > 0 else 0.0, 1.0 / self.bucket.interval)
         return max(2 * self.size, min(MAX_RESERVE, math.ceil(pace * RESERVE_SECONDS)))
 
-    def _lead(self, connection: Connection) -> None:
-        idle, finished, dry = self.size, [], False
-        while True:
-            stopping = self.stop.is_set() or self.over_budget()
-            nothing_to_hand = stopping or (dry and not self.reserved)
-            if idle == 0 or (nothing_to_hand and idle < self.size):
-                finished.append(self.results.get())  # wait for a sender to come back
-            finished = self._drain(finished)
-            idle += len(finished)
-            if stopping and not self.stop.is_set():
-                self.summary.more = True
-            batch: list[ClaimedDelivery] = []
-            skipped = 0
-            with connection.begin():
-                self.record(connection, finished)
-                if not stopping:
-                    now = self.current()
-                    if len(self.reserved) < idle + self.size:
-                        got = self.reserve(connection, now, self.batch_size() - len(self.reserved))
-                        self.reserved.extend(got)
-                        dry = not got
-                    while len(batch) < idle and self.reserved:
-                        n = min(idle - len(batch), len(self.reserved))
-                        wanted = [self.reserved.popleft() for _ in range(n)]
-                        send, skip = self.promote(connection, now, wanted)
-                        batch += send
-                        skipped += skip
-            self._count(finished, skipped)
-            finished = []
-            for claimed in batch:
-                self.jobs.put(claimed)
-            idle -= len(batch)
-            self._handed += len(batch)
-            if idle == self.size and (stopping or (dry and not self.reserved)):
-                return
+    def _stopping(self) -> bool:
+        stopping = self.stop.is_set() or self.over_budget()
+        if stopping and not self.stop.is_set():
+            self.summary.more = True
+        return stopping or self._ended
 
-    def _drain(self, finished: list[Attempt]) -> list[Attempt]:
-        while True:
-            try:
-                finished.append(self.results.get_nowait())
-            except queue.Empty:
-                return finished
+    def _next_round(self) -> tuple[list[Attempt], int, bool] | None:
+        """Wait until this lane has something to do: the results to write, how many
+        deliveries it may mark sending (a result written frees its sender), whether to
+        reserve more; None when the fan-out is over."""
+        with self._lock:
+            while True:
+                stopping = self._stopping()
+                nothing_to_hand = stopping or (self._dry and not self.reserved)
+                if self._finished or (self._free and not nothing_to_hand and not self._busy):
+                    break
+                if nothing_to_hand and self._out == 0 and not self._busy:
+                    self._lock.notify_all()  # the other lanes see it too
+                    return None
+                # A timeout as well: `stop` and the budget do not notify.
+                self._lock.wait(0.5)
+            finished, self._finished = self._finished, []
+            self._out -= len(finished)
+            self._free += len(finished)
+            slots = 0 if stopping else self._free
+            self._free -= slots
+            reserve = (
+                not stopping and not self._reserving and len(self.reserved) < slots + self.size
+            )
+            self._reserving = self._reserving or reserve
+            self._busy += 1
+            return finished, slots, reserve
+
+    def _lane(self) -> None:
+        with self.connect() as connection:
+            while (work := self._next_round()) is not None:
+                finished, slots, reserve = work
+                batch: list[ClaimedDelivery] = []
+                skipped = 0
+                # Reserved in this round's transaction: no other lane may take them before
+                # it commits (their marking would not see the reservation yet).
+                got: deque[ClaimedDelivery] = deque()
+                found = 0
+                taken: list[ClaimedDelivery] = []
+                committed = False
+                try:
+                    with connection.begin():
+                        self.record(connection, finished)
+                        now = self.current()
+                        if reserve:
+                            got.extend(
+                                self.reserve(
+                                    connection, now, self.batch_size() - len(self.reserved)
+                                )
+                            )
+                        while len(batch) < slots and (
+                            wanted := self._take(slots - len(batch), got)
+                        ):
+                            taken = wanted
+                            send, skip = self.promote(connection, now, wanted)
+                            taken = []
+                            batch += send
+                            skipped += skip
+                    committed = True
+                finally:
+                    with self._lock:
+                        if committed:
+                            self.reserved.extend(got)
+                        self.reserved.extendleft(
+                            reversed(taken)
+                        )  # a failed marking's, for give_back
+                        if reserve:
+                            self._reserving = False
+                            self._dry = committed and not found
+                        self._free += slots - len(batch)
+                        self._out += len(batch)
+                        self._handed += len(batch)
+                        self._busy -= 1
+                        self._lock.notify_all()
+                self._count(finished, skipped)
+                for claimed in batch:
+                    self.jobs.put(claimed)
+
+    def _take(self, n: int, got: deque[ClaimedDelivery]) -> list[ClaimedDelivery]:
+        """Up to ``n`` reserved deliveries, the oldest (the shared queue's) first."""
+        with self._lock:
+            wanted = [self.reserved.popleft() for _ in range(min(n, len(self.reserved)))]
+        while len(wanted) < n and got:
+            wanted.append(got.popleft())
+        return wanted
 
     def _count(self, finished: list[Attempt], skipped: int) -> None:
         for attempt in finished:
@@ -187,4 +268,6 @@ class FanOut:
             except BaseException:  # never leave the ledger thread waiting for this result
                 log.exception("sender failed", extra={"delivery_id": claimed.id})
                 attempt = self.release(claimed)
-            self.results.put(attempt)
+            with self._lock:
+                self._finished.append(attempt)
+                self._lock.notify_all()
