@@ -40,6 +40,14 @@ RESERVE_SECONDS = 1.0
 MAX_RESERVE = 500
 
 
+def batch_size(senders: int, handed: int, elapsed: float, cap: float) -> int:
+    """How many to reserve: about ``RESERVE_SECONDS`` of sends at the pace the senders have
+    kept so far (``handed`` in ``elapsed`` seconds), at most the rate cap's; never fewer than
+    two rounds for every sender, never more than ``MAX_RESERVE``."""
+    pace = min(handed / elapsed if elapsed > 0 else 0.0, cap)
+    return max(2 * senders, min(MAX_RESERVE, math.ceil(pace * RESERVE_SECONDS)))
+
+
 class FanOut:
     """One channel's fan-out, given only what it needs: no Dispatcher, so no import circle.
 
@@ -151,11 +159,9 @@ class FanOut:
                 self._lock.notify_all()
 
     def batch_size(self) -> int:
-        """How many to reserve: about ``RESERVE_SECONDS`` of sends at the pace the senders
-        keep (at most the rate cap), and never fewer than two rounds for every sender."""
-        elapsed = time.monotonic() - self._began
-        pace = min(self._handed / elapsed if elapsed > 0 else 0.0, 1.0 / self.bucket.interval)
-        return max(2 * self.size, min(MAX_RESERVE, math.ceil(pace * RESERVE_SECONDS)))
+        return batch_size(
+            self.size, self._handed, time.monotonic() - self._began, 1.0 / self.bucket.interval
+        )
 
     def _stopping(self) -> bool:
         stopping = self.stop.is_set() or self.over_budget()
