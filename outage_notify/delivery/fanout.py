@@ -213,11 +213,9 @@ class FanOut:
                         self.record(connection, finished)
                         now = self.current()
                         if reserve:
-                            got.extend(
-                                self.reserve(
-                                    connection, now, self.batch_size() - len(self.reserved)
-                                )
-                            )
+                            k = self.batch_size() - len(self.reserved)
+                            got.extend(self.reserve(connection, now, k))
+                            found = len(got)
                         while len(batch) < slots and (
                             wanted := self._take(slots - len(batch), got)
                         ):
@@ -231,9 +229,8 @@ class FanOut:
                     with self._lock:
                         if committed:
                             self.reserved.extend(got)
-                        self.reserved.extendleft(
-                            reversed(taken)
-                        )  # a failed marking's, for give_back
+                        # What a failed marking had taken, for the final give_back.
+                        self.reserved.extendleft(reversed(taken))
                         if reserve:
                             self._reserving = False
                             self._dry = committed and not found

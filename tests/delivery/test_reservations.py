@@ -18,7 +18,7 @@ from outage_notify.delivery import fanout
 from outage_notify.delivery.outbox import expand_due
 from outage_notify.delivery.recovery import LEASE, reconcile
 from outage_notify.delivery.reservations import Reservations
-from outage_notify.models import Delivery
+from outage_notify.models import Delivery, OptOut
 from tests.engine import PlainComposer, ScriptedChannel, make_dispatcher
 from tests.factories import T0, add_area, add_customers, add_notice, add_outage
 
@@ -151,3 +151,12 @@ def test_the_batch_follows_the_pace_and_the_cap() -> None:
     assert fanout.batch_size(4, 10_000, 10.0, 5.0) == 8  # 1,000/s possible, capped at 5/s
     assert fanout.batch_size(8, 3_000, 10.0, 1e6) == 300  # a second at the senders' pace
     assert fanout.batch_size(8, 10_000, 1.0, 1e6) == fanout.MAX_RESERVE
+
+
+def test_a_batch_that_is_all_skipped_does_not_end_the_pass(db: Database) -> None:
+    _plan(db, 10)
+    with db.session() as session:  # STOPs since expansion, for the first batches' addresses
+        for i in range(8):
+            session.add(OptOut(channel="sms", address=f"+86138{i:08d}", source="sms"))
+    summary = make_dispatcher(db, sms=ScriptedChannel(), concurrency=2).run_once(T0)
+    assert (summary.results["sms/skipped"], summary.results["sms/sent"]) == (8, 2)
