@@ -1,15 +1,22 @@
 """The dispatcher's SMS throughput against the fake Twilio in another process.
 
-1. 20,000 SMS, no rate cap, concurrency 8: messages/s through the whole engine (SQLite
-   claims and results, rendering, the real twilio client) next to a bare ``requests.Session``
-   loop posting the same form with the same concurrency, in the same run.
-2. ``max_per_second = 20``: the measured rate at the provider next to the cap.
+1. For SQLite and PostgreSQL, with the fake answering at once and with ``BENCH_LATENCY``
+   seconds (0.15) of provider latency: messages/s through the whole engine (claims, the
+   opt-out check, rendering, the real twilio client, results) next to a bare
+   ``requests.Session`` loop posting the same form with the same concurrency (8), in the
+   same run, and the duplicates the fake saw.
+2. Scale-out: 1, 2 and 3 ``dispatch`` processes on one PostgreSQL database, latency the
+   bound, ``BENCH_SMS_PER_INSTANCE`` messages per process: their total messages/s against
+   one process's, and the duplicates.
+3. ``max_per_second = 20``: the measured rate at the provider next to the cap.
 
-``BENCH_SMS=5000 python -m bench dispatch`` for a quicker run.
+``BENCH_SMS=5000 python -m bench dispatch`` for a quicker run (``BENCH_SMS_SLOW`` sets the
+count of the latency rows, ``BENCH_POSTGRES_URL=`` skips PostgreSQL).
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import tempfile
 import threading
@@ -17,35 +24,40 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import requests
 
+from bench.scratch import backends, scratch_database, table
 from channels.sms import TwilioSMS
-from outage_notify import migrations
 from outage_notify.db import Database, utcnow
 from outage_notify.delivery.dispatcher import Dispatcher
 from outage_notify.delivery.engine import build_engine
 from outage_notify.settings import load_settings
 from tests.factories import add_area, add_customers, add_notice, add_outage
 from tests.fake_twilio import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
-from tests.processes import fake_stats, fake_twilio_process
+from tests.processes import fake_script, fake_stats, fake_twilio_process
 
 COUNT = int(os.environ.get("BENCH_SMS", "20000"))
+SLOW_COUNT = int(os.environ.get("BENCH_SMS_SLOW", "1600"))
+PER_INSTANCE = int(os.environ.get("BENCH_SMS_PER_INSTANCE", "800"))
+LATENCY = float(os.environ.get("BENCH_LATENCY", "0.15"))
+INSTANCES = (1, 2, 3)
 CONCURRENCY = 8
 CAPPED, CAP = 300, 20.0
 FROM = "+15005550006"
+UNCAPPED = 1_000_000.0
 
 
-def _database(directory: Path, count: int) -> Database:
-    database = Database(f"sqlite:///{directory / 'bench.db'}")
-    migrations.upgrade(database)
+def _plan(url: str, count: int) -> None:
+    database = Database(url)
     now = utcnow()
     with database.session() as session:
         add_area(session, "W1")
         add_customers(session, count, email=None)
         outage = add_outage(session, start=now + timedelta(days=2))
         add_notice(session, outage, due=now - timedelta(minutes=1))
-    return database
+    database.dispose()
 
 
 def _engine(url: str, database: Database, *, rate: float) -> Dispatcher:
@@ -94,39 +106,136 @@ def _bare(url: str, count: int) -> float:
     return count / (time.perf_counter() - started)
 
 
-def main() -> None:
-    with tempfile.TemporaryDirectory() as tmp, fake_twilio_process() as url:
-        directory = Path(tmp)
-        database = _database(directory, COUNT)
-        baseline = _bare(url, COUNT)
-        before = fake_stats(url)["messages"]
-        dispatcher = _engine(url, database, rate=1_000_000.0)
+def _reset(url: str, latency: float) -> None:
+    requests.post(f"{url}/_fake/reset", timeout=5).raise_for_status()
+    fake_script(url, delay=latency)
+
+
+def _duplicates(url: str) -> tuple[int, int]:
+    """(recipients the fake has a message for, messages beyond the first per recipient)."""
+    accepted: dict[str, int] = fake_stats(url)["accepted"]
+    return len(accepted), sum(n - 1 for n in accepted.values())
+
+
+def _row(fake: str, backend: str, latency: float, count: int, directory: Path) -> list[str]:
+    with scratch_database(backend, directory) as url:
+        _plan(url, count)
+        _reset(fake, latency)
+        baseline = _bare(fake, count)
+        _reset(fake, latency)
+        database = Database(url)
+        dispatcher = _engine(fake, database, rate=UNCAPPED)
         started = time.perf_counter()
         summary = dispatcher.run_once()
-        elapsed = time.perf_counter() - started
-        sent = fake_stats(url)["messages"] - before
-        assert summary.results["sms/sent"] == COUNT == sent, (summary.results, sent)
-        rate = COUNT / elapsed
-        print(f"bare requests.Session x{CONCURRENCY}: {baseline:,.0f} msg/s ({COUNT:,} messages)")
-        print(
-            f"dispatcher (claim, render, twilio client, record) x{CONCURRENCY}: {rate:,.0f} "
-            f"msg/s, {rate / baseline:.2f}x the baseline (aim: at least 0.7x)"
-        )
+        rate = count / (time.perf_counter() - started)
         database.dispose()
+        recipients, duplicates = _duplicates(fake)
+        assert summary.results["sms/sent"] == count == recipients, (summary.results, recipients)
+    return [
+        backend,
+        f"{latency * 1000:.0f} ms",
+        f"{count:,}",
+        f"{rate:,.0f}",
+        f"{baseline:,.0f}",
+        f"{rate / baseline:.2f}x",
+        str(duplicates),
+    ]
 
-        capped_dir = directory / "capped"
-        capped_dir.mkdir()
-        database = _database(capped_dir, CAPPED)
-        dispatcher = _engine(url, database, rate=CAP)
+
+def _instance(fake: str, url: str, ready: Any, go: Any, results: Any) -> None:
+    """One dispatch process of the scale-out run: ready, wait for the start, one pass."""
+    database = Database(url)
+    dispatcher = _engine(fake, database, rate=UNCAPPED)
+    ready.put(os.getpid())
+    go.wait()
+    summary = dispatcher.run_once()
+    results.put((summary.results["sms/sent"], time.monotonic()))
+    database.dispose()
+
+
+def _scaled(fake: str, n: int, directory: Path) -> tuple[float, int, int]:
+    """(messages/s of n processes together, messages, duplicates)."""
+    count = PER_INSTANCE * n
+    context = multiprocessing.get_context("spawn")
+    with scratch_database("postgresql", directory) as url:
+        _plan(url, count)
+        _reset(fake, LATENCY)
+        ready, results, go = context.Queue(), context.Queue(), context.Event()
+        processes = [
+            context.Process(target=_instance, args=(fake, url, ready, go, results))
+            for _ in range(n)
+        ]
+        for process in processes:
+            process.start()
+        for _ in processes:
+            ready.get(timeout=120)
+        started = time.monotonic()
+        go.set()
+        finished = [results.get(timeout=600) for _ in processes]
+        for process in processes:
+            process.join(30)
+        elapsed = max(at for _sent, at in finished) - started
+        sent = sum(s for s, _at in finished)
+        recipients, duplicates = _duplicates(fake)
+        assert sent == count == recipients, (sent, count, recipients)
+    return count / elapsed, count, duplicates
+
+
+def _capped(fake: str, directory: Path) -> str:
+    with scratch_database("sqlite", directory) as url:
+        _plan(url, CAPPED)
+        _reset(fake, 0.0)
+        database = Database(url)
+        dispatcher = _engine(fake, database, rate=CAP)
         started = time.perf_counter()
         dispatcher.run_once()
-        elapsed = time.perf_counter() - started
-        measured = (CAPPED - 1) / elapsed  # n messages span n-1 intervals
-        print(
-            f"max_per_second = {CAP:g}: {measured:.2f} msg/s over {CAPPED} messages "
-            f"({(measured / CAP - 1) * 100:+.1f}% of the cap; aim: within 5%)"
-        )
+        measured = (CAPPED - 1) / (time.perf_counter() - started)  # n messages, n-1 intervals
         database.dispose()
+    return (
+        f"max_per_second = {CAP:g}: {measured:.2f} msg/s over {CAPPED} messages "
+        f"({(measured / CAP - 1) * 100:+.1f}% of the cap; aim: within 5%)"
+    )
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp, fake_twilio_process() as fake:
+        directory = Path(tmp)
+        have = backends()
+        rows = [
+            _row(fake, backend, latency, COUNT if latency == 0 else SLOW_COUNT, directory)
+            for backend in have
+            for latency in (0.0, LATENCY)
+        ]
+        print(f"SMS dispatch, concurrency {CONCURRENCY}, no rate cap, fake Twilio in a process")
+        print(
+            "aims: at least 0.9x the bare loop on SQLite, 0.8x on PostgreSQL; 0 duplicates"
+            + ("" if "postgresql" in have else " (PostgreSQL not reachable: skipped)")
+        )
+        header = ["database", "latency", "messages", "engine msg/s", "bare msg/s", "ratio", "dups"]
+        print(table(header, rows))
+        if "postgresql" in have:
+            scaled = [_scaled(fake, n, directory) for n in INSTANCES]
+            one = scaled[0][0]
+            print()
+            print(
+                f"scale-out: N dispatch processes on one PostgreSQL database, "
+                f"{LATENCY * 1000:.0f} ms latency, {PER_INSTANCE:,} messages per process "
+                f"(aim: N processes at least 0.8*N times one, 0 duplicates)"
+            )
+            scale_rows = [
+                [
+                    str(n),
+                    f"{count:,}",
+                    f"{rate:,.0f}",
+                    f"{rate / one:.2f}x",
+                    f"{0.8 * n:.1f}x",
+                    str(d),
+                ]
+                for n, (rate, count, d) in zip(INSTANCES, scaled, strict=True)
+            ]
+            print(table(["N", "messages", "msg/s", "vs one", "aim", "dups"], scale_rows))
+        print()
+        print(_capped(fake, directory))
 
 
 if __name__ == "__main__":

@@ -8,6 +8,11 @@ messages, each on one connection:
   and ``smtplib.SMTP.sendmail`` it, as a script without this project would;
 - transport only: ``sendmail`` of bytes serialised before the clock starts.
 
+Then the same table as ``bench dispatch``, for email through the whole engine (claims,
+rendering, ``SMTPEmail``, results) on SQLite and PostgreSQL, the server answering at once and
+after ``BENCH_LATENCY`` seconds, next to bare smtplib with the same 4 connections, and N
+dispatch processes on one PostgreSQL database (``bench/email_dispatch.py``).
+
 Run: ``python -m bench email`` (``BENCH_EMAIL_COUNT`` changes the count).
 """
 
@@ -23,6 +28,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from channels.base import Message
@@ -45,7 +51,8 @@ def _free_port() -> int:
     return port
 
 
-def _start_server(port: int) -> subprocess.Popen[bytes]:
+def _start_server(port: int, *handler: str) -> subprocess.Popen[bytes]:
+    """aiosmtpd in a process of its own; ``handler``: its class and arguments (Sink)."""
     server = subprocess.Popen(
         [
             sys.executable,
@@ -55,8 +62,9 @@ def _start_server(port: int) -> subprocess.Popen[bytes]:
             "-l",
             f"127.0.0.1:{port}",
             "-c",
-            "aiosmtpd.handlers.Sink",
+            *(handler or ("aiosmtpd.handlers.Sink",)),
         ],
+        cwd=Path(__file__).resolve().parents[1],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -197,6 +205,10 @@ def main() -> None:
     )
     transport = COUNT / best["transport only (pre-serialised bytes)"]
     print(f"  ratio to transport only: {ours / transport:.2f}x")
+    print()
+    from bench import email_dispatch
+
+    email_dispatch.main()
 
 
 if __name__ == "__main__":

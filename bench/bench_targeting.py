@@ -89,9 +89,9 @@ def build(path: Path) -> tuple[np.ndarray, np.ndarray]:
         )
     conn.executemany(
         "INSERT INTO customer (account_id, name, phone, email, language, address, water_area,"
-        " latitude, longitude, channels, critical, phone_invalid, email_invalid, row_hash,"
-        " created_at, updated_at) VALUES (?, '', ?, ?, ?, '', ?, ?, ?, '', 0, 0, 0, '',"
-        " '2026-01-01', '2026-01-01')",
+        " latitude, longitude, channels, critical, phone_invalid, email_invalid, voice_invalid,"
+        " landline, row_hash, created_at, updated_at) VALUES"
+        " (?, '', ?, ?, ?, '', ?, ?, ?, '', 0, 0, 0, 0, 0, '', '2026-01-01', '2026-01-01')",
         rows,
     )
     conn.commit()

@@ -182,7 +182,9 @@ async def _load(urls: list[str], pid: int, rate: float, seconds: float) -> list[
     import httpx2 as httpx
 
     limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
-    rows = {u: {"latencies": [], "errors": {}, "bytes": 0, "cpu": 0.0} for u in urls}
+    rows: dict[str, dict[str, Any]] = {
+        u: {"latencies": [], "errors": {}, "bytes": 0, "cpu": 0.0} for u in urls
+    }
     async with httpx.AsyncClient(limits=limits, timeout=10) as client:
         for url in urls:
             for _ in range(20):  # warm the connections and the server's cache

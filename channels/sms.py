@@ -123,6 +123,48 @@ class SentMessage:
     body: str = ""  # tells two notices to one number apart ("" when Twilio redacted it)
 
 
+class TwilioAccount:
+    """What the Twilio channels (SMS and voice) share: the official client, built from
+    explicit credentials on one HTTP session per thread, its closing, and the mapping of its
+    errors to :class:`ChannelError` (with the ``Retry-After`` of the thread's last response).
+    """
+
+    def __init__(
+        self,
+        *,
+        account_sid: str,
+        auth_token: str,
+        api_base_url: str,
+        timeout: float,
+        http_client: HttpClient | None,
+        clock: Clock,
+    ) -> None:
+        if not account_sid or not auth_token:
+            raise ValueError("Twilio needs an account SID and an auth token")
+        self.clock = clock
+        self.http = http_client or SessionPerThread(timeout)
+        # `environment` must be a non-empty mapping: the client falls back to os.environ for
+        # TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_EDGE and TWILIO_REGION otherwise,
+        # and an edge or region would silently rewrite api_base_url's host.
+        self.client = Client(
+            username=account_sid,
+            password=auth_token,
+            account_sid=account_sid,
+            http_client=self.http,
+            environment={"OUTAGE_NOTIFY": "explicit credentials"},
+        )
+        self.client.api.base_url = api_base_url.rstrip("/")
+
+    def error(self, exc: BaseException) -> ChannelError:
+        last = self.http.last_response() if isinstance(self.http, SessionPerThread) else None
+        return twilio_error(exc, last, self.clock())
+
+    def close(self) -> None:
+        close = getattr(self.http, "close", None)
+        if callable(close):
+            close()
+
+
 class TwilioSMS:
     """Send through Twilio's Messages API with the official client."""
 
@@ -142,28 +184,22 @@ class TwilioSMS:
         http_client: HttpClient | None = None,
         clock: Clock = _utcnow,
     ) -> None:
-        if not account_sid or not auth_token:
-            raise ValueError("Twilio needs an account SID and an auth token")
+        self._account = TwilioAccount(
+            account_sid=account_sid,
+            auth_token=auth_token,
+            api_base_url=api_base_url,
+            timeout=timeout,
+            http_client=http_client,
+            clock=clock,
+        )
         if not messaging_service_sid and not from_number:
             raise ValueError("Twilio needs a Messaging Service SID or a From number")
         self.messaging_service_sid = messaging_service_sid
         self.from_number = from_number
         self.status_callback_url = status_callback_url
         self.clock = clock
-        self._http = http_client or SessionPerThread(timeout)
-        # `environment` must be a non-empty mapping: the client falls back to os.environ for
-        # TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_EDGE and TWILIO_REGION otherwise,
-        # and an edge or region would silently rewrite api_base_url's host.
-        self._client = Client(
-            username=account_sid,
-            password=auth_token,
-            account_sid=account_sid,
-            http_client=self._http,
-            environment={"OUTAGE_NOTIFY": "explicit credentials"},
-        )
-        self._client.api.base_url = api_base_url.rstrip("/")
         # Resolve the lazily built resource chain once, before threads share it.
-        self._messages = self._client.api.v2010.account.messages
+        self._messages = self._account.client.api.v2010.account.messages
 
     def form_fields(self, message: Message) -> dict[str, Any]:
         """The arguments of ``messages.create`` for one message."""
@@ -227,15 +263,10 @@ class TwilioSMS:
         return sorted(found, key=lambda m: m.date_created or since, reverse=True)
 
     def close(self) -> None:
-        close = getattr(self._http, "close", None)
-        if callable(close):
-            close()
-
-    def _last_response(self) -> Response | None:
-        return self._http.last_response() if isinstance(self._http, SessionPerThread) else None
+        self._account.close()
 
     def _error(self, exc: BaseException) -> ChannelError:
-        return twilio_error(exc, self._last_response(), self.clock())
+        return self._account.error(exc)
 
 
 def twilio_error(exc: BaseException, response: Response | None, now: datetime) -> ChannelError:

@@ -24,12 +24,10 @@ from typing import Any, ClassVar
 from urllib.parse import urlencode
 
 from twilio.http import HttpClient
-from twilio.http.response import Response
-from twilio.rest import Client
 from twilio.twiml.voice_response import VoiceResponse
 
 from channels.base import ChannelError, DeliveryResult, Message
-from channels.sms import SessionPerThread, twilio_error
+from channels.sms import TwilioAccount
 
 log = logging.getLogger(__name__)
 
@@ -135,26 +133,21 @@ class TwilioVoice(_Spoken):
         http_client: HttpClient | None = None,
         clock: Clock = _utcnow,
     ) -> None:
-        if not account_sid or not auth_token:
-            raise ValueError("Twilio needs an account SID and an auth token")
+        self._account = TwilioAccount(
+            account_sid=account_sid,
+            auth_token=auth_token,
+            api_base_url=api_base_url,
+            timeout=timeout,
+            http_client=http_client,
+            clock=clock,
+        )
         if not from_number:
             raise ValueError("Twilio needs a From number to call from")
         super().__init__(speakers, callback_url)
         self.from_number = from_number
         self.ring_seconds = ring_seconds
         self.clock = clock
-        self._http = http_client or SessionPerThread(timeout)
-        # A non-empty `environment`, as for SMS: otherwise the client reads TWILIO_* from
-        # os.environ, and an edge or region there would rewrite api_base_url's host.
-        self._client = Client(
-            username=account_sid,
-            password=auth_token,
-            account_sid=account_sid,
-            http_client=self._http,
-            environment={"OUTAGE_NOTIFY": "explicit credentials"},
-        )
-        self._client.api.base_url = api_base_url.rstrip("/")
-        self._calls = self._client.api.v2010.account.calls
+        self._calls = self._account.client.api.v2010.account.calls
 
     def call_fields(self, message: Message) -> dict[str, Any]:
         """The arguments of ``calls.create`` for one message."""
@@ -209,15 +202,10 @@ class TwilioVoice(_Spoken):
         return [c for c in found if c.date_created is None or c.date_created >= since]
 
     def close(self) -> None:
-        close = getattr(self._http, "close", None)
-        if callable(close):
-            close()
-
-    def _last_response(self) -> Response | None:
-        return self._http.last_response() if isinstance(self._http, SessionPerThread) else None
+        self._account.close()
 
     def _error(self, exc: BaseException) -> ChannelError:
-        error = twilio_error(exc, self._last_response(), self.clock())
+        error = self._account.error(exc)
         code = int(error.code) if error.code and error.code.isdigit() else None
         if code in INVALID_NUMBER_CODES:
             return ChannelError(

@@ -21,16 +21,16 @@ module (every CLI start-up does) stays cheap.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from outage_notify.errors import SettingsError
-from outage_notify.settings import SHIPPED_LANGUAGES, Settings
 
 if TYPE_CHECKING:
     from channels.base import PushChannel
+    from outage_notify.settings import Settings
 
 # The path Twilio posts delivery reports to (served by web/twilio.py).
 STATUS_PATH = "/twilio/status"
@@ -89,6 +89,26 @@ class ChannelSpec:
     stands_in_when: str | None = None
 
 
+def _require_twilio(channel: str, needed: Sequence[tuple[str, str]]) -> None:
+    """A Twilio backend of ``channel`` needs every value of ``needed`` (config key, value):
+    one error naming every empty key, with the way out."""
+    missing = [key for key, value in needed if not value]
+    if missing:
+        raise SettingsError(
+            f'config key {", ".join(missing)}: required when {channel}.backend = "twilio" '
+            f'(or set {channel}.backend to "file" or "disabled")'
+        )
+
+
+def _twilio_account(settings: Settings) -> list[tuple[str, str]]:
+    """The ``[sms]`` Twilio account's credentials, for ``_require_twilio`` (calls use it too)."""
+    sms = settings.sms
+    return [
+        ("sms.account_sid", sms.account_sid),
+        ("sms.auth_token", sms.auth_token.get_secret_value()),
+    ]
+
+
 def status_callback_url(settings: Settings) -> str:
     return f"{settings.public_url}{STATUS_PATH}"
 
@@ -103,22 +123,14 @@ def build_sms(settings: Settings, *, status_callbacks: bool = True) -> PushChann
         return FileSMS(sms.file_path)
     if backend is DisabledSMS:
         return DisabledSMS()
-    token = sms.auth_token.get_secret_value()
-    missing = [
-        key
-        for key, value in (("sms.account_sid", sms.account_sid), ("sms.auth_token", token))
-        if not value
-    ]
-    if not sms.messaging_service_sid and not sms.from_number:
-        missing.append("sms.messaging_service_sid or sms.from_number")
-    if missing:
-        raise SettingsError(
-            f'config key {", ".join(missing)}: required when sms.backend = "twilio" '
-            '(or set sms.backend to "file" or "disabled")'
-        )
+    sender = (
+        "sms.messaging_service_sid or sms.from_number",
+        sms.messaging_service_sid or sms.from_number,
+    )
+    _require_twilio("sms", [*_twilio_account(settings), sender])
     return TwilioSMS(
         account_sid=sms.account_sid,
-        auth_token=token,
+        auth_token=sms.auth_token.get_secret_value(),
         messaging_service_sid=sms.messaging_service_sid,
         from_number=sms.from_number,
         api_base_url=sms.api_base_url,
@@ -184,6 +196,7 @@ def voice_url(settings: Settings) -> str:
 def build_voice(settings: Settings, *, status_callbacks: bool = True) -> PushChannel:
     """The voice backend ``voice.backend`` names; calls use the ``[sms]`` Twilio account."""
     from channels.voice import DisabledVoice, FileVoice, Speaker, TwilioVoice
+    from outage_notify.settings import SHIPPED_LANGUAGES
 
     voice = settings.voice
     speakers = {language: Speaker(*voice.speaker(language)) for language in SHIPPED_LANGUAGES}
@@ -192,24 +205,11 @@ def build_voice(settings: Settings, *, status_callbacks: bool = True) -> PushCha
         return FileVoice(voice.file_dir, speakers=speakers, callback_url=callback)
     if voice.backend == "disabled":
         return DisabledVoice()
-    sms, token = settings.sms, settings.sms.auth_token.get_secret_value()
-    missing = [
-        key
-        for key, value in (
-            ("sms.account_sid", sms.account_sid),
-            ("sms.auth_token", token),
-            ("voice.from_number", voice.from_number),
-        )
-        if not value
-    ]
-    if missing:
-        raise SettingsError(
-            f'config key {", ".join(missing)}: required when voice.backend = "twilio" '
-            '(or set voice.backend to "file" or "disabled")'
-        )
+    _require_twilio("voice", [*_twilio_account(settings), ("voice.from_number", voice.from_number)])
+    sms = settings.sms
     return TwilioVoice(
         account_sid=sms.account_sid,
-        auth_token=token,
+        auth_token=sms.auth_token.get_secret_value(),
         from_number=voice.from_number,
         speakers=speakers,
         api_base_url=voice.api_base_url or sms.api_base_url,

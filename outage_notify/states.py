@@ -20,6 +20,11 @@ class OutageStatus(StrEnum):
     RESTORED = "restored"
 
 
+# The values, as the checks and the CLI's choices take them.
+UTILITIES = tuple(u.value for u in Utility)
+OUTAGE_STATUSES = tuple(s.value for s in OutageStatus)
+
+
 class NoticeKind(StrEnum):
     ADVANCE = "advance"  # the first notice of upcoming work (also the critical-lead one)
     REMINDER = "reminder"  # later lead times before the start

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import click
@@ -36,3 +37,20 @@ def test_every_config_key_is_documented(key: str) -> None:
 
 def test_the_cli_has_a_group_for_the_docs_to_walk() -> None:
     assert isinstance(cli, click.Group)
+
+
+def test_decision_records_are_numbered_once_and_linked_by_their_names() -> None:
+    records = sorted((REPO / "docs" / "decisions").glob("*.md"))
+    numbers = [path.name.split("-", 1)[0] for path in records]
+    assert len(numbers) == len(set(numbers)), f"a number is used twice: {numbers}"
+    sources = [
+        REPO / "README.md",
+        *(REPO / "docs").rglob("*.md"),
+        *(REPO / "outage_notify").rglob("*.py"),
+    ]
+    names = {path.name for path in records}
+    for source in sources:
+        for link in re.findall(
+            r"decisions/(\d{4}-[a-z0-9-]+\.md)", source.read_text(encoding="utf-8")
+        ):
+            assert link in names, f"{source.relative_to(REPO)} links to a missing record {link}"

@@ -32,8 +32,10 @@ def _check_upgrade_from_empty(url: str) -> None:
     database = Database(url)
     try:
         assert migrations.current_revision(database) is None
+        assert migrations.stored_revision(database) is None
         migrations.upgrade(database)
         assert migrations.current_revision(database) == migrations.head_revision()
+        assert migrations.stored_revision(database) == migrations.head_revision()
         assert set(inspect(database.engine).get_table_names()) >= EXPECTED_TABLES
         # The migrations describe exactly the models: no table, column or index missing.
         with database.engine.connect() as conn:
@@ -54,6 +56,11 @@ def test_upgrade_from_empty_on_sqlite(tmp_path: Path) -> None:
 
 def test_upgrade_from_empty_on_postgresql(fresh_postgres_url: str) -> None:
     _check_upgrade_from_empty(fresh_postgres_url)
+
+
+def test_the_heads_read_from_the_files_are_alembics() -> None:
+    # open_initialised checks the schema without importing alembic, from the files' headers.
+    assert migrations.file_heads() == [migrations.head_revision()]
 
 
 def test_init_twice_is_harmless(run_cli, db: Database) -> None:  # type: ignore[no-untyped-def]

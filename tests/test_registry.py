@@ -5,9 +5,10 @@ from pathlib import Path
 import pytest
 
 from channels.sms import DisabledSMS, FileSMS, TwilioSMS
+from channels.voice import TwilioVoice
 from outage_notify.errors import SettingsError
 from outage_notify.registry import build_sms as sms_channel
-from outage_notify.registry import status_callback_url
+from outage_notify.registry import build_voice, status_callback_url
 from outage_notify.settings import load_settings
 
 TWILIO = {
@@ -39,6 +40,18 @@ def test_twilio_backend_without_credentials_names_the_key(missing: str, named: s
     with pytest.raises(SettingsError) as caught:
         sms_channel(load_settings(environ=environ))
     assert named in str(caught.value)
+
+
+def test_twilio_voice_without_credentials_names_every_key_as_sms_does() -> None:
+    environ = {"OUTAGE_NOTIFY_VOICE__BACKEND": "twilio", "OUTAGE_NOTIFY_SMS__AUTH_TOKEN": "token"}
+    with pytest.raises(SettingsError) as caught:
+        build_voice(load_settings(environ=environ))
+    assert str(caught.value) == (
+        'config key sms.account_sid, voice.from_number: required when voice.backend = "twilio" '
+        '(or set voice.backend to "file" or "disabled")'
+    )
+    environ = {"OUTAGE_NOTIFY_VOICE__FROM_NUMBER": "+15005550006", **TWILIO, **environ}
+    assert isinstance(build_voice(load_settings(environ=environ)), TwilioVoice)
 
 
 def test_file_and_disabled_backends(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from outage_notify.cli.base import AppContext, AppGroup, actor_option, echo_json, pass_app
-from outage_notify.planning import areas
+from outage_notify.states import UTILITIES
 
 
 @click.group("areas", cls=AppGroup)
@@ -38,6 +38,8 @@ def import_cmd(app: AppContext, file: Path, actor: str, as_json: bool) -> None:
     \b
         outage-notify areas import city-areas.geojson
     """
+    from outage_notify.planning import areas  # imported on use: shapely
+
     drafts = areas.read_areas(file)
     with app.database.session() as session:
         result = areas.import_areas(session, drafts, actor=actor)
@@ -52,7 +54,7 @@ def import_cmd(app: AppContext, file: Path, actor: str, as_json: bool) -> None:
 
 
 @areas_group.command("list")
-@click.option("--utility", type=click.Choice(areas.UTILITIES), help="Only this utility's areas.")
+@click.option("--utility", type=click.Choice(UTILITIES), help="Only this utility's areas.")
 @click.option("--json", "as_json", is_flag=True, help="Print the areas as JSON.")
 @pass_app
 def list_cmd(app: AppContext, utility: str | None, as_json: bool) -> None:
@@ -63,6 +65,8 @@ def list_cmd(app: AppContext, utility: str | None, as_json: bool) -> None:
     \b
         outage-notify areas list --utility water
     """
+    from outage_notify.planning import areas
+
     with app.database.read() as session:
         counts = areas.customer_counts(session)
         data = [

@@ -1,4 +1,7 @@
-"""``outage-notify customers``: import, look up, opt out and back in."""
+"""``outage-notify customers``: import, look up, opt out and back in.
+
+Each command imports the planning wing as it runs, so ``--help`` loads none of it.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,6 @@ import click
 
 from outage_notify import registry
 from outage_notify.cli.base import AppContext, AppGroup, actor_option, echo_json, pass_app
-from outage_notify.planning import customers
 
 CHANNEL_CHOICE = click.Choice(registry.names())
 
@@ -105,6 +107,8 @@ def list_cmd(
     \b
         outage-notify customers list --area W01 --critical
     """
+    from outage_notify.planning import customers
+
     with app.database.read() as session:
         total = customers.count_customers(session, area=area, critical=critical)
         rows = [
@@ -139,6 +143,8 @@ def show_cmd(app: AppContext, account: str, as_json: bool) -> None:
     \b
         outage-notify customers show A10023
     """
+    from outage_notify.planning import customers
+
     with app.database.read() as session:
         customer = customers.find_customer(session, account)
         data = customers.describe_customer(customer, customers.customer_opt_outs(session, customer))
@@ -165,6 +171,8 @@ def _opt_command(opted_out: bool) -> click.Command:
     def command(
         app: AppContext, target: str, channels: tuple[str, ...], actor: str, **extra: str | None
     ) -> None:
+        from outage_notify.planning import customers
+
         with app.database.session() as session:
             changes = customers.set_opted_out(
                 session,

@@ -1,24 +1,26 @@
-"""``outage-notify dispatch`` and ``outage-notify run``: sending notices."""
+"""``outage-notify dispatch`` and ``outage-notify run``: sending notices.
+
+The delivery wing (the engine, the daemon, the channels behind them) is imported by each
+command as it runs: ``--help`` loads none of it.
+"""
 
 from __future__ import annotations
 
 import logging
 from contextlib import nullcontext
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from outage_notify.cli.base import AppContext, echo_json, pass_app, stderr_is_terminal
 from outage_notify.cli.times import rehearsal_now
 from outage_notify.cli.web import check_port_free
-from outage_notify.delivery.daemon import Daemon
-from outage_notify.delivery.engine import build_engine, enabled_channels
-from outage_notify.delivery.outbox import pending_count
-from outage_notify.delivery.rehearsal import rehearse
 from outage_notify.logs import setup_logging
 from outage_notify.times import format_local
 from outage_notify.web.public_url import warn_if_insecure
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 
 @click.command()
@@ -51,6 +53,10 @@ def dispatch(
     """
     if not once:
         raise click.UsageError("dispatch runs one pass: add --once (the daemon is `run`)")
+    from outage_notify.delivery.engine import build_engine, enabled_channels
+    from outage_notify.delivery.outbox import pending_count
+    from outage_notify.delivery.rehearsal import rehearse
+
     settings, database = app.settings, app.database
     at = rehearsal_now(app, now_text, dry_run=dry_run)
     if dry_run:
@@ -121,6 +127,14 @@ def _echo_rehearsal(data: dict[str, Any], app: AppContext, as_json: bool) -> Non
 def _progress(enabled: bool) -> Progress | nullcontext[None]:
     if not enabled:
         return nullcontext()
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -151,6 +165,8 @@ def run(app: AppContext, no_web: bool, log_format: str) -> None:
 
         outage-notify run --config /etc/outage-notify/outage-notify.toml
     """
+    from outage_notify.delivery.daemon import Daemon
+
     settings, database = app.settings, app.database
     if not no_web:
         check_port_free(settings.web.host, settings.web.port)

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.table import Table
 
-from outage_notify.cli.web import check_port_free
-from outage_notify.db import Database
-from outage_notify.demo import DemoResult, demo_settings, missing_files, run_demo, served_clock
 from outage_notify.errors import OutageNotifyError
-from outage_notify.models import EscalationStep
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from outage_notify.demo import DemoResult
 
 
 @click.command()
@@ -48,6 +47,12 @@ def demo(directory: Path, serve: bool, port: int) -> None:
 
         outage-notify demo --dir demo-run --serve
     """
+    # Imported on use: the demo drives every wing, which `demo --help` does not need.
+    from rich.console import Console
+
+    from outage_notify.cli.web import check_port_free
+    from outage_notify.demo import demo_settings, missing_files, run_demo
+
     if serve:  # before the demo, not after it
         check_port_free(demo_settings(directory).web.host, port)
     missing = missing_files()
@@ -65,6 +70,10 @@ def demo(directory: Path, serve: bool, port: int) -> None:
 
 
 def _show(console: Console, result: DemoResult) -> None:
+    from rich.table import Table
+
+    from outage_notify.models import EscalationStep
+
     table = Table(title="Notices sent, by kind, channel and language")
     for name in ("kind", "channel", "language", "messages"):
         table.add_column(name, justify="right" if name == "messages" else "left")
@@ -103,6 +112,8 @@ def _show(console: Console, result: DemoResult) -> None:
 
 def served_app(result: DemoResult) -> Any:
     """The web app over the demo's database, its clock stopped at the simulated end."""
+    from outage_notify.db import Database
+    from outage_notify.demo import served_clock
     from outage_notify.web.app import create_app
 
     settings = result.settings
@@ -111,6 +122,8 @@ def served_app(result: DemoResult) -> Any:
 
 def _serve(result: DemoResult) -> None:
     import uvicorn
+
+    from outage_notify.demo import served_clock
 
     settings = result.settings
     end = served_clock(result)().astimezone(settings.zone)

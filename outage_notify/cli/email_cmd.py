@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import click
-from email_validator import EmailNotValidError, validate_email
 
-from channels.base import ChannelError
 from outage_notify.cli.base import AppContext, AppGroup, echo_json, pass_app
-from outage_notify.db import utcnow
 from outage_notify.errors import InputError
-from outage_notify.notices import email as email_notice
 from outage_notify.settings import SHIPPED_LANGUAGES
 
 
@@ -39,6 +35,13 @@ def email_test(app: AppContext, address: str, language: str | None, as_json: boo
 
         outage-notify email test you@example.org --language en
     """
+    # Imported on use: the email notice pulls the templates (jinja2) and the SMTP channel.
+    from email_validator import EmailNotValidError, validate_email
+
+    from channels.base import ChannelError
+    from outage_notify.db import utcnow
+    from outage_notify.notices import email as email_notice
+
     try:
         address = validate_email(address, check_deliverability=False).normalized
     except EmailNotValidError as exc:

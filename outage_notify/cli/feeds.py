@@ -6,12 +6,8 @@ from datetime import datetime
 from pathlib import Path
 
 import click
-from rich.console import Console
-from rich.progress import Progress
 
 from outage_notify.cli.base import AppContext, AppGroup, echo_json, pass_app, stderr_is_terminal
-from outage_notify.db import utcnow
-from outage_notify.publishing.export import export_site
 
 
 def parse_time(value: str, zone: object) -> datetime:
@@ -52,6 +48,13 @@ def export(app: AppContext, directory: Path, now_text: str | None, as_json: bool
 
         outage-notify feeds export /var/www/outages
     """
+    # Imported on use: the export pulls the publishing wing (feeds, CAP, pages) and rich.
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from outage_notify.db import utcnow
+    from outage_notify.publishing.export import export_site
+
     settings = app.settings
     now = parse_time(now_text, settings.zone) if now_text is not None else utcnow()
     if stderr_is_terminal() and not as_json:

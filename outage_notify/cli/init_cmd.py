@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import click
 
-from outage_notify import migrations
 from outage_notify.cli.base import AppContext, echo_json, pass_app
 
 
@@ -20,6 +19,8 @@ def init(app: AppContext, as_json: bool) -> None:
 
         outage-notify init
     """
+    from outage_notify import migrations  # imported on use: alembic
+
     database = app.new_database
     before = migrations.current_revision(database)
     migrations.upgrade(database)

@@ -9,8 +9,7 @@ import click
 
 from outage_notify.cli.base import AppContext, AppGroup, actor_option, echo_json, pass_app
 from outage_notify.errors import NotFoundError
-from outage_notify.planning import network_import, network_views
-from outage_notify.planning.outage_checks import UTILITIES
+from outage_notify.states import UTILITIES
 
 
 @click.group("network", cls=AppGroup)
@@ -66,6 +65,9 @@ def import_cmd(
     \b
         outage-notify network import city.inp --valves valves.geojson --crs EPSG:2246
     """
+    # Imported on use, as by the other network commands: WNTR, networkx, numpy, shapely.
+    from outage_notify.planning import network_import
+
     draft = network_import.read_network(file, valves, crs=crs)
     with app.database.session() as session:
         summary = network_import.store_network(session, draft, utility=utility, actor=actor)
@@ -93,6 +95,8 @@ def show_cmd(app: AppContext, as_json: bool) -> None:
     \b
         outage-notify network show --json
     """
+    from outage_notify.planning import network_views
+
     with app.database.read() as session:
         data = network_views.describe_network(session)
     if as_json:
@@ -136,6 +140,8 @@ def isolate_cmd(app: AppContext, pipe: tuple[str, ...], as_json: bool) -> None:
     \b
         outage-notify network isolate P-1024 --json
     """
+    from outage_notify.planning import network_views
+
     with app.database.read() as session:
         data = network_views.describe_isolation(session, list(pipe))
     if data is None:

@@ -4,10 +4,9 @@ with the notices it supersedes and adds."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from sqlmodel import Session
 
 from outage_notify.cli.base import AppContext, actor_option, echo_json, pass_app
 from outage_notify.cli.outages import (
@@ -18,9 +17,11 @@ from outage_notify.cli.outages import (
     transaction,
 )
 from outage_notify.cli.times import now_option, rehearsal_now, to_utc
-from outage_notify.models import NoticeState, Outage
-from outage_notify.planning import outages, review
-from outage_notify.planning.outage_views import describe_notice, describe_outage, notices
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from outage_notify.models import Outage
 
 
 def _report(
@@ -31,6 +32,9 @@ def _report(
     *,
     dry_run: bool = False,
 ) -> None:
+    from outage_notify.planning.outage_views import describe_notice, describe_outage, notices
+    from outage_notify.states import NoticeState
+
     zone = app.settings.zone
     with transaction(app, dry_run=dry_run) as session:
         outage = change(session)
@@ -94,6 +98,8 @@ def reschedule_cmd(
     \b
         outage-notify outages reschedule 12 --start 2026-12-02T09:00 --end 2026-12-02T13:00
     """
+    from outage_notify.planning import outages
+
     start, end = to_utc(app, start_text, "--start"), to_utc(app, end_text, "--end")
     now = rehearsal_now(app, now_text, dry_run=dry_run)
     _report(
@@ -139,6 +145,8 @@ def extend_cmd(
 
         outage-notify outages extend 12 --end 2026-12-01T15:00
     """
+    from outage_notify.planning import outages
+
     end, now = to_utc(app, end_text, "--end"), rehearsal_now(app, now_text, dry_run=dry_run)
     _report(
         app,
@@ -176,6 +184,8 @@ def cancel_cmd(
 
         outage-notify outages cancel 12 --reason "crew reassigned to a burst main"
     """
+    from outage_notify.planning import outages
+
     now = rehearsal_now(app, now_text, dry_run=dry_run)
     _report(
         app,
@@ -204,6 +214,8 @@ def restore_cmd(
 
         outage-notify outages restore 12
     """
+    from outage_notify.planning import outages
+
     now = rehearsal_now(app, now_text, dry_run=dry_run)
     _report(
         app,
@@ -228,6 +240,8 @@ def approve_cmd(
 
         outage-notify outages approve 12
     """
+    from outage_notify.planning import outages, review
+
     now = rehearsal_now(app, now_text, dry_run=dry_run)
     _report(
         app,

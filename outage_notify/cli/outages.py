@@ -1,6 +1,8 @@
 """``outage-notify outages``: plan, import, list, show and preview outages.
 
 The lifecycle commands (reschedule, extend, cancel, restore) are in ``outage_lifecycle.py``.
+The planning wing is imported by each command as it runs: ``outages list`` reads through
+SQLAlchemy Core alone, and ``--help`` loads neither the models nor the planning code.
 """
 
 from __future__ import annotations
@@ -8,21 +10,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from sqlmodel import Session
 
 from outage_notify.cli.base import AppContext, AppGroup, actor_option, echo_json, pass_app
 from outage_notify.cli.times import now_of, now_option, rehearsal_now, to_utc
-from outage_notify.planning import outage_checks, outages
-from outage_notify.planning.outage_views import (
-    describe_notice,
-    describe_outage,
-    list_outages,
-    notices,
-    outage_detail,
-)
+from outage_notify.states import OUTAGE_STATUSES, UTILITIES
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
 
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 
@@ -131,7 +128,7 @@ def echo_preview(data: dict[str, Any]) -> None:
 
 
 @outages_group.command("add")
-@click.option("--utility", type=click.Choice(outage_checks.UTILITIES), required=True)
+@click.option("--utility", type=click.Choice(UTILITIES), required=True)
 @click.option(
     "--start", "start_text", metavar="T", required=True, help="ISO 8601; local if no offset."
 )
@@ -193,6 +190,9 @@ def add_cmd(
         outage-notify outages add --utility water --pipe P-1024 --start 2026-12-01T08:00 \\
             --end 2026-12-01T12:00 --title "Valve replacement"
     """
+    from outage_notify.planning import outages
+    from outage_notify.planning.outage_views import describe_notice, describe_outage, notices
+
     settings, now = app.settings, rehearsal_now(app, now_text, dry_run=dry_run)
     draft = outages.OutageDraft(
         utility=utility,
@@ -300,10 +300,8 @@ def import_cmd(
 
 
 @outages_group.command("list")
-@click.option(
-    "--status", type=click.Choice(outage_checks.STATUSES), help="Only outages in this state."
-)
-@click.option("--utility", type=click.Choice(outage_checks.UTILITIES))
+@click.option("--status", type=click.Choice(OUTAGE_STATUSES), help="Only outages in this state.")
+@click.option("--utility", type=click.Choice(UTILITIES))
 @JSON_OPTION
 @pass_app
 def list_cmd(app: AppContext, status: str | None, utility: str | None, as_json: bool) -> None:
@@ -313,11 +311,12 @@ def list_cmd(app: AppContext, status: str | None, utility: str | None, as_json: 
 
         outage-notify outages list --status planned
     """
-    with app.database.read() as session:
-        rows = [
-            describe_outage(o, app.settings.zone)
-            for o in list_outages(session, status=status, utility=utility)
-        ]
+    from outage_notify.planning.outage_list import describe_outage, outage_rows
+
+    zone = app.settings.zone
+    with app.database.read_connection() as connection:
+        found = outage_rows(connection, status=status, utility=utility)
+    rows = [describe_outage(o, zone) for o in found]
     if as_json:
         echo_json(rows)
         return
@@ -339,6 +338,8 @@ def show_cmd(app: AppContext, key: str, as_json: bool) -> None:
         outage-notify outages show WO-2291
     """
     # Imported on use: the no-water summary pulls the notice templates (jinja2).
+    from outage_notify.planning import outages
+    from outage_notify.planning.outage_views import outage_detail
     from outage_notify.residents import nowater
 
     zone = app.settings.zone
@@ -385,6 +386,8 @@ def preview_cmd(app: AppContext, key: str, as_json: bool, now_text: str | None) 
 
         outage-notify outages preview 12 --json
     """
+    from outage_notify.planning import outages
+
     settings, now = app.settings, now_of(app, now_text)
     with app.database.read() as session:
         outage = outages.get_outage(session, outages.outage_id_of(session, key))

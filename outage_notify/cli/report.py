@@ -13,18 +13,9 @@ from typing import IO
 from zoneinfo import ZoneInfo
 
 import click
-from rich.console import Console
 
 from outage_notify.cli.base import AppContext, echo_json, pass_app, stderr_is_terminal
-from outage_notify.cli.report_tables import print_annual, print_escalations, print_outage
-from outage_notify.db import utcnow
 from outage_notify.errors import InputError
-from outage_notify.planning.outages import outage_id_of
-from outage_notify.reports.annual import annual_report, csv_rows
-from outage_notify.reports.coverage import write_door_hangers
-from outage_notify.reports.door_knocks import escalation_report, write_door_knocks
-from outage_notify.reports.outage_report import outage_report
-from outage_notify.reports.spreadsheet import write_csv
 
 
 @click.command()
@@ -103,6 +94,16 @@ def report(
         raise click.UsageError("--json and --csv cannot be used together")
     if (door_hangers is not None or door_knocks is not None) and outage_key is None:
         raise click.UsageError("--door-hangers and --door-knocks go with --outage")
+    # Imported on use: the reports pull targeting (numpy, shapely) and rich's tables.
+    from outage_notify.cli.report_tables import print_annual, print_escalations, print_outage
+    from outage_notify.db import utcnow
+    from outage_notify.planning.outages import outage_id_of
+    from outage_notify.reports.annual import annual_report, csv_rows
+    from outage_notify.reports.coverage import write_door_hangers
+    from outage_notify.reports.door_knocks import escalation_report, write_door_knocks
+    from outage_notify.reports.outage_report import outage_report
+    from outage_notify.reports.spreadsheet import write_csv
+
     settings = app.settings
     zone = settings.zone
     at = utcnow() if now is None else _parse_time(now, zone)
@@ -143,6 +144,8 @@ def _working() -> AbstractContextManager[object]:
     """A spinner on a terminal's stderr: a big outage or a year takes seconds to count."""
     if not stderr_is_terminal():
         return nullcontext()
+    from rich.console import Console
+
     return Console(stderr=True).status("Counting deliveries and matching premises…")
 
 

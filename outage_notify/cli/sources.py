@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from outage_notify.cli.base import AppContext, AppGroup, actor_option, echo_json, pass_app
 from outage_notify.cli.times import now_option, rehearsal_now
 from outage_notify.errors import OutageNotifyError
-from outage_notify.models import Source
-from outage_notify.planning.sources import records
-from outage_notify.planning.sources.poll import PollResult, poll_source
+from outage_notify.planning.sources import FORMATS
+
+if TYPE_CHECKING:
+    from outage_notify.models import Source
+    from outage_notify.planning.sources.poll import PollResult
 
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 
@@ -31,9 +33,7 @@ def sources_group() -> None:
 @sources_group.command("add")
 @click.argument("name")
 @click.argument("url")
-@click.option(
-    "--format", "fmt", type=click.Choice(records.FORMATS), required=True, help="The feed's kind."
-)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), required=True, help="The feed's kind.")
 @click.option("--utility", type=click.Choice(["water", "gas"]), help="For entries that name none.")
 @click.option("--area", "areas", metavar="CODE", multiple=True, help="For entries without a place.")
 @click.option("--trusted", is_flag=True, help="Its outages go live at once (else: review).")
@@ -62,6 +62,8 @@ def add_cmd(
         outage-notify sources add gasco https://gasco.example.com/cap/latest.xml \\
             --format cap --utility gas --trusted --every 10m
     """
+    from outage_notify.planning.sources import records
+
     with app.database.session() as session:
         source = records.add_source(
             session,
@@ -94,6 +96,8 @@ def list_cmd(app: AppContext, as_json: bool) -> None:
 
         outage-notify sources list --json
     """
+    from outage_notify.planning.sources import records
+
     with app.database.read() as session:
         rows = records.describe_sources(session, app.settings.zone)
     if as_json:
@@ -152,6 +156,10 @@ def poll_cmd(
 
         outage-notify sources poll citygis --dry-run
     """
+    # Imported on use: polling pulls the feed parsers (feedparser, lxml) and the planning wing.
+    from outage_notify.planning.sources import records
+    from outage_notify.planning.sources.poll import poll_source
+
     now = rehearsal_now(app, now_text, dry_run=dry_run)
     if name is None:
         with app.database.read() as session:
@@ -196,6 +204,8 @@ def remove_cmd(app: AppContext, name: str, actor: str) -> None:
 
         outage-notify sources remove citygis
     """
+    from outage_notify.planning.sources import records
+
     with app.database.session() as session:
         records.remove_source(session, name, actor=actor)
     click.echo(f"Removed source {name}; its outages are unchanged.")

@@ -1,11 +1,12 @@
 """The dispatcher: claims due deliveries, sends them, writes the result back.
 
 Exactly once, as far as a network allows: a delivery is claimed (marked ``sending`` and
-committed) before its channel is called, and its result is written in a second transaction
+committed) before its channel is called, and its result is written in a later transaction
 after the call, so no transaction is ever open across a network call. A crash between the two
-leaves it ``sending``; ``recovery.reconcile`` settles those on the next start. Claims are one
-conditional UPDATE (``FOR UPDATE SKIP LOCKED`` on PostgreSQL), so any number of processes can
-share the work without sending anything twice.
+leaves it ``sending``; ``recovery.reconcile`` settles those on the next start. Work is
+reserved in batches by one conditional UPDATE (``FOR UPDATE SKIP LOCKED`` on PostgreSQL), so
+any number of processes can share it without sending anything twice; a reserved delivery is
+marked ``sending`` only when a sender takes it (``reservations``, ``fanout``).
 
 Retries, backoff and rate limits live here, not in the channels.
 """
@@ -40,11 +41,18 @@ from outage_notify.delivery.attempts import (
 from outage_notify.delivery.fanout import FanOut
 from outage_notify.delivery.outbox import LATE_AFTER, expand_due, expire_overdue
 from outage_notify.delivery.ratelimit import TokenBucket
+from outage_notify.delivery.reservations import Reservations
 from outage_notify.delivery.status_callbacks import apply_contact_flag
 from outage_notify.models import DeliveryState
 from outage_notify.planning.timeline import in_quiet_hours, quiet_period
 
 log = logging.getLogger(__name__)
+
+# Ledger transactions a channel's fan-out keeps going at once on PostgreSQL. A commit there
+# waits for the WAL to reach the disk (4 to 6 ms here), and a sender waits for the commit
+# that marks its next delivery: with two, a result that comes back while one commits is
+# written by the other at once. SQLite has one writer at a time: one lane.
+POSTGRES_LANES = 2
 
 
 class Dispatcher:
@@ -78,9 +86,8 @@ class Dispatcher:
         self.clock = clock
         self.stop = stop or threading.Event()
         self._results_lock = threading.Lock()
-        self._claim_statement = claims.claim_statement(skip_locked=not database.is_sqlite)
+        self.reservations = Reservations(self.worker_id, skip_locked=not database.is_sqlite)
         self._finisher = claims.Finisher()
-        self._notices: dict[int, dict[str, Any]] = {}
         self._budget_end: float | None = None
         self.on_result = on_result  # (channel, outcome) after each delivery: progress bars
         self.quiet_hours = quiet_hours
@@ -121,18 +128,21 @@ class Dispatcher:
         current: Callable[[], datetime],
         summary: DispatchSummary,
     ) -> FanOut:
-        def claim(
-            connection: Connection, now: datetime, k: int
+        def promote(
+            connection: Connection, now: datetime, wanted: list[ClaimedDelivery]
         ) -> tuple[list[ClaimedDelivery], int]:
-            if k:
-                self.defer_for_quiet_hours(connection, name, now)
-            return self.claim_batch(connection, name, now, k)
+            # Every round, not only when reserving: quiet hours that begin mid fan-out hold
+            # what is already reserved too (promote leaves deferred ones unmarked).
+            self.defer_for_quiet_hours(connection, name, now)
+            return self.reservations.promote(connection, name, now, wanted)
 
         return FanOut(
             name,
             size=self.concurrency.get(name, 1),
-            begin=self.database.engine.begin,
-            claim=claim,
+            connect=self.database.engine.connect,
+            reserve=lambda connection, now, k: self.reservations.reserve(connection, name, now, k),
+            promote=promote,
+            give_back=self.reservations.release,
             record=self.write_many,
             attempt=lambda claimed: self.attempt(channel, claimed, current),
             release=lambda claimed: self.released(claimed, current()),
@@ -142,6 +152,7 @@ class Dispatcher:
             over_budget=self.over_budget,
             current=current,
             summary=summary,
+            lanes=1 if self.database.is_sqlite else POSTGRES_LANES,
         )
 
     def over_budget(self) -> bool:
@@ -173,95 +184,6 @@ class Dispatcher:
             claims.DEFER_QUIET, {"d_channel": channel, "now": now, "quiet_end": quiet_end}
         )
         return int(result.rowcount or 0)
-
-    def claim_batch(
-        self, connection: Connection, channel: str, now: datetime, k: int
-    ) -> tuple[list[ClaimedDelivery], int]:
-        """Mark up to ``k`` due deliveries ``sending`` in the caller's transaction.
-
-        Those opted out or with a contact flagged invalid since expansion are marked skipped
-        instead (checked here, just before the send, so a STOP that arrives mid fan-out stops
-        the rest); returns the ones to send and how many were skipped.
-        """
-        if k <= 0:
-            return [], 0
-        rows = connection.execute(
-            self._claim_statement,
-            {"b_channel": channel, "now": now, "worker": self.worker_id, "k": k},
-        ).all()
-        if not rows:
-            return [], 0
-        batch = [self._claimed(connection, channel, row, now) for row in rows]
-        opted_out = set(
-            connection.execute(
-                claims.OPTED_OUT_AMONG,
-                {"channel": channel, "addresses": [c.address for c in batch]},
-            ).scalars()
-        )
-        customer_ids = [c.customer_id for c in batch if c.customer_id is not None]
-        invalid = set(
-            connection.execute(
-                claims.invalid_among(registry.spec(channel).invalid_flag), {"ids": customer_ids}
-            ).scalars()
-            if customer_ids
-            else ()
-        )
-        send, skip = [], []
-        for claimed in batch:
-            reason = (
-                "opted_out"
-                if claimed.address in opted_out
-                else "invalid_contact"
-                if claimed.customer_id in invalid
-                else None
-            )
-            if reason is None:
-                send.append(claimed)
-                continue
-            skip.append(
-                (claimed.id, self.worker_id, now, {"state": DeliveryState.SKIPPED, "error": reason})
-            )
-            log.info(
-                "delivery skipped",
-                extra={
-                    "delivery_id": claimed.id,
-                    "recipient": claimed.recipient_id,
-                    "reason": reason,
-                },
-            )
-        self._finisher.finish_many(connection, skip)
-        return send, len(skip)
-
-    def _claimed(
-        self, connection: Connection, channel: str, row: Any, now: datetime
-    ) -> ClaimedDelivery:
-        facts = self._notice_facts(connection, row.notice_id)
-        return ClaimedDelivery(
-            id=row.id,
-            notice_id=row.notice_id,
-            outage_id=facts["outage_id"],
-            kind=facts["kind"],
-            channel=row.channel,
-            address=row.address,
-            language=row.language,
-            customer_id=row.customer_id,
-            subscriber_id=row.subscriber_id,
-            attempts=row.attempts,
-            due_at=facts[registry.spec(channel).due_column],
-            deadline=row.deadline,
-            claimed_by=self.worker_id,
-            claimed_at=now,
-            told_revision=row.told_revision,
-        )
-
-    def _notice_facts(self, connection: Connection, notice_id: int) -> dict[str, Any]:
-        # What a notice says about timing never changes once it exists: read it once.
-        facts = self._notices.get(notice_id)
-        if facts is None:
-            row = connection.execute(claims.NOTICE_FACTS, {"notice_id": notice_id}).one()
-            facts = dict(row._mapping)
-            self._notices[notice_id] = facts
-        return facts
 
     # -- send and record ------------------------------------------------------------------
 

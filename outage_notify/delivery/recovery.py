@@ -5,6 +5,11 @@ message up (Twilio: by recipient and time), what the provider has is the truth: 
 sent, not found means send it again. Where no lookup is possible (SMTP, the file backends) it
 is sent again and flagged ``duplicate``: the recipient may get it twice, and the report says
 so. The window is what was in flight at the crash: at most the channel's concurrency.
+
+A dead process also leaves deliveries reserved (``pending``, ``claimed_by`` set, never handed
+to a sender): those are simply given back, nothing to look up or flag. Another process takes
+them anyway once the lease has run out; recovery frees them at once when it can tell the
+process that reserved them is gone.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlmodel import col
 
 from channels.base import ChannelError, PushChannel
@@ -45,6 +50,7 @@ class RecoverySummary:
     possible_duplicates: int = 0
     lookup_failed: int = 0
     expired: int = 0  # no answer from the provider before the deadline
+    reservations_released: int = 0  # reserved by a dead process, never sent: pending again
 
     def as_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
@@ -90,6 +96,9 @@ def reconcile(
     alive: Callable[[int], bool] = pid_alive,
 ) -> RecoverySummary:
     summary = RecoverySummary()
+    summary.reservations_released = release_orphaned_reservations(
+        database, now=now, me=me, alive=alive
+    )
     with database.read() as session:
         rows = session.execute(
             select(Delivery, Notice)
@@ -114,6 +123,36 @@ def reconcile(
     summary.lookup_failed += asked.still_unanswered
     summary.expired += asked.expired
     return summary
+
+
+def release_orphaned_reservations(
+    database: Database, *, now: datetime, me: str, alive: Callable[[int], bool] = pid_alive
+) -> int:
+    """Give back what dead processes reserved and never marked sending."""
+    pending_ours = (
+        col(Delivery.state) == DeliveryState.PENDING,
+        col(Delivery.claimed_by).is_not(None),
+    )
+    with database.read() as session:
+        holders = session.execute(
+            select(col(Delivery.claimed_by), func.max(col(Delivery.claimed_at)))
+            .where(*pending_ours)
+            .group_by(Delivery.claimed_by)
+        ).all()
+    released = 0
+    for holder, newest in holders:
+        if not is_orphan(holder, newest, now, me=me, alive=alive):
+            continue
+        with database.session() as session:
+            result = session.execute(
+                update(Delivery)
+                .where(*pending_ours, col(Delivery.claimed_by) == holder)
+                .values(claimed_by=None, updated_at=now)
+            )
+            released += int(result.rowcount or 0)  # type: ignore[attr-defined]
+    if released:
+        log.info("released deliveries a dead process had reserved", extra={"count": released})
+    return released
 
 
 def _settle(

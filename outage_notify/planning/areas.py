@@ -22,9 +22,9 @@ from sqlmodel import Session, col, select
 from outage_notify import audit
 from outage_notify.db import utcnow
 from outage_notify.errors import InputError
-from outage_notify.models import Customer, ServiceArea, Utility
+from outage_notify.models import Customer, ServiceArea
+from outage_notify.states import UTILITIES
 
-UTILITIES = tuple(u.value for u in Utility)
 CODE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 MAX_PROBLEMS_SHOWN = 200
 

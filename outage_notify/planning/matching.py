@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 import shapely
 from shapely.geometry import shape
-from sqlalchemy import and_, exists, func, not_, or_, select
+from sqlalchemy import ARRAY, Integer, and_, any_, exists, func, literal, not_, or_, select
+from sqlalchemy.engine import Connection
 from sqlmodel import Session, col
 
 from outage_notify import registry
@@ -183,7 +184,26 @@ def _inside_ids(session: Session, outage: Outage, extra: list[Any]) -> np.ndarra
     union = area_union(areas)
     if union is None:
         return np.empty(0, dtype=np.int64)
-    boxes = or_(
+    points = select(col(Customer.id), col(Customer.longitude), col(Customer.latitude))
+    found = [np.empty(0, dtype=np.int64)]
+    # In partitions, and streamed (a server-side cursor on PostgreSQL, whose driver would
+    # otherwise hold the whole result): a million (id, lon, lat) rows cost over 100 MB.
+    result = session.connection().execute(
+        points.where(_boxes(areas), *extra),
+        execution_options={"stream_results": True, "yield_per": _POINT_CHUNK},
+    )
+    for part in result.partitions():
+        table = np.array([tuple(row) for row in part], dtype=np.float64)
+        # A customer exactly on a boundary is affected (geo.inside).
+        within = inside_polygon(union, table[:, 1], table[:, 2])
+        found.append(table[within, 0].astype(np.int64))
+    return np.unique(np.concatenate(found))
+
+
+def _boxes(areas: Sequence[ServiceArea]) -> Any:
+    """Located in one of the areas' bounding boxes (one box per area, not the union's, which
+    for spread-out areas would be most of the city; ix_customer_lon_lat serves each range)."""
+    return or_(
         *(
             and_(
                 col(Customer.longitude).between(a.min_lon, a.max_lon),
@@ -192,16 +212,6 @@ def _inside_ids(session: Session, outage: Outage, extra: list[Any]) -> np.ndarra
             for a in areas
         )
     )
-    points = select(col(Customer.id), col(Customer.longitude), col(Customer.latitude))
-    found = [np.empty(0, dtype=np.int64)]
-    # In partitions: a million (id, lon, lat) tuples held at once cost over 100 MB.
-    result = session.connection().execute(points.where(boxes, *extra))
-    for part in result.partitions(_POINT_CHUNK):
-        table = np.array([tuple(row) for row in part], dtype=np.float64)
-        # A customer exactly on a boundary is affected (geo.inside).
-        within = inside_polygon(union, table[:, 1], table[:, 2])
-        found.append(table[within, 0].astype(np.int64))
-    return np.unique(np.concatenate(found))
 
 
 def _chooses(descriptor: registry.ChannelSpec) -> Any:
@@ -244,42 +254,65 @@ def count_recipients(session: Session, outage: Outage, channel: str) -> int:
     Opt-outs, flagged contacts and channel choices are applied in SQL; a number shared by an
     area-code match and a polygon-only match (or by a customer and a subscriber) counts twice,
     so this errs high: sizing a quiet-hours shift from it starts the fan-out early, never late.
+    Those matched by area code are one aggregate query; of the rest, only the contacts and
+    coordinates of customers inside an area's bounding box (and not of the outage's areas by
+    code) cross from SQL, for the polygon test.
     """
     descriptor = registry.spec(channel)
-    contact = getattr(Customer, descriptor.contact)
+    contact = col(getattr(Customer, descriptor.contact))
     invalid = getattr(Customer, descriptor.invalid_flag)
     area_column = col(Customer.water_area if outage.utility == "water" else Customer.gas_area)
     reachable = [
-        col(contact).is_not(None),
-        col(contact) != "",
+        contact.is_not(None),
+        contact != "",
         col(invalid).is_(False),
         _wants(descriptor),
-        ~exists().where(col(OptOut.channel) == channel, col(OptOut.address) == col(contact)),
+        ~exists().where(col(OptOut.channel) == channel, col(OptOut.address) == contact),
     ]
-    distinct = select(func.count(func.distinct(col(contact))))
+    distinct = select(func.count(func.distinct(contact)))
     connection = session.connection()
     listed = _network_ids(session, outage, critical_only=False)
     if listed is None and outage.geometry:
         listed = sorted(match_geometry(session, outage, []))
     if listed is not None:
-        total = 0
-        for start in range(0, len(listed), _ID_CHUNK):
-            chunk = col(Customer.id).in_(listed[start : start + _ID_CHUNK])
-            total += int(connection.execute(distinct.where(chunk, *reachable)).scalar() or 0)
+        total = sum(
+            int(connection.execute(distinct.where(chunk, *reachable)).scalar() or 0)
+            for chunk in _id_chunks(connection, listed)
+        )
         return total + _subscriber_count(session, outage, channel)
-    total = int(
-        connection.execute(distinct.where(area_column.in_(outage.area_codes), *reachable)).scalar()
-        or 0
-    )
-    polygon_only = [
-        or_(area_column.is_(None), area_column.not_in(outage.area_codes)),
-        *reachable,
-    ]
-    ids = _inside_ids(session, outage, []).tolist()
-    for start in range(0, len(ids), _ID_CHUNK):
-        chunk = col(Customer.id).in_(ids[start : start + _ID_CHUNK])
-        total += int(connection.execute(distinct.where(chunk, *polygon_only)).scalar() or 0)
+    by_code = distinct.where(area_column.in_(outage.area_codes), *reachable)
+    total = int(connection.execute(by_code).scalar() or 0)
+    elsewhere = or_(area_column.is_(None), area_column.not_in(outage.area_codes))
+    total += _contacts_inside(session, outage, contact, [elsewhere, *reachable])
     return total + _subscriber_count(session, outage, channel)
+
+
+def _contacts_inside(session: Session, outage: Outage, contact: Any, where: list[Any]) -> int:
+    """Distinct ``contact`` values of the customers matching ``where`` whose location lies in
+    one of the outage's areas (``_inside_ids``' test, reading the contact with the point)."""
+    areas = _area_rows(session, outage)
+    union = area_union(areas)
+    if union is None:
+        return 0
+    points = select(contact, col(Customer.longitude), col(Customer.latitude)).where(
+        _boxes(areas), *where
+    )
+    found: set[str] = set()
+    for part in session.connection().execute(points).partitions(_POINT_CHUNK):
+        table = np.array([(row[1], row[2]) for row in part], dtype=np.float64)
+        within = inside_polygon(union, table[:, 0], table[:, 1]).tolist()
+        found.update(row[0] for row, hit in zip(part, within, strict=True) if hit)
+    return len(found)
+
+
+def _id_chunks(connection: Connection, ids: Sequence[int]) -> Iterator[Any]:
+    """``Customer.id`` among ``ids`` as WHERE clauses: on PostgreSQL one ``= ANY(array)``
+    (one parameter, however many ids), elsewhere ``IN (...)`` of ``_ID_CHUNK`` ids each."""
+    if connection.dialect.name == "postgresql":
+        yield col(Customer.id) == any_(literal(list(ids), ARRAY(Integer)))
+        return
+    for start in range(0, len(ids), _ID_CHUNK):
+        yield col(Customer.id).in_(ids[start : start + _ID_CHUNK])
 
 
 def _subscriber_count(session: Session, outage: Outage, channel: str) -> int:

@@ -14,13 +14,12 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from outage_notify.errors import Problem
-from outage_notify.models import Outage, OutageStatus, ServiceArea, Utility
+from outage_notify.models import Outage, OutageStatus, ServiceArea
 from outage_notify.plain_text import control_character_problem, has_control_characters
 from outage_notify.settings import Settings
+from outage_notify.states import UTILITIES
 from outage_notify.times import format_local, outside_window
 
-UTILITIES = tuple(u.value for u in Utility)
-STATUSES = tuple(s.value for s in OutageStatus)
 TITLE_MAX, DESCRIPTION_MAX, REF_MAX, REASON_MAX = 120, 4000, 64, 500
 
 

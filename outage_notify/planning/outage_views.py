@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, select
 
 from outage_notify.models import Notice, Outage, OutageRevision
+from outage_notify.planning.outage_list import describe_outage
 from outage_notify.times import iso_local
 
 
@@ -43,26 +44,6 @@ def notices(session: Session, outage_id: int) -> list[Notice]:
             .order_by(col(Notice.revision), col(Notice.due_at), col(Notice.id))
         ).all()
     )
-
-
-def describe_outage(outage: Outage, zone: ZoneInfo) -> dict[str, Any]:
-    """The outage as JSON-ready data, times local with their offset."""
-    return {
-        "id": outage.id,
-        "ref": outage.ref,
-        "utility": outage.utility,
-        "title": outage.title,
-        "description": outage.description,
-        "start": iso_local(outage.start_at, zone),
-        "end": iso_local(outage.end_at, zone),
-        "areas": list(outage.area_codes),
-        "status": outage.status,
-        "revision": outage.revision,
-        "short_notice": outage.short_notice,
-        "cancel_reason": outage.cancel_reason,
-        "restored_at": iso_local(outage.restored_at, zone),
-        "created_by": outage.created_by,
-    }
 
 
 def describe_notice(notice: Notice, zone: ZoneInfo) -> dict[str, Any]:

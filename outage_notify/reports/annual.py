@@ -33,13 +33,12 @@ from outage_notify.models import (
     Outage,
     OutageStatus,
     Subscriber,
-    Utility,
 )
 from outage_notify.planning.matching import match_outage_customers
 from outage_notify.settings import Settings
+from outage_notify.states import UTILITIES
 
 MIN_YEAR, MAX_YEAR = 1970, 9998
-UTILITIES = tuple(u.value for u in Utility)
 # An outage still waiting for review (an untrusted source's) was never announced: not counted.
 STATUSES = tuple(s.value for s in OutageStatus if s != OutageStatus.REVIEW)
 KINDS = tuple(k.value for k in NoticeKind)

@@ -6,7 +6,7 @@ per-client throttle (429 with Retry-After beyond it), so account numbers cannot 
 bulk. No CSRF token: a look-up changes nothing, and another site that makes a browser post
 one cannot read the answer.
 
-What an answer may tell (docs/decisions/0014-am-i-affected-tells-areas-only.md): a
+What an answer may tell (docs/decisions/0017-am-i-affected-tells-areas-only.md): a
 location's areas, and the current and upcoming outages there. An account number with such
 outages gets its areas and them; one without (or no such account) gets the same sentence,
 "no current or upcoming shutoffs found", so the page cannot be used to learn which account

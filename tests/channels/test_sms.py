@@ -5,6 +5,7 @@ import json
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -22,6 +23,7 @@ from channels.sms import (
     scrub,
     validity_period,
 )
+from tests.channels.twilio_failures import failure_table, twilio_error
 from tests.fake_twilio import FakeTwilio
 
 SID = "AC" + "1" * 32
@@ -64,10 +66,6 @@ def form_of(call: responses.Call) -> dict[str, str]:
     body = call.request.body
     text = body.decode() if isinstance(body, bytes) else str(body)
     return {k: v[-1] for k, v in parse_qs(text, keep_blank_values=True).items()}
-
-
-def twilio_error(status: int, code: int, text: str = "error") -> dict[str, object]:
-    return {"status": status, "code": code, "message": text, "more_info": "https://x"}
 
 
 @responses.activate
@@ -226,27 +224,9 @@ def test_429_is_transient_with_retry_after_then_the_next_call_succeeds() -> None
 
 
 @responses.activate
-@pytest.mark.parametrize(
-    ("failure", "permanent", "code"),
-    [
-        ("timeout", False, "timeout"),
-        ("connection error", False, "connection"),
-        ("4xx", True, "21211"),
-        ("5xx", False, "503"),
-        ("429", False, "20429"),
-    ],
-)
-def test_shared_failure_table(failure: str, permanent: bool, code: str) -> None:
-    if failure == "timeout":
-        responses.post(MESSAGES_URL, body=requests.exceptions.ReadTimeout("slow"))
-    elif failure == "connection error":
-        responses.post(MESSAGES_URL, body=requests.exceptions.ConnectionError("refused"))
-    elif failure == "4xx":
-        responses.post(MESSAGES_URL, json=twilio_error(400, 21211), status=400)
-    elif failure == "5xx":
-        responses.post(MESSAGES_URL, body="Service Unavailable", status=503)
-    else:
-        responses.post(MESSAGES_URL, json=twilio_error(429, 20429), status=429)
+@pytest.mark.parametrize(("answer", "permanent", "code"), failure_table(rejected=21211))
+def test_shared_failure_table(answer: dict[str, Any], permanent: bool, code: str) -> None:
+    responses.post(MESSAGES_URL, **answer)
     with pytest.raises(ChannelError) as caught:
         twilio().send(message())
     assert caught.value.permanent is permanent

@@ -4,10 +4,10 @@ import json
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
-import requests
 import responses
 
 from channels.base import ChannelError, Message
@@ -19,6 +19,7 @@ from channels.voice import (
     TwilioVoice,
     call_twiml,
 )
+from tests.channels.twilio_failures import failure_table, twilio_error
 from tests.fake_twilio import FakeTwilio
 
 SID = "AC" + "1" * 32
@@ -66,10 +67,6 @@ def form_of(call: responses.Call) -> dict[str, list[str]]:
 
 def created(sid: str = "CA" + "a" * 32) -> dict[str, object]:
     return {"sid": sid, "status": "queued", "to": TO, "account_sid": SID}
-
-
-def twilio_error(status: int, code: int) -> dict[str, object]:
-    return {"status": status, "code": code, "message": "error", "more_info": "https://x"}
 
 
 def say_of(twiml: str) -> ET.Element:
@@ -129,27 +126,9 @@ def test_credentials_come_from_arguments_not_the_environment(
 
 
 @responses.activate
-@pytest.mark.parametrize(
-    ("failure", "permanent", "code"),
-    [
-        ("timeout", False, "timeout"),
-        ("connection error", False, "connection"),
-        ("4xx", True, "21215"),
-        ("5xx", False, "503"),
-        ("429", False, "20429"),
-    ],
-)
-def test_shared_failure_table(failure: str, permanent: bool, code: str) -> None:
-    if failure == "timeout":
-        responses.post(CALLS_URL, body=requests.exceptions.ReadTimeout("slow"))
-    elif failure == "connection error":
-        responses.post(CALLS_URL, body=requests.exceptions.ConnectionError("refused"))
-    elif failure == "4xx":
-        responses.post(CALLS_URL, json=twilio_error(400, 21215), status=400)
-    elif failure == "5xx":
-        responses.post(CALLS_URL, body="Service Unavailable", status=503)
-    else:
-        responses.post(CALLS_URL, json=twilio_error(429, 20429), status=429)
+@pytest.mark.parametrize(("answer", "permanent", "code"), failure_table(rejected=21215))
+def test_shared_failure_table(answer: dict[str, Any], permanent: bool, code: str) -> None:
+    responses.post(CALLS_URL, **answer)
     with pytest.raises(ChannelError) as caught:
         twilio().send(message())
     assert caught.value.permanent is permanent

@@ -195,6 +195,19 @@ def test_counted_recipients_of_two_areas_and_of_gas(city: Database) -> None:
     assert gas_sms == len(exact["sms"])
 
 
+def test_counted_recipients_of_an_outage_with_its_own_polygon(city: Database) -> None:
+    # An upstream feed's polygon: the matched ids are counted in one query on PostgreSQL
+    # (= ANY of an array), in chunks of IN (...) on SQLite; the same figure either way.
+    with city.session() as session:
+        own = outage(session, "water", ["W1"])
+        own.geometry = square(121.0, 31.0, size=0.04)  # c3 and c5 inside; c1 not located
+        exact = _accounts(city, target(session, own))
+        counted = {c: count_recipients(session, own, c) for c in ("sms", "email")}
+    assert exact["sms"] == {"c1", "c5"}
+    assert counted["sms"] == 2
+    assert counted["email"] == len(exact["email"]) + 1  # the subscriber c3 counts twice
+
+
 def test_the_first_account_of_a_shared_contact_is_named(city: Database) -> None:
     with city.session() as session:
         result = target(session, outage(session, "water", ["W1"]))

@@ -5,3 +5,5 @@ to :class:`~outage_notify.planning.sources.entries.MappedEntry` values) < apply 
 outages through the planning lifecycle) < poll (one source, or every due one) < registry
 (add, list, remove).
 """
+
+FORMATS = ("atom", "rss", "cap")  # here, light, for the CLI's choice

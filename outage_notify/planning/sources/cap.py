@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo
 from lxml import etree
 
 from outage_notify.planning.sources.entries import (
-    UTILITIES,
     MappedEntry,
     merge_polygons,
     parse_time,
@@ -25,6 +24,7 @@ from outage_notify.planning.sources.entries import (
     polygon_of,
 )
 from outage_notify.planning.sources.fetch import FeedError
+from outage_notify.states import UTILITIES
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
 CAP_MEDIA_TYPE = "application/cap+xml"

@@ -12,9 +12,6 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from outage_notify.models import Utility
-
-UTILITIES = tuple(u.value for u in Utility)
 CANCEL_WORDS = frozenset({"cancelled", "canceled"})
 _TAG = re.compile(r"<[^>]+>")
 _SPACE = re.compile(r"[ \t\r\f\v]+")

@@ -15,10 +15,11 @@ from sqlmodel import Session, col, select
 from outage_notify import audit
 from outage_notify.errors import NotFoundError, Problem, rejected
 from outage_notify.models import Outage, Source, SourceEntry
-from outage_notify.planning.outage_checks import UTILITIES, check_areas
+from outage_notify.planning.outage_checks import check_areas
+from outage_notify.planning.sources import FORMATS
 from outage_notify.settings_values import parse_duration
+from outage_notify.states import UTILITIES
 
-FORMATS = ("atom", "rss", "cap")
 MIN_EVERY = timedelta(minutes=1)  # a publisher polled faster than this would block us
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 

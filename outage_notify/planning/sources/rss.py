@@ -17,7 +17,6 @@ import feedparser
 
 from outage_notify.planning.sources.entries import (
     CANCEL_WORDS,
-    UTILITIES,
     MappedEntry,
     merge_polygons,
     parse_time,
@@ -25,6 +24,7 @@ from outage_notify.planning.sources.entries import (
     polygon_of,
 )
 from outage_notify.planning.sources.fetch import FeedError
+from outage_notify.states import UTILITIES
 
 # feedparser's own notes that do not make a document unreadable.
 _HARMLESS = (feedparser.CharacterEncodingOverride,)
