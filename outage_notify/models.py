@@ -20,8 +20,11 @@ from outage_notify.network_tables import (  # noqa: F401 (re-exported)
 
 # The states and kinds, defined in states.py; callers import them from here.
 from outage_notify.states import (  # noqa: F401
+    CHANGE_KINDS,
     FINAL_DELIVERY_STATES,
+    NEVER_TOLD,
     SUBSCRIBER_MOVES,
+    TOLD_KINDS,
     UPCOMING_KINDS,
     DeliveryState,
     NoticeKind,
@@ -256,6 +259,9 @@ class Delivery(SQLModel, table=True):
     error: str | None = Field(default=None, max_length=500)
     late: bool = False  # sent after its due time
     duplicate: bool = False  # possibly sent twice: resent after a crash in the in-flight window
+    # A change notice: the revision this contact was last told (0: never told), which its text
+    # states the change against (delivery/told.py); NULL for the other kinds.
+    told_revision: int | None = None
     created_at: datetime = _created()
     updated_at: datetime = _created()
 

@@ -36,6 +36,11 @@ class NoticeKind(StrEnum):
 
 # Notices about work still ahead: never sent once the work has started.
 UPCOMING_KINDS = frozenset({NoticeKind.ADVANCE, NoticeKind.REMINDER, NoticeKind.CHANGED})
+CHANGE_KINDS = frozenset({NoticeKind.CHANGED, NoticeKind.EXTENDED})
+# The kinds whose text is stated against what its recipient was last told (a delivery's
+# told_revision; NEVER_TOLD for a contact no notice of the outage has reached).
+TOLD_KINDS = CHANGE_KINDS | {NoticeKind.CANCELLED}
+NEVER_TOLD = 0  # revisions start at 1
 
 
 class NoticeState(StrEnum):

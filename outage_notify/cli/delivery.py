@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import logging
 from contextlib import nullcontext
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from outage_notify.cli.base import AppContext, echo_json, pass_app, stderr_is_terminal
+from outage_notify.cli.times import rehearsal_now
 from outage_notify.cli.web import check_port_free
 from outage_notify.logs import setup_logging
-from outage_notify.times import parse_time
+from outage_notify.times import format_local
 from outage_notify.web.public_url import warn_if_insecure
 
 if TYPE_CHECKING:
@@ -28,32 +29,42 @@ if TYPE_CHECKING:
     "--now",
     "now_text",
     metavar="T",
-    help="Act as if it were T (ISO 8601; without an offset, in the configured timezone).",
+    help="With --dry-run: as if it were T (ISO 8601; without an offset, in the configured "
+    "timezone). Default: the clock.",
+)
+@click.option(
+    "--dry-run", is_flag=True, help="Show what the pass would send; write and send nothing."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @pass_app
-def dispatch(app: AppContext, once: bool, now_text: str | None, as_json: bool) -> None:
+def dispatch(
+    app: AppContext, once: bool, now_text: str | None, dry_run: bool, as_json: bool
+) -> None:
     """Expand the notices due now and send every delivery that can go, then exit.
 
     Deliveries left `sending` by a crashed process are reconciled first. Retries that are not
-    due yet wait for the next run (or for the daemon, `outage-notify run`).
+    due yet wait for the next run (or for the daemon, `outage-notify run`). `--dry-run
+    --now T` rehearses a pass at T: which notices would fall due and to how many on each
+    channel; nothing is written or sent (a real pass always acts at the current time).
 
     Example:
 
-        outage-notify dispatch --once --now 2026-12-01T08:00 --json
+        outage-notify dispatch --once --dry-run --now 2026-12-01T08:00 --json
     """
     if not once:
         raise click.UsageError("dispatch runs one pass: add --once (the daemon is `run`)")
-    from outage_notify.db import utcnow
-    from outage_notify.delivery.engine import build_engine
+    from outage_notify.delivery.engine import build_engine, enabled_channels
     from outage_notify.delivery.outbox import pending_count
+    from outage_notify.delivery.rehearsal import rehearse
 
     settings, database = app.settings, app.database
+    at = rehearsal_now(app, now_text, dry_run=dry_run)
+    if dry_run:
+        _echo_rehearsal(rehearse(database, at, enabled=enabled_channels(settings)), app, as_json)
+        return
     setup_logging(json_lines=False, level=logging.WARNING)
-    now = parse_time(now_text, settings.zone, name="--now") if now_text else None
-    engine = build_engine(database, settings, clock=(lambda: now) if now else utcnow)
+    engine = build_engine(database, settings, clock=app.clock)
     dispatcher = engine.dispatcher
-    at = now or utcnow()
     recovered = engine.reconcile(at)
     ladder = engine.escalate(at)
     show_progress = stderr_is_terminal() and not as_json
@@ -61,7 +72,7 @@ def dispatch(app: AppContext, once: bool, now_text: str | None, as_json: bool) -
         if progress is not None:
             task = progress.add_task("sending", total=None)
             dispatcher.on_result = lambda _channel, _outcome: progress.advance(task)
-        summary = dispatcher.run_once(now)
+        summary = dispatcher.run_once()
     engine.close()
     result = {
         "now": at,
@@ -89,6 +100,28 @@ def dispatch(app: AppContext, once: bool, now_text: str | None, as_json: bool) -
     if any(recovered.as_dict().values()):
         click.echo(f"Recovered after a crash: {recovered.as_dict()}")
     click.echo(f"Still pending (retries and later times): {result['pending']}")
+
+
+def _echo_rehearsal(data: dict[str, Any], app: AppContext, as_json: bool) -> None:
+    if as_json:
+        echo_json(data)
+        return
+    zone = app.settings.zone
+    click.echo(f"Dry run at {format_local(data['now'], zone)}, nothing written or sent:")
+    if not data["notices"]:
+        click.echo("  no notice falls due.")
+    for notice in data["notices"]:
+        head = (
+            f"  notice {notice['id']} ({notice['kind']}, outage #{notice['outage_id']}, "
+            f"due {format_local(notice['due_at'], zone)}{', late' if notice['late'] else ''})"
+        )
+        if notice["fate"] != "expanded":
+            click.echo(f"{head}: {notice['fate']}, would not be sent")
+            continue
+        reach = ", ".join(f"{c} {n}" for c, n in notice["recipients"].items()) or "nobody"
+        click.echo(f"{head}: {reach} ({notice['skipped']} skipped)")
+    queued = ", ".join(f"{c} {n}" for c, n in data["queued"].items()) or "none"
+    click.echo(f"  queued deliveries that would go: {queued}; would expire: {data['would_expire']}")
 
 
 def _progress(enabled: bool) -> Progress | nullcontext[None]:

@@ -19,7 +19,9 @@ from outage_notify.errors import InputError
 
 
 @click.command()
-@click.option("--outage", "outage_id", type=int, metavar="ID", help="Report on this outage.")
+@click.option(
+    "--outage", "outage_key", metavar="ID|REF", help="Report on this outage (id or work order)."
+)
 @click.option("--year", metavar="YYYY", help="The annual report of this year (local time).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option(
@@ -52,7 +54,7 @@ from outage_notify.errors import InputError
 @pass_app
 def report(
     app: AppContext,
-    outage_id: int | None,
+    outage_key: str | None,
     year: str | None,
     as_json: bool,
     as_csv: bool,
@@ -62,13 +64,13 @@ def report(
 ) -> None:
     """Report on one outage's notices, or on a whole year.
 
-    --outage ID: per channel the count of deliveries in each state; late and expired
-    deliveries and notices; failures grouped by error code; skipped deliveries by reason;
-    opt-outs among the affected premises; possible duplicates after a crash; coverage (the
-    share of affected premises reached before the work started) and the door-hanger list:
-    every affected premise not reached, with the reason. Affected premises are matched on
-    today's customer data. Then the critical-needs ladder: each critical customer's steps
-    (notice, call, acknowledgement) and the door-knock list, with the time left before the
+    --outage ID|REF (the id or the work-order ref): per channel the count of deliveries in each
+    state; late and expired deliveries and notices; failures grouped by error code; skipped
+    deliveries by reason; opt-outs among the affected premises; possible duplicates after a
+    crash; coverage (the share of affected premises reached before the work started) and the
+    door-hanger list: every affected premise not reached, with the reason. Affected premises are
+    matched on today's customer data. Then the critical-needs ladder: each critical customer's
+    steps (notice, call, acknowledgement) and the door-knock list, with the time left before the
     work starts (--door-knocks FILE exports it; JSON: "critical").
 
     --year YYYY: outages by utility and status, customer-hours of interruption, messages sent
@@ -82,19 +84,20 @@ def report(
     Example:
 
         outage-notify report --outage 42
-        outage-notify report --outage 42 --csv > door-hangers.csv
+        outage-notify report --outage WO-2291 --csv > door-hangers.csv
         outage-notify report --outage 42 --door-knocks door-knocks.csv
         outage-notify report --year 2026 --json
     """
-    if (outage_id is None) == (year is None):
+    if (outage_key is None) == (year is None):
         raise click.UsageError("give either --outage ID or --year YYYY")
     if as_json and as_csv:
         raise click.UsageError("--json and --csv cannot be used together")
-    if (door_hangers is not None or door_knocks is not None) and outage_id is None:
+    if (door_hangers is not None or door_knocks is not None) and outage_key is None:
         raise click.UsageError("--door-hangers and --door-knocks go with --outage")
     # Imported on use: the reports pull targeting (numpy, shapely) and rich's tables.
     from outage_notify.cli.report_tables import print_annual, print_escalations, print_outage
     from outage_notify.db import utcnow
+    from outage_notify.planning.outages import outage_id_of
     from outage_notify.reports.annual import annual_report, csv_rows
     from outage_notify.reports.coverage import write_door_hangers
     from outage_notify.reports.door_knocks import escalation_report, write_door_knocks
@@ -104,8 +107,10 @@ def report(
     settings = app.settings
     zone = settings.zone
     at = utcnow() if now is None else _parse_time(now, zone)
+    outage_id: int | None = None
     with _working(), app.database.read() as session:
-        if outage_id is not None:
+        if outage_key is not None:
+            outage_id = outage_id_of(session, outage_key)
             result = outage_report(session, outage_id, now=at)
             ladders = escalation_report(session, outage_id, now=at)
         else:

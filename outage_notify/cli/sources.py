@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from outage_notify.cli.base import AppContext, AppGroup, actor_option, echo_json, pass_app
-from outage_notify.cli.times import now_of, now_option
+from outage_notify.cli.times import now_option, rehearsal_now
 from outage_notify.errors import OutageNotifyError
 from outage_notify.planning.sources import FORMATS
 
@@ -140,29 +140,38 @@ def _echo_entry(entry: dict[str, Any]) -> None:
 @sources_group.command("poll")
 @click.argument("name", required=False)
 @now_option()
+@click.option("--dry-run", is_flag=True, help="Fetch and show what would change; write nothing.")
 @JSON_OPTION
 @pass_app
-def poll_cmd(app: AppContext, name: str | None, now_text: str | None, as_json: bool) -> None:
+def poll_cmd(
+    app: AppContext, name: str | None, now_text: str | None, dry_run: bool, as_json: bool
+) -> None:
     """Poll one source (or every source) now, once. Exit 1 when a poll failed.
+
+    `--dry-run` fetches and applies the feed as a poll would, then rolls it all back: it shows
+    what would be created, changed or cancelled, and writes nothing (not even the source's
+    last poll). `--now T` rehearses a poll at T, and only with `--dry-run`.
 
     Example:
 
-        outage-notify sources poll citygis
+        outage-notify sources poll citygis --dry-run
     """
     # Imported on use: polling pulls the feed parsers (feedparser, lxml) and the planning wing.
     from outage_notify.planning.sources import records
     from outage_notify.planning.sources.poll import poll_source
 
-    now = now_of(app, now_text)
+    now = rehearsal_now(app, now_text, dry_run=dry_run)
     if name is None:
         with app.database.read() as session:
             names = [row["name"] for row in records.describe_sources(session, app.settings.zone)]
     else:
         names = [name]
-    results = [poll_source(app.database, app.settings, n, now=now) for n in names]
+    results = [poll_source(app.database, app.settings, n, now=now, dry_run=dry_run) for n in names]
     if as_json:
-        echo_json([r.as_dict() for r in results])
+        echo_json([{**r.as_dict(), "dry_run": dry_run} for r in results])
     else:
+        if dry_run:
+            click.echo("Dry run, nothing written:")
         for result in results:
             _echo_poll(result)
     failed = [r for r in results if r.status == "error"]

@@ -54,6 +54,7 @@ class ClaimedDelivery:
     deadline: datetime
     claimed_by: str
     claimed_at: datetime
+    told_revision: int | None = None  # a change notice: what this contact was last told
 
     @property
     def recipient_id(self) -> str:
@@ -84,6 +85,7 @@ def claimed_from(delivery: Delivery, notice: Notice, now: datetime) -> ClaimedDe
         deadline=delivery.deadline,
         claimed_by=delivery.claimed_by or "",
         claimed_at=delivery.claimed_at or now,
+        told_revision=delivery.told_revision,
     )
 
 

@@ -69,6 +69,7 @@ def reserve_statement(*, skip_locked: bool) -> Update:
             DELIVERY.c.subscriber_id,
             DELIVERY.c.attempts,
             DELIVERY.c.deadline,
+            DELIVERY.c.told_revision,
         )
     )
 

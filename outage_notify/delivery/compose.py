@@ -1,8 +1,10 @@
 """The message of one delivery: the notice's facts rendered for its channel and language.
 
-Contexts are read once per (notice, language) and reused: a fan-out renders the same notice
-for thousands of recipients, and only the email's unsubscribe link differs per address (the
-calendar attachment, the costliest part of an email, is made once per notice and second).
+Contexts are read once per (notice, language, what the recipient was last told) and reused: a
+fan-out renders the same notice for thousands of recipients, and only the email's unsubscribe
+link differs per address (the calendar attachment, the costliest part of an email, is made
+once per notice, group and second). A change notice has one text per group of recipients who
+were last told the same revision (delivery/told.py).
 """
 
 from __future__ import annotations
@@ -34,15 +36,17 @@ class NoticeComposer:
         self.database = database
         self.settings = settings
         self.clock = clock
-        self._contexts: dict[tuple[int, str], NoticeContext] = {}
-        self._sms_texts: dict[tuple[int, str, bool], str] = {}
-        self._voice_texts: dict[tuple[int, str], str] = {}
+        self._contexts: dict[tuple[int, str, int | None], NoticeContext] = {}
+        self._sms_texts: dict[tuple[int, str, int | None, bool], str] = {}
+        self._voice_texts: dict[tuple[int, str, int | None], str] = {}
         self._critical: dict[int, frozenset[int]] = {}
-        self._calendars: dict[tuple[int, str], tuple[datetime, Attachment]] = {}
+        self._calendars: dict[tuple[int, str, int | None], tuple[datetime, Attachment]] = {}
         self._lock = threading.Lock()
 
-    def context(self, notice_id: int, language: str) -> NoticeContext:
-        key = (notice_id, language)
+    def context(self, notice_id: int, language: str, told: int | None = None) -> NoticeContext:
+        """``told``: the revision the recipient was last told (the delivery's
+        ``told_revision``), for a change notice."""
+        key = (notice_id, language, told)
         with self._lock:
             cached = self._contexts.get(key)
         if cached is not None:
@@ -60,6 +64,7 @@ class NoticeComposer:
                 language=language,
                 settings=self.settings,
                 revision=notice.revision,
+                told=told,
             )
         with self._lock:
             if len(self._contexts) >= _CACHE_LIMIT:
@@ -71,22 +76,24 @@ class NoticeComposer:
             self._contexts[key] = ctx
         return ctx
 
-    def sms_text(self, notice_id: int, language: str, *, ask_ack: bool = False) -> str:
-        """The same for every recipient of a notice in a language (and for every critical
-        one, who is asked to reply 1): rendered once."""
-        key = (notice_id, language, ask_ack)
+    def sms_text(
+        self, notice_id: int, language: str, told: int | None = None, *, ask_ack: bool = False
+    ) -> str:
+        """The same for every recipient of a notice in a language who was last told the same
+        (and for every critical one, who is asked to reply 1): rendered once."""
+        key = (notice_id, language, told, ask_ack)
         text = self._sms_texts.get(key)
         if text is None:
-            text = sms_text(self.context(notice_id, language), ask_ack=ask_ack)
+            text = sms_text(self.context(notice_id, language, told), ask_ack=ask_ack)
             with self._lock:
                 self._sms_texts[key] = text
         return text
 
-    def voice_text(self, notice_id: int, language: str) -> str:
-        key = (notice_id, language)
+    def voice_text(self, notice_id: int, language: str, told: int | None = None) -> str:
+        key = (notice_id, language, told)
         text = self._voice_texts.get(key)
         if text is None:
-            text = voice_text(self.context(notice_id, language))
+            text = voice_text(self.context(notice_id, language, told))
             with self._lock:
                 self._voice_texts[key] = text
         return text
@@ -111,12 +118,13 @@ class NoticeComposer:
 
     def compose(self, delivery: ClaimedDelivery) -> Message:
         kind = registry.spec(delivery.channel).message
+        told = delivery.told_revision
         if kind in ("text", "voice"):
             text = (
-                self.voice_text(delivery.notice_id, delivery.language)
+                self.voice_text(delivery.notice_id, delivery.language, told)
                 if kind == "voice"
                 else self.sms_text(
-                    delivery.notice_id, delivery.language, ask_ack=self.asks_ack(delivery)
+                    delivery.notice_id, delivery.language, told, ask_ack=self.asks_ack(delivery)
                 )
             )
             return Message(
@@ -127,7 +135,7 @@ class NoticeComposer:
                 text=text,
                 valid_until=delivery.valid_until,
             )
-        ctx = self.context(delivery.notice_id, delivery.language)
+        ctx = self.context(delivery.notice_id, delivery.language, told)
         now = self.clock()
         return compose_email(
             ctx,
@@ -137,13 +145,16 @@ class NoticeComposer:
             settings=self.settings,
             valid_until=delivery.valid_until,
             now=now,
-            calendar=self.calendar(delivery.notice_id, ctx, now),
+            calendar=self.calendar(delivery.notice_id, ctx, now, told),
         )
 
-    def calendar(self, notice_id: int, ctx: NoticeContext, now: datetime) -> Attachment:
-        """The notice's calendar attachment, the same for every recipient: made once a
-        second (DTSTAMP, its only moving part, has whole seconds), not once an email."""
-        key = (notice_id, ctx.language)
+    def calendar(
+        self, notice_id: int, ctx: NoticeContext, now: datetime, told: int | None = None
+    ) -> Attachment:
+        """The notice's calendar attachment, the same for every recipient last told the same:
+        made once a second (DTSTAMP, its only moving part, has whole seconds), not once an
+        email."""
+        key = (notice_id, ctx.language, told)
         stamp = now.replace(microsecond=0)
         cached = self._calendars.get(key)
         if cached is not None and cached[0] == stamp:

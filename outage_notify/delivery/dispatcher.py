@@ -100,7 +100,7 @@ class Dispatcher:
     ) -> DispatchSummary:
         """Expand what is due and send every delivery that can go now.
 
-        With ``now`` given (``dispatch --once --now T``) the whole pass runs at that instant;
+        With ``now`` given (the demo, tests) the whole pass runs at that instant;
         otherwise each claim reads the clock, so a long fan-out never sends past a deadline.
         ``budget`` (seconds) ends the pass early so the daemon can expand newly due notices
         during a long, rate-limited fan-out; ``summary.more`` then says work remains.

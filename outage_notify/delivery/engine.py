@@ -23,12 +23,16 @@ from outage_notify.delivery.recovery import RecoverySummary, reconcile
 from outage_notify.settings import Settings
 
 
+def enabled_channels(settings: Settings) -> frozenset[str]:
+    """The channels the settings enable; the others' deliveries are recorded skipped."""
+    return frozenset(name for name, spec in registry.CHANNELS.items() if spec.enabled(settings))
+
+
 def build_channels(settings: Settings) -> dict[str, PushChannel]:
     """The enabled channels; a disabled one is absent, so its deliveries are skipped."""
+    enabled = enabled_channels(settings)
     return {
-        name: spec.build(settings)
-        for name, spec in registry.CHANNELS.items()
-        if spec.enabled(settings)
+        name: spec.build(settings) for name, spec in registry.CHANNELS.items() if name in enabled
     }
 
 

@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 
 from outage_notify import registry
 from outage_notify.db import Database
+from outage_notify.delivery.told import LastTold
 from outage_notify.models import (
     UPCOMING_KINDS,
     Delivery,
@@ -150,6 +151,7 @@ _COLUMNS = (
     "created_at",
     "updated_at",
     "error",
+    "told_revision",
 )
 
 
@@ -163,23 +165,34 @@ def _write_deliveries(
     UNIQUE constraint (ON CONFLICT DO NOTHING). Skipped rows are written after every
     deliverable one: a contact flagged invalid on one account must not shadow the same
     contact on another. They are few (opted out, flagged, no contact) and wait in a list.
+
+    A change notice's row also records what its contact was last told, looked up for each
+    chunk (delivery/told.py): its text states the change against that.
     """
     connection = session.connection()
     statement, values = _statement(connection.dialect, notice, now)
+    last_told = LastTold(session, notice)
     before = _row_counts(session, notice)
     skipped: list[tuple[Any, ...]] = []
-    chunk: list[tuple[Any, ...]] = []
+    chunk: list[Recipient] = []
+
+    def write(part: list[Recipient]) -> None:
+        told = last_told.revisions(r.address for r in part)
+        rows = [values.pending(r, enabled, last_told.of(told, r.address)) for r in part]
+        connection.exec_driver_sql(statement, rows)
+
     for item in recipients(session, outage, audience=notice.audience):
         if isinstance(item, Skipped):
             skipped.append(values.skipped(item))
             continue
-        chunk.append(values.pending(item, enabled))
+        chunk.append(item)
         if len(chunk) >= _INSERT_CHUNK:
-            connection.exec_driver_sql(statement, chunk)
+            write(chunk)
             chunk = []
-    for rows in (chunk, skipped):
-        for start in range(0, len(rows), _INSERT_CHUNK):
-            connection.exec_driver_sql(statement, rows[start : start + _INSERT_CHUNK])
+    if chunk:
+        write(chunk)
+    for start in range(0, len(skipped), _INSERT_CHUNK):
+        connection.exec_driver_sql(statement, skipped[start : start + _INSERT_CHUNK])
     after = _row_counts(session, notice)
     return after[0] - before[0], after[1] - before[1]
 
@@ -239,7 +252,9 @@ class _Values:
     due: dict[str, Any]
     false: Any
 
-    def pending(self, recipient: Recipient, enabled: frozenset[str]) -> tuple[Any, ...]:
+    def pending(
+        self, recipient: Recipient, enabled: frozenset[str], told: int | None
+    ) -> tuple[Any, ...]:
         on = recipient.channel in enabled
         return (
             self.notice_id,
@@ -257,6 +272,7 @@ class _Values:
             self.now,
             self.now,
             None if on else "channel_disabled",
+            told,
         )
 
     def skipped(self, skipped: Skipped) -> tuple[Any, ...]:
@@ -283,6 +299,7 @@ class _Values:
             self.now,
             self.now,
             skipped.reason,
+            None,
         )
 
 

@@ -145,6 +145,7 @@ class Reservations:
             deadline=row.deadline,
             claimed_by=self.worker_id,
             claimed_at=now,
+            told_revision=row.told_revision,
         )
 
     def _notice_facts(self, connection: Connection, notice_id: int) -> dict[str, Any]:

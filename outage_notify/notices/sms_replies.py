@@ -60,7 +60,10 @@ def shorten(text: str, max_segments: int = MAX_REPLY_SEGMENTS) -> str:
     return text[:low].rstrip() + _ELLIPSIS
 
 
-def _utility_names(language: str, settings: Settings) -> str:
+def sender_names(language: str, settings: Settings) -> str:
+    """Who a text that is about no one outage (a reply, a sign-up code) comes from: the
+    utilities' names, ``City Water and City Gas`` (one name when both are the same). An
+    English text opens with it and a colon; a notice opens with its own utility's name."""
     names = list(dict.fromkeys(settings.utility.name(u, language) for u in ("water", "gas")))
     return join_names(names, language) if language == "zh-CN" else " and ".join(names)
 
@@ -70,7 +73,7 @@ def _values(language: str, settings: Settings) -> dict[str, object]:
         "language": language,
         "hotline": settings.hotline,
         "public_url": settings.public_url,
-        "utility_names": _utility_names(language, settings),
+        "utility_names": sender_names(language, settings),
     }
 
 

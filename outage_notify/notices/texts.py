@@ -16,6 +16,8 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from outage_notify.models import (
+    CHANGE_KINDS,
+    NEVER_TOLD,
     Notice,
     NoticeKind,
     NoticeState,
@@ -132,20 +134,34 @@ def build_context(
     settings: Settings,
     revision: int | None = None,
     areas: dict[str, ServiceArea] | None = None,
+    told: int | None = None,
 ) -> NoticeContext:
     """The context of ``outage`` at ``revision`` (default: current) for one language.
 
+    ``told``: the revision the recipient was last told (0: never told them anything), which a
+    change is stated against; None: what the outage's residents were last told
+    (:func:`_last_told`), for previews and rows written before it was recorded.
     ``areas`` may be passed in by callers that render many notices, to read them once.
     """
     assert outage.id is not None
     zone = ZoneInfo(settings.timezone)
     revision = revision or outage.revision
     current = _revision(session, outage, revision)
-    previous = _last_told(session, outage, revision)
+    if told is None:
+        previous = _last_told(session, outage, revision)
+    else:
+        previous = _revision(session, outage, told) if told >= 1 else None
+    if kind in CHANGE_KINDS and told == NEVER_TOLD:
+        # Never told of this work (a customer who moved in, a new subscriber): a change means
+        # nothing to them; they get the notice of the work as it now stands.
+        kind = NoticeKind.ADVANCE
     if kind == NoticeKind.EXTENDED and previous and previous.start_at != current.start_at:
-        # A reschedule nobody heard of yet, then an extension: against what they were told
+        # A reschedule they never heard of, then an extension: against what they were told
         # the start moved too, so it is a change ("now ..., was ..."), not an extension.
         kind = NoticeKind.CHANGED
+    # A cancellation names the work as they were told it: called off after a reschedule that
+    # never reached them, it is Thursday's work that is off for those who only heard Thursday.
+    told_times = previous if kind == NoticeKind.CANCELLED and previous else current
     if areas is None:
         rows = session.exec(
             select(ServiceArea).where(col(ServiceArea.code).in_(current.area_codes))
@@ -164,8 +180,8 @@ def build_context(
         description=current.description,
         area_codes=list(current.area_codes),
         area_names=names,
-        start=current.start_at.astimezone(zone),
-        end=current.end_at.astimezone(zone),
+        start=told_times.start_at.astimezone(zone),
+        end=told_times.end_at.astimezone(zone),
         hotline=settings.hotline,
         outage_url=outage_url(settings, outage.id),
         previous_start=previous.start_at.astimezone(zone) if previous else None,

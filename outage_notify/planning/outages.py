@@ -25,7 +25,7 @@ from outage_notify.models import (
     OutageStatus,
 )
 from outage_notify.plain_text import control_character_problem
-from outage_notify.planning import timeline
+from outage_notify.planning import superseding, timeline
 from outage_notify.planning.outage_checks import (
     REASON_MAX,
     OutageDraft,
@@ -200,12 +200,12 @@ def reschedule(
     )
     if problems:
         raise rejected(f"outage #{outage_id} was not rescheduled:", problems)
-    notified = timeline.anyone_notified(session, outage)
+    notified = superseding.anyone_notified(session, outage)
     before = _bump(outage)
     outage.start_at, outage.end_at = start, end
     outage.short_notice = outage.short_notice or short_notice
     _revise(session, outage, change="rescheduled", actor=actor, before=before)
-    timeline.supersede_pending(session, outage)
+    superseding.supersede_pending(session, outage)
     planned = timeline.plan_rescheduled(
         outage,
         settings=settings,
@@ -227,8 +227,9 @@ def extend(
     actor: str,
     long_shutoff: bool = False,
 ) -> Outage:
-    """A later end: an ``extended`` notice to those notified; pending reminders are
-    reissued for the new revision so they tell the new end."""
+    """A later end: an ``extended`` notice to those notified (to everyone when it merges a
+    change that was going to everyone); pending reminders are reissued for the new revision
+    so they tell the new end."""
     outage = get_outage(session, outage_id, for_update=True)
     problems = check_extend(outage, end, settings=settings, now=now, long_shutoff=long_shutoff)
     if problems:
@@ -236,9 +237,12 @@ def extend(
     before = _bump(outage)
     outage.end_at = end
     _revise(session, outage, change="extended", actor=actor, before=before)
-    timeline.reissue_pending(session, outage)
+    superseding.reissue_pending(session, outage)
+    audience = superseding.merge_pending_changes(session, outage)
     timeline.add_notices(
-        session, outage, timeline.plan_extended(outage, settings=settings, now=now)
+        session,
+        outage,
+        timeline.plan_extended(outage, settings=settings, now=now, audience=audience),
     )
     return outage
 
@@ -274,7 +278,7 @@ def cancel(
     outage.status = OutageStatus.CANCELLED
     outage.cancel_reason = reason
     _revise(session, outage, change="cancelled", actor=actor, before=before, reason=reason)
-    timeline.supersede_pending(session, outage)
+    superseding.supersede_pending(session, outage)
     planned = timeline.plan_cancelled(
         old_start=outage.start_at, old_end=outage.end_at, settings=settings, now=now
     )
@@ -300,7 +304,7 @@ def restore(
     outage.status = OutageStatus.RESTORED
     outage.restored_at = now
     _revise(session, outage, change="restored", actor=actor, before=before)
-    timeline.supersede_pending(session, outage)
+    superseding.supersede_pending(session, outage)
     timeline.add_notices(session, outage, timeline.plan_restored(settings=settings, now=now))
     return outage
 
@@ -327,5 +331,5 @@ def edit(
     before = _bump(outage)
     outage.title, outage.description = new_title, new_description
     _revise(session, outage, change="edited", actor=actor, before=before)
-    timeline.reissue_pending(session, outage)
+    superseding.reissue_pending(session, outage)
     return outage

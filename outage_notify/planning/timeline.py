@@ -31,11 +31,10 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import update
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from outage_notify import registry
-from outage_notify.models import Delivery, DeliveryState, Notice, NoticeKind, NoticeState, Outage
+from outage_notify.models import Notice, NoticeKind, Outage
 from outage_notify.settings import Settings
 
 ALL, CRITICAL, NOTIFIED = "all", "critical", "notified"
@@ -247,11 +246,13 @@ def plan_rescheduled(
     return [changed, *critical, *rest]
 
 
-def plan_extended(outage: Outage, *, settings: Settings, now: datetime) -> list[PlannedNotice]:
+def plan_extended(
+    outage: Outage, *, settings: Settings, now: datetime, audience: str = NOTIFIED
+) -> list[PlannedNotice]:
     clock = Clock.of(settings, now)
     end = outage.end_at
     return [
-        _notice(NoticeKind.EXTENDED, NOTIFIED, clock.now, before=end, deadline=end, clock=clock)
+        _notice(NoticeKind.EXTENDED, audience, clock.now, before=end, deadline=end, clock=clock)
     ]
 
 
@@ -293,71 +294,3 @@ def add_notices(session: Session, outage: Outage, planned: Iterable[PlannedNotic
     session.add_all(rows)
     session.flush()
     return rows
-
-
-def supersede_pending(session: Session, outage: Outage) -> tuple[int, int]:
-    """Mark the pending notices of earlier revisions, and the pending deliveries of any
-    earlier notice, superseded. Returns (notices, deliveries)."""
-    earlier = select(Notice.id).where(
-        Notice.outage_id == outage.id, col(Notice.revision) < outage.revision
-    )
-    deliveries = session.execute(
-        update(Delivery)
-        .where(
-            col(Delivery.notice_id).in_(earlier),
-            col(Delivery.state) == DeliveryState.PENDING,
-        )
-        .values(state=DeliveryState.SUPERSEDED)
-    )
-    notices = session.execute(
-        update(Notice)
-        .where(
-            col(Notice.outage_id) == outage.id,
-            col(Notice.revision) < outage.revision,
-            col(Notice.state) == NoticeState.PENDING,
-        )
-        .values(state=NoticeState.SUPERSEDED)
-    )
-    # DML results are CursorResults; the stubs type session.execute more loosely.
-    return int(notices.rowcount), int(deliveries.rowcount)  # type: ignore[attr-defined]
-
-
-def reissue_pending(session: Session, outage: Outage) -> list[Notice]:
-    """Carry the pending advance and reminders over to the current revision (same times),
-    so they tell the current facts; the old rows are marked superseded."""
-    pending = session.exec(
-        select(Notice).where(
-            Notice.outage_id == outage.id,
-            col(Notice.revision) < outage.revision,
-            Notice.state == NoticeState.PENDING,
-            col(Notice.kind).in_(LEAD_KINDS),
-        )
-    ).all()
-    for notice in pending:
-        notice.state = NoticeState.SUPERSEDED
-        session.add(notice)
-    session.flush()
-    return add_notices(
-        session,
-        outage,
-        [
-            PlannedNotice(
-                n.kind,
-                n.audience,
-                n.due_at,
-                n.sms_due_at,
-                n.shifted_for_quiet_hours,
-                n.urgent,
-                n.deadline,
-            )
-            for n in pending
-        ],
-    )
-
-
-def anyone_notified(session: Session, outage: Outage) -> bool:
-    """Whether a notice of this outage has reached (been expanded to) anyone yet."""
-    found = session.exec(
-        select(Notice.id).where(Notice.outage_id == outage.id, Notice.state == NoticeState.EXPANDED)
-    ).first()
-    return found is not None

@@ -59,15 +59,22 @@ def confirmation_email(
 
 
 def code_sms(
-    *, address: str, language: str, code: str, recipient_id: str, valid_until: datetime
+    *,
+    address: str,
+    language: str,
+    code: str,
+    recipient_id: str,
+    valid_until: datetime,
+    sender: str,
 ) -> Message:
+    """``sender``: who it comes from, ``sms_replies.sender_names()``."""
     minutes = int(SMS_CODE_VALID.total_seconds() // 60)
     return Message(
         delivery_id=0,
         recipient_id=recipient_id,
         address=address,
         language=language,
-        text=_render(f"code.{language}.txt", code=code, minutes=minutes),
+        text=_render(f"code.{language}.txt", code=code, minutes=minutes, sender=sender),
         # The provider drops the text rather than deliver a code that no longer works.
         valid_until=valid_until,
     )

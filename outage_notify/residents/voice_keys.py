@@ -108,6 +108,7 @@ def repeat_twiml(session: Session, settings: Settings, delivery: Delivery) -> st
         language=delivery.language,
         settings=settings,
         revision=notice.revision,
+        told=delivery.told_revision,
     )
     gather = with_query(registry.voice_url(settings), delivery=delivery.id, event="gather")
     return call_twiml(voice_text(ctx), speaker(settings, delivery.language), gather_url=gather)

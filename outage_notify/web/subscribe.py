@@ -25,6 +25,7 @@ from outage_notify.delivery.engine import limiter
 from outage_notify.errors import InputError
 from outage_notify.models import SubscriberStatus
 from outage_notify.notices.page_words import translate
+from outage_notify.notices.sms_replies import sender_names
 from outage_notify.residents import subscription_messages as messages
 from outage_notify.residents.subscription_secrets import number_token, read_number_token
 from outage_notify.residents.subscriptions import (
@@ -208,6 +209,7 @@ def _after_request(
             code=requested.secret,
             recipient_id=recipient,
             valid_until=requested.expires_at,
+            sender=sender_names(sign_up.language, settings),
         )
     # Through the channel's rate limiter: codes and notices share sms.max_per_second.
     sent = messages.send_now(

@@ -211,12 +211,25 @@ def test_a_bad_or_unknown_year_exits_1(db: Database, run_cli: Run, year: str, me
         ["--outage", "1", "--year", "2026"],
         ["--outage", "1", "--json", "--csv"],
         ["--year", "2026", "--door-hangers", "x.csv"],
-        ["--outage", "one"],
     ],
 )
 def test_usage_errors_exit_2(run_cli: Run, args: list[str]) -> None:
     result = run_cli("report", *args)
     assert result.exit_code == 2, result.output
+
+
+def test_an_outage_is_named_by_id_or_ref(db: Database, run_cli: Run) -> None:
+    with db.session() as s:
+        add_area(s, "W1")
+        outage = add_outage(s)
+        outage.ref = "WO-2291"
+    at = ("--json", "--now", "2026-12-01T08:00")
+    by_ref = run_cli("report", "--outage", "WO-2291", *at)
+    assert by_ref.exit_code == 0, by_ref.output
+    assert by_ref.output == run_cli("report", "--outage", "1", *at).output
+    unknown = run_cli("report", "--outage", "one")
+    assert unknown.exit_code == 1
+    assert "there is no outage #one or with ref one" in unknown.output
 
 
 def test_a_bad_now_exits_1(run_cli: Run) -> None:

@@ -35,7 +35,7 @@ def test_sources_add_poll_list_remove(
     assert added.exit_code == 0, added.output
     assert "untrusted: outages wait for review" in added.output
 
-    polled = run_cli("sources", "poll", "city", "--now", NOW)
+    polled = run_cli("sources", "poll", "city", now=AT)
     assert polled.exit_code == 0, polled.output
     assert "city: 3 entries: created 2, changed 0, cancelled 0, held 1" in polled.output
 
@@ -70,7 +70,7 @@ def test_a_failed_poll_exits_1_saying_why(
     city: Database, run_cli: Callable[..., Any], feed_server: FeedServer
 ) -> None:
     run_cli("sources", "add", "gone", feed_server.url("/nothing"), "--format", "rss")
-    result = run_cli("sources", "poll", "--now", NOW, "--json")
+    result = run_cli("sources", "poll", "--json", now=AT)
     assert result.exit_code == 1
     assert "source gone failed:" in result.output
     assert "answered HTTP 404 Not Found" in result.output

@@ -213,7 +213,7 @@ def test_status_for_a_subscriber(db: Database, settings: Settings) -> None:
         add_outage(session, ["XH-02"], start=NOW + timedelta(days=3), hours=30)
     result = handle(db, settings, "STATUS", sender=STRANGER)
     assert result.reply == (
-        "Planned shutoffs for your area:\n"
+        "City Water and City Gas: planned shutoffs for your area:\n"
         "Water off Thu 3 Dec 10:00 - Fri 4 Dec 16:00, Cuiyuan 2\n"
         "Hotline 12319"
     )
@@ -415,7 +415,7 @@ def test_yes_confirms_the_numbers_pending_sign_up(
     result = handle(db, settings, word)
     assert _statuses(db) == [("XH-01", "active", "sms"), ("XH-02", "active", "sms")]
     assert result.language == "en"  # the language chosen on the sign-up form
-    assert text_of(result).startswith("You now follow Xuhui 1, Xuhui 2:")
+    assert text_of(result).startswith("City Water and City Gas: you now follow Xuhui 1, Xuhui 2:")
     assert count_segments(text_of(result)).segments <= 2
     with db.read() as session:
         confirmations = session.exec(

@@ -114,8 +114,8 @@ def test_without_a_recent_restoration_the_reply_gives_the_hotline(
         restored(db, ["XH-01"], ago=ago)
     result = text(db, settings, "nowater")
     assert result.reply == (
-        "We have no water work restored in your area in the last 72 hours. If your water is "
-        "off, please call the hotline 12319."
+        "City Water and City Gas: we have no water work restored in your area in the last 72 "
+        "hours. If your water is off, please call the hotline 12319."
     ), case
     with db.read() as session:
         assert session.exec(select(NoWaterReport)).all() == []

@@ -56,6 +56,7 @@ def test_the_code_fits_one_text_and_says_yes_works(language: str) -> None:
         code="042917",
         recipient_id="subscriber:1",
         valid_until=UNTIL,
+        sender="City Water and City Gas",
     )
     assert "042917" in message.text
     assert "YES" in message.text
@@ -96,6 +97,7 @@ def test_a_twilio_backend_without_credentials_is_a_logged_failure(
         code="123456",
         recipient_id="subscriber:2",
         valid_until=UNTIL,
+        sender="City Water and City Gas",
     )
     with caplog.at_level(logging.INFO):
         assert send_now(message, backend(twilio, "sms")) is False
@@ -110,5 +112,6 @@ def test_the_file_backends_send(settings: Settings) -> None:
         code="123456",
         recipient_id="subscriber:2",
         valid_until=UNTIL,
+        sender="City Water and City Gas",
     )
     assert send_now(message, backend(settings, "sms")) is True

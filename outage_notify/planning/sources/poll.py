@@ -91,7 +91,11 @@ def poll_source(
     now: datetime,
     http: requests.Session | None = None,
     fetcher: Fetcher = fetch,
+    dry_run: bool = False,
 ) -> PollResult:
+    """Fetch the source and apply its entries. ``dry_run``: fetch and apply the same way,
+    then roll back, so the result says what would change and nothing is written (the
+    source's last poll and error included)."""
     with database.read() as session:
         source = get_source(session, name)
     assert source.id is not None
@@ -106,34 +110,54 @@ def poll_source(
             else read_entries(source, fetched.body, settings, fetcher=fetcher, http=http)
         )
     except FeedError as exc:
-        return _failed(database, source, result, str(exc), now=now)
+        return _failed(database, source, result, str(exc), now=now, record=not dry_run)
     result.entries = len(entries)
     try:
         with database.session() as session:
-            locked = _lock(session, source.id)
-            locked.last_poll_at, locked.updated_at = now, now
-            locked.next_poll_at = now + timedelta(seconds=locked.every_seconds)
-            locked.last_error = None
-            if locked.polls != source.polls:
-                result.applied.notes.append(
-                    "another poll of this source was applied while this one fetched: "
-                    "its copy was dropped (the next poll fetches again)"
-                )
-                return result
-            locked.polls += 1
-            if fetched.not_modified:
-                result.status = locked.last_status = "not_modified"
-            else:
-                result.applied = apply_entries(session, locked, entries, settings=settings, now=now)
-                result.applied.notes[:0] = notes
-                locked.etag, locked.last_modified = fetched.etag, fetched.last_modified
-                locked.last_status, locked.entries_seen = "ok", len(entries)
-            session.add(locked)
+            _apply(session, source, fetched, entries, notes, result, settings=settings, now=now)
+            if dry_run:
+                session.rollback()
     except Exception as exc:  # a bug or the database: the source says so, others go on
         log.exception("applying a source failed", extra={"source": source.name})
-        return _failed(database, source, result, f"applying the feed failed: {exc}", now=now)
-    log.info("source polled", extra=result.as_dict())
+        message = f"applying the feed failed: {exc}"
+        return _failed(database, source, result, message, now=now, record=not dry_run)
+    if not dry_run:
+        log.info("source polled", extra=result.as_dict())
     return result
+
+
+def _apply(
+    session: Session,
+    source: Source,
+    fetched: Fetched,
+    entries: list[MappedEntry],
+    notes: list[str],
+    result: PollResult,
+    *,
+    settings: Settings,
+    now: datetime,
+) -> None:
+    """Apply the fetched entries under the source's row lock (see the module docstring)."""
+    assert source.id is not None
+    locked = _lock(session, source.id)
+    locked.last_poll_at, locked.updated_at = now, now
+    locked.next_poll_at = now + timedelta(seconds=locked.every_seconds)
+    locked.last_error = None
+    if locked.polls != source.polls:
+        result.applied.notes.append(
+            "another poll of this source was applied while this one fetched: "
+            "its copy was dropped (the next poll fetches again)"
+        )
+        return
+    locked.polls += 1
+    if fetched.not_modified:
+        result.status = locked.last_status = "not_modified"
+    else:
+        result.applied = apply_entries(session, locked, entries, settings=settings, now=now)
+        result.applied.notes[:0] = notes
+        locked.etag, locked.last_modified = fetched.etag, fetched.last_modified
+        locked.last_status, locked.entries_seen = "ok", len(entries)
+    session.add(locked)
 
 
 def _lock(session: Session, source_id: int) -> Source:
@@ -143,9 +167,17 @@ def _lock(session: Session, source_id: int) -> Source:
 
 
 def _failed(
-    database: Database, source: Source, result: PollResult, message: str, *, now: datetime
+    database: Database,
+    source: Source,
+    result: PollResult,
+    message: str,
+    *,
+    now: datetime,
+    record: bool = True,
 ) -> PollResult:
     result.status, result.error = "error", message[:500]
+    if not record:  # a dry run
+        return result
     log.warning("source poll failed", extra={"source": source.name, "error": result.error})
     with database.session() as session:
         locked = session.get(Source, source.id)

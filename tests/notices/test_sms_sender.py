@@ -1,0 +1,96 @@
+"""Every SMS names its sender at the start: zh-CN notices with the 【signature】, English texts
+with the utility's English name and a colon (never 【】, which would make them UCS-2)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from outage_notify.models import NoticeKind
+from outage_notify.notices.sms import sms_text
+from outage_notify.notices.sms_replies import REPLY_NAMES, render_reply, status_reply
+from outage_notify.notices.texts import NoticeContext
+from outage_notify.residents.subscription_messages import code_sms
+from outage_notify.settings import Settings, load_settings
+from tests.notices.test_sms_replies import VALUES, items
+
+START = datetime(2026, 12, 10, 8, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+NAMES = {
+    "OUTAGE_NOTIFY_UTILITY__WATER_NAME": "海港水务",
+    "OUTAGE_NOTIFY_UTILITY__WATER_NAME_EN": "Harbour Water",
+    "OUTAGE_NOTIFY_UTILITY__GAS_NAME": "海港燃气",
+    "OUTAGE_NOTIFY_UTILITY__GAS_NAME_EN": "Harbour Gas",
+    "OUTAGE_NOTIFY_UTILITY__WATER_SMS_SIGNATURE": "【海港水务】",
+    "OUTAGE_NOTIFY_UTILITY__GAS_SMS_SIGNATURE": "【海港燃气】",
+}
+
+
+@pytest.fixture
+def named() -> Settings:
+    return load_settings(environ={"OUTAGE_NOTIFY_PUBLIC_URL": "https://o.example.org", **NAMES})
+
+
+def context(settings: Settings, kind: str, language: str, utility: str) -> NoticeContext:
+    return NoticeContext(
+        kind=kind,
+        language=language,
+        outage_id=7,
+        revision=2,
+        utility=utility,
+        utility_name=settings.utility.name(utility, language),
+        signature=settings.utility.signature(utility),
+        title="Main",
+        description="",
+        area_codes=["W01"],
+        area_names=["Renmin Road" if language == "en" else "人民路片区"],
+        start=START,
+        end=START + timedelta(hours=4),
+        hotline="12319",
+        outage_url="https://o.example.org/outages/7",
+        previous_start=START - timedelta(days=1),
+        previous_end=START - timedelta(days=1) + timedelta(hours=4),
+    )
+
+
+@pytest.mark.parametrize("kind", list(NoticeKind))
+@pytest.mark.parametrize(
+    ("utility", "language", "opening"),
+    [
+        ("water", "en", "Harbour Water: "),
+        ("gas", "en", "Harbour Gas: "),
+        ("water", "zh-CN", "【海港水务】"),
+        ("gas", "zh-CN", "【海港燃气】"),
+    ],
+)
+def test_every_notice_opens_with_its_utility(
+    named: Settings, kind: str, utility: str, language: str, opening: str
+) -> None:
+    text = sms_text(context(named, kind, language, utility), ask_ack=True)
+    assert text.startswith(opening), text
+    if language == "en":
+        assert "【" not in text
+        assert text.isascii(), text  # GSM-7: 160 characters a segment
+
+
+@pytest.mark.parametrize("name", REPLY_NAMES)
+def test_every_english_reply_opens_with_the_utilities(named: Settings, name: str) -> None:
+    if name == "status":
+        text = status_reply(items(2, "en"), "en", named)
+    else:
+        text = render_reply(name, "en", named, **VALUES["en"])  # type: ignore[arg-type]
+    assert text.startswith("Harbour Water and Harbour Gas: "), text
+    assert "【" not in text
+
+
+def test_the_english_sign_up_code_opens_with_the_utilities(named: Settings) -> None:
+    message = code_sms(
+        address="+8613800138000",
+        language="en",
+        code="042917",
+        recipient_id="subscriber:1",
+        valid_until=START,
+        sender="Harbour Water and Harbour Gas",
+    )
+    assert message.text.startswith("Harbour Water and Harbour Gas: 042917 is your code")
