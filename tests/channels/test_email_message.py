@@ -211,9 +211,14 @@ def tricky_text(max_size: int) -> st.SearchStrategy[str]:
     # Refused when it holds anything str.splitlines() breaks at (tested above).
     note=tricky_text(20).filter(lambda value: len(f"{value}.".splitlines()) == 1),
     # The stdlib's get_filename() strips whitespace from the ends, and unquotes a second time
-    # a name that itself starts and ends with a double quote (email.utils.unquote).
+    # a name that itself starts and ends with a double quote or sits in <> (email.utils.unquote
+    # takes both off): the reader's quirk, not the writer's, so such names are left out.
     filename=tricky_text(8).filter(
-        lambda name: name == name.strip() != "" and not (name[0] == name[-1] == '"')
+        lambda name: (
+            name == name.strip() != ""
+            and not (name[0] == name[-1] == '"')
+            and not (name[0] == "<" and name[-1] == ">")
+        )
     ),
     data=st.binary(max_size=300),
 )
