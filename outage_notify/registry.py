@@ -139,10 +139,19 @@ def build_sms(settings: Settings, *, status_callbacks: bool = True) -> PushChann
 
 
 def build_email(settings: Settings, *, status_callbacks: bool = True) -> PushChannel:
-    """The email backend ``email.backend`` names, configured from ``[email]``."""
+    """The email backend ``email.backend`` names, configured from ``[email]``.
+
+    Refuses an enabled backend without ``web.secret_key``: every email carries a signed
+    unsubscribe link, so each one would fail on its own, once per recipient.
+    """
     from channels.email import BACKENDS
 
     email = settings.email
+    if email.backend != "disabled" and not settings.web.secret_key.get_secret_value():
+        raise SettingsError(
+            "config key web.secret_key is empty: it signs the unsubscribe link in every "
+            'email (set it, or OUTAGE_NOTIFY_WEB__SECRET_KEY_FILE, or email.backend = "disabled")'
+        )
     if email.backend == "smtp":
         return BACKENDS["smtp"](
             host=email.host,

@@ -8,7 +8,7 @@ from channels.sms import DisabledSMS, FileSMS, TwilioSMS
 from channels.voice import TwilioVoice
 from outage_notify.errors import SettingsError
 from outage_notify.registry import build_sms as sms_channel
-from outage_notify.registry import build_voice, status_callback_url
+from outage_notify.registry import build_email, build_voice, status_callback_url
 from outage_notify.settings import load_settings
 
 TWILIO = {
@@ -70,3 +70,22 @@ def test_file_and_disabled_backends(tmp_path: Path) -> None:
 def teststatus_callback_url_follows_public_url() -> None:
     settings = load_settings(environ={"OUTAGE_NOTIFY_PUBLIC_URL": "https://x.example/outages/"})
     assert status_callback_url(settings) == "https://x.example/outages/twilio/status"
+
+
+@pytest.mark.parametrize("backend", ["file", "smtp"])
+def test_an_email_backend_without_the_secret_key_is_refused_once(
+    backend: str, tmp_path: Path
+) -> None:
+    environ = {
+        "OUTAGE_NOTIFY_EMAIL__BACKEND": backend,
+        "OUTAGE_NOTIFY_EMAIL__FILE_DIR": str(tmp_path),
+        "OUTAGE_NOTIFY_EMAIL__FROM_ADDRESS": "notices@example.org",
+    }
+    with pytest.raises(SettingsError, match="web.secret_key is empty"):
+        build_email(load_settings(environ=environ))
+    keyed = {**environ, "OUTAGE_NOTIFY_WEB__SECRET_KEY": "k"}
+    build_email(load_settings(environ=keyed)).close()
+
+
+def test_disabled_email_needs_no_secret_key() -> None:
+    build_email(load_settings(environ={"OUTAGE_NOTIFY_EMAIL__BACKEND": "disabled"})).close()
