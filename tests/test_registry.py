@@ -7,8 +7,8 @@ import pytest
 from channels.sms import DisabledSMS, FileSMS, TwilioSMS
 from channels.voice import TwilioVoice
 from outage_notify.errors import SettingsError
-from outage_notify.registry import build_sms as sms_channel
 from outage_notify.registry import build_email, build_voice, status_callback_url
+from outage_notify.registry import build_sms as sms_channel
 from outage_notify.settings import load_settings
 
 TWILIO = {
@@ -81,7 +81,7 @@ def test_an_email_backend_without_the_secret_key_is_refused_once(
         "OUTAGE_NOTIFY_EMAIL__FILE_DIR": str(tmp_path),
         "OUTAGE_NOTIFY_EMAIL__FROM_ADDRESS": "notices@example.org",
     }
-    with pytest.raises(SettingsError, match="web.secret_key is empty"):
+    with pytest.raises(SettingsError, match=r"web\.secret_key is empty"):
         build_email(load_settings(environ=environ))
     keyed = {**environ, "OUTAGE_NOTIFY_WEB__SECRET_KEY": "k"}
     build_email(load_settings(environ=keyed)).close()
