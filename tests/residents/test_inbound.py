@@ -176,7 +176,7 @@ def test_status_lists_a_customers_outages(db: Database, settings: Settings) -> N
         add_outage(session, ["XH-01"], status="cancelled")
     result = handle(db, settings, "状态")
     assert result.reply == (
-        "您所在区域的停水停气安排：\n"
+        "【城市供水】您所在区域的停水停气安排：\n"
         "停气中，预计11月30日(周一) 13:00恢复 西湖燃气七区\n"
         "停水 12月1日(周二) 10:00-14:00 翠苑一区\n"
         "客服热线12319"
