@@ -261,7 +261,7 @@ def test_sub_creates_an_active_subscriber_and_confirms(db: Database, settings: S
     )
     assert subscriber.consent_at == NOW
     assert audit_actions == ["subscriber.subscribe"]
-    assert result.reply == "您已订阅翠苑一区（XH-01）的停水停气通知。回复TD退订。"
+    assert result.reply == "【城市供水】您已订阅翠苑一区（XH-01）的停水停气通知。回复TD退订。"
 
 
 def test_sub_again_reactivates_and_never_duplicates(db: Database, settings: Settings) -> None:
@@ -463,4 +463,4 @@ def test_yes_from_an_opted_out_number_turns_texts_on_and_confirms(
     with db.read() as session:
         assert not optouts.is_opted_out(session, "sms", PHONE)
     assert _statuses(db) == [("XH-02", "active", "sms")]
-    assert text_of(result).startswith("订阅成功：徐汇二")
+    assert text_of(result).startswith("【城市供水】订阅成功：徐汇二")
