@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 _SIGNATURE = re.compile(r"【[^【】\s]{1,20}】")
 
@@ -23,10 +23,15 @@ class UtilitySettings(BaseModel):
     gas_name_en: Annotated[str, Field(min_length=1, max_length=60)] = "City Gas"
     water_sms_signature: str = "【城市供水】"
     gas_sms_signature: str = "【城市燃气】"
+    # Replies and sign-up codes come from the shared number, registered under one signature;
+    # empty: the water signature.
+    reply_sms_signature: str = ""
 
-    @field_validator("water_sms_signature", "gas_sms_signature")
+    @field_validator("water_sms_signature", "gas_sms_signature", "reply_sms_signature")
     @classmethod
-    def _signature(cls, value: str) -> str:
+    def _signature(cls, value: str, info: ValidationInfo) -> str:
+        if info.field_name == "reply_sms_signature" and not value.strip():
+            return ""
         if not _SIGNATURE.fullmatch(value.strip()):
             raise ValueError(
                 f"{value!r} is not an SMS signature: the name registered with the carriers in "
@@ -41,3 +46,8 @@ class UtilitySettings(BaseModel):
 
     def signature(self, utility: str) -> str:
         return str(getattr(self, f"{utility}_sms_signature"))
+
+    def reply_signature(self) -> str:
+        """The signature of a text about no one outage (a reply, a sign-up code):
+        ``reply_sms_signature``, else the water signature."""
+        return self.reply_sms_signature or self.water_sms_signature

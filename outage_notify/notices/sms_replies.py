@@ -63,7 +63,9 @@ def shorten(text: str, max_segments: int = MAX_REPLY_SEGMENTS) -> str:
 def sender_names(language: str, settings: Settings) -> str:
     """Who a text that is about no one outage (a reply, a sign-up code) comes from: the
     utilities' names, ``City Water and City Gas`` (one name when both are the same). An
-    English text opens with it and a colon; a notice opens with its own utility's name."""
+    English text opens with it and a colon; a notice opens with its own utility's name. A
+    zh-CN text opens with the 【】 signature the carriers require instead
+    (``utility.reply_sms_signature``, see ``UtilitySettings.reply_signature``)."""
     names = list(dict.fromkeys(settings.utility.name(u, language) for u in ("water", "gas")))
     return join_names(names, language) if language == "zh-CN" else " and ".join(names)
 
@@ -74,6 +76,7 @@ def _values(language: str, settings: Settings) -> dict[str, object]:
         "hotline": settings.hotline,
         "public_url": settings.public_url,
         "utility_names": sender_names(language, settings),
+        "signature": settings.utility.reply_signature(),
     }
 
 

@@ -15,6 +15,7 @@ from datetime import datetime
 from channels.base import ChannelError, Message, PushChannel
 from outage_notify import registry
 from outage_notify.errors import SettingsError
+from outage_notify.notices.sms_replies import sender_names
 from outage_notify.notices.texts import TEMPLATES
 from outage_notify.residents.subscriptions import EMAIL_LINK_VALID, SMS_CODE_VALID
 from outage_notify.settings import Settings
@@ -59,22 +60,29 @@ def confirmation_email(
 
 
 def code_sms(
+    settings: Settings,
     *,
     address: str,
     language: str,
     code: str,
     recipient_id: str,
     valid_until: datetime,
-    sender: str,
 ) -> Message:
-    """``sender``: who it comes from, ``sms_replies.sender_names()``."""
+    """The code, opened by its sender as a reply is: ``City Water and City Gas: `` in English,
+    the 【】 signature (``utility.reply_sms_signature``) in Chinese."""
     minutes = int(SMS_CODE_VALID.total_seconds() // 60)
+    values = {
+        "code": code,
+        "minutes": minutes,
+        "sender": sender_names(language, settings),
+        "signature": settings.utility.reply_signature(),
+    }
     return Message(
         delivery_id=0,
         recipient_id=recipient_id,
         address=address,
         language=language,
-        text=_render(f"code.{language}.txt", code=code, minutes=minutes, sender=sender),
+        text=_render(f"code.{language}.txt", **values),
         # The provider drops the text rather than deliver a code that no longer works.
         valid_until=valid_until,
     )

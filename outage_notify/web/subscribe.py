@@ -25,7 +25,6 @@ from outage_notify.delivery.engine import limiter
 from outage_notify.errors import InputError
 from outage_notify.models import SubscriberStatus
 from outage_notify.notices.page_words import translate
-from outage_notify.notices.sms_replies import sender_names
 from outage_notify.residents import subscription_messages as messages
 from outage_notify.residents.subscription_secrets import number_token, read_number_token
 from outage_notify.residents.subscriptions import (
@@ -204,12 +203,12 @@ def _after_request(
         )
     else:
         message = messages.code_sms(
+            settings,
             address=address,
             language=sign_up.language,
             code=requested.secret,
             recipient_id=recipient,
             valid_until=requested.expires_at,
-            sender=sender_names(sign_up.language, settings),
         )
     # Through the channel's rate limiter: codes and notices share sms.max_per_second.
     sent = messages.send_now(

@@ -97,7 +97,9 @@ def test_status_shows_what_fits_and_points_to_the_website_for_the_rest(
 
 
 def test_status_with_nothing_planned(settings: Settings) -> None:
-    assert status_reply([], "zh-CN", settings) == "您所在区域目前没有计划停水停气。客服热线12319。"
+    assert status_reply([], "zh-CN", settings) == (
+        "【城市供水】您所在区域目前没有计划停水停气。客服热线12319。"
+    )
 
 
 def test_a_very_long_public_url_is_cut_not_sent_longer() -> None:

@@ -176,7 +176,7 @@ def test_status_lists_a_customers_outages(db: Database, settings: Settings) -> N
         add_outage(session, ["XH-01"], status="cancelled")
     result = handle(db, settings, "状态")
     assert result.reply == (
-        "您所在区域的停水停气安排：\n"
+        "【城市供水】您所在区域的停水停气安排：\n"
         "停气中，预计11月30日(周一) 13:00恢复 西湖燃气七区\n"
         "停水 12月1日(周二) 10:00-14:00 翠苑一区\n"
         "客服热线12319"
@@ -261,7 +261,7 @@ def test_sub_creates_an_active_subscriber_and_confirms(db: Database, settings: S
     )
     assert subscriber.consent_at == NOW
     assert audit_actions == ["subscriber.subscribe"]
-    assert result.reply == "您已订阅翠苑一区（XH-01）的停水停气通知。回复TD退订。"
+    assert result.reply == "【城市供水】您已订阅翠苑一区（XH-01）的停水停气通知。回复TD退订。"
 
 
 def test_sub_again_reactivates_and_never_duplicates(db: Database, settings: Settings) -> None:
@@ -463,4 +463,4 @@ def test_yes_from_an_opted_out_number_turns_texts_on_and_confirms(
     with db.read() as session:
         assert not optouts.is_opted_out(session, "sms", PHONE)
     assert _statuses(db) == [("XH-02", "active", "sms")]
-    assert text_of(result).startswith("订阅成功：徐汇二")
+    assert text_of(result).startswith("【城市供水】订阅成功：徐汇二")

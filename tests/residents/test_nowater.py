@@ -59,7 +59,7 @@ def test_nowater_in_chinese_is_tied_to_the_outage_and_the_premise(
     assert result.keyword == Keyword.NOWATER
     assert result.language == "zh-CN"
     assert result.reply == (
-        "已收到您的报告：“Valve replacement”恢复供水后您家仍然没水，调度人员已看到。"
+        "【城市供水】已收到您的报告：“Valve replacement”恢复供水后您家仍然没水，调度人员已看到。"
         "如需帮助请拨打服务热线12319。"
     )
     with db.read() as session:

@@ -48,15 +48,23 @@ def test_the_confirmation_email_has_the_link_in_both_parts(
     )
 
 
+LONGEST_SIGNATURE = "【" + "海" * 20 + "】"  # utility.*_sms_signature: 1-20 characters
+
+
+@pytest.mark.parametrize("signature", ["", LONGEST_SIGNATURE])
 @pytest.mark.parametrize("language", SHIPPED_LANGUAGES)
-def test_the_code_fits_one_text_and_says_yes_works(language: str) -> None:
+def test_the_code_fits_one_text_and_says_yes_works(
+    settings: Settings, language: str, signature: str
+) -> None:
+    utility = settings.utility.model_copy(update={"reply_sms_signature": signature})
+    settings = settings.model_copy(update={"utility": utility})
     message = code_sms(
+        settings,
         address="+8613800138000",
         language=language,
         code="042917",
         recipient_id="subscriber:1",
         valid_until=UNTIL,
-        sender="City Water and City Gas",
     )
     assert "042917" in message.text
     assert "YES" in message.text
@@ -92,12 +100,12 @@ def test_a_twilio_backend_without_credentials_is_a_logged_failure(
         update={"sms": settings.sms.model_copy(update={"backend": "twilio"})}
     )
     message = code_sms(
+        settings,
         address="+8613800138000",
         language="en",
         code="123456",
         recipient_id="subscriber:2",
         valid_until=UNTIL,
-        sender="City Water and City Gas",
     )
     with caplog.at_level(logging.INFO):
         assert send_now(message, backend(twilio, "sms")) is False
@@ -107,11 +115,11 @@ def test_a_twilio_backend_without_credentials_is_a_logged_failure(
 
 def test_the_file_backends_send(settings: Settings) -> None:
     message = code_sms(
+        settings,
         address="+8613800138000",
         language="en",
         code="123456",
         recipient_id="subscriber:2",
         valid_until=UNTIL,
-        sender="City Water and City Gas",
     )
     assert send_now(message, backend(settings, "sms")) is True
