@@ -54,7 +54,7 @@ def demo(directory: Path, serve: bool, port: int) -> None:
     from outage_notify.demo import demo_settings, missing_files, run_demo
 
     if serve:  # before the demo, not after it
-        check_port_free(demo_settings(directory).web.host, port)
+        check_port_free(demo_settings(directory).web.host, port, remedy="choose another --port")
     missing = missing_files()
     if missing:
         raise OutageNotifyError(

@@ -25,7 +25,9 @@ def check_can_serve(app: AppContext) -> None:
     app.database  # noqa: B018  (refused in one line until `outage-notify init` made it current)
 
 
-def check_port_free(host: str, port: int) -> None:
+def check_port_free(
+    host: str, port: int, *, remedy: str = "set web.port (serve also takes --port)"
+) -> None:
     """One line, before uvicorn starts, when the address is taken (uvicorn would log a
     traceback-like error and exit 3). A race with another process remains, but the usual
     case, a second server started by mistake, is caught."""
@@ -39,7 +41,7 @@ def check_port_free(host: str, port: int) -> None:
             reason = "is already in use" if exc.errno == errno.EADDRINUSE else f"({exc.strerror})"
             raise OutageNotifyError(
                 f"cannot listen on {host}:{port}: the address {reason}; stop the other server "
-                "or set web.port (serve also takes --port)"
+                f"or {remedy}"
             ) from None
 
 
