@@ -16,7 +16,6 @@ count of the latency rows, ``BENCH_POSTGRES_URL=`` skips PostgreSQL).
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import tempfile
 import threading
@@ -28,7 +27,7 @@ from typing import Any
 
 import requests
 
-from bench.scratch import backends, scratch_database, table
+from bench.scratch import backends, run_together, scratch_database, table
 from channels.sms import TwilioSMS
 from outage_notify.db import Database, utcnow
 from outage_notify.delivery.dispatcher import Dispatcher
@@ -156,26 +155,10 @@ def _instance(fake: str, url: str, ready: Any, go: Any, results: Any) -> None:
 def _scaled(fake: str, n: int, directory: Path) -> tuple[float, int, int]:
     """(messages/s of n processes together, messages, duplicates)."""
     count = PER_INSTANCE * n
-    context = multiprocessing.get_context("spawn")
     with scratch_database("postgresql", directory) as url:
         _plan(url, count)
         _reset(fake, LATENCY)
-        ready, results, go = context.Queue(), context.Queue(), context.Event()
-        processes = [
-            context.Process(target=_instance, args=(fake, url, ready, go, results))
-            for _ in range(n)
-        ]
-        for process in processes:
-            process.start()
-        for _ in processes:
-            ready.get(timeout=120)
-        started = time.monotonic()
-        go.set()
-        finished = [results.get(timeout=600) for _ in processes]
-        for process in processes:
-            process.join(30)
-        elapsed = max(at for _sent, at in finished) - started
-        sent = sum(s for s, _at in finished)
+        sent, elapsed = run_together(_instance, (fake, url), n)
         recipients, duplicates = _duplicates(fake)
         assert sent == count == recipients, (sent, count, recipients)
     return count / elapsed, count, duplicates

@@ -10,7 +10,6 @@ Duplicates are counted at the server. Part of ``python -m bench email``.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import smtplib
 import tempfile
@@ -26,7 +25,7 @@ from typing import Any
 
 from bench.bench_dispatch import INSTANCES, LATENCY, UNCAPPED
 from bench.bench_email import FROM, _free_port, _plain_mime, _start_server, notice_messages
-from bench.scratch import backends, scratch_database, table
+from bench.scratch import backends, run_together, scratch_database, table
 from channels.email import SMTPEmail
 from outage_notify.db import Database, utcnow
 from outage_notify.delivery.dispatcher import Dispatcher
@@ -145,29 +144,14 @@ def _instance(port: int, url: str, ready: Any, go: Any, results: Any) -> None:
 
 def _scaled(n: int, directory: Path) -> tuple[float, int, int]:
     count = PER_INSTANCE * n
-    context = multiprocessing.get_context("spawn")
     with (
         scratch_database("postgresql", directory) as url,
         _server(directory, LATENCY) as (port, log),
     ):
         _plan(url, count)
-        ready, results, go = context.Queue(), context.Queue(), context.Event()
-        processes = [
-            context.Process(target=_instance, args=(port, url, ready, go, results))
-            for _ in range(n)
-        ]
-        for process in processes:
-            process.start()
-        for _ in processes:
-            ready.get(timeout=120)
-        started = time.monotonic()
-        go.set()
-        finished = [results.get(timeout=600) for _ in processes]
-        for process in processes:
-            process.join(30)
-        elapsed = max(at for _sent, at in finished) - started
+        sent, elapsed = run_together(_instance, (port, url), n)
         recipients, duplicates = _duplicates(log)
-        assert sum(s for s, _at in finished) == count == recipients, (finished, recipients)
+        assert sent == count == recipients, (sent, count, recipients)
     return count / elapsed, count, duplicates
 
 

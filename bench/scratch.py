@@ -7,11 +7,14 @@ database of its own there and drops it afterwards, so nothing of a test database
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -79,3 +82,23 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
         return "  ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
 
     return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
+
+
+def run_together(target: Callable[..., None], args: tuple[Any, ...], n: int) -> tuple[int, float]:
+    """Start ``n`` spawned processes of ``target(*args, ready, go, results)``, release them
+    together once all are ready, and return (what they sent in all, seconds from the release
+    to the last one's end); each puts its pid on ``ready`` and ``(sent, monotonic end)`` on
+    ``results``."""
+    context = multiprocessing.get_context("spawn")
+    ready, results, go = context.Queue(), context.Queue(), context.Event()
+    processes = [context.Process(target=target, args=(*args, ready, go, results)) for _ in range(n)]
+    for process in processes:
+        process.start()
+    for _ in processes:
+        ready.get(timeout=120)
+    started = time.monotonic()
+    go.set()
+    finished = [results.get(timeout=600) for _ in processes]
+    for process in processes:
+        process.join(30)
+    return sum(sent for sent, _at in finished), max(at for _sent, at in finished) - started
