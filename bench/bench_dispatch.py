@@ -27,7 +27,14 @@ from typing import Any
 
 import requests
 
-from bench.scratch import backends, run_together, scratch_database, table
+from bench.scratch import (
+    DISPATCH_HEADER,
+    backends,
+    dispatch_row,
+    run_together,
+    scratch_database,
+    table,
+)
 from channels.sms import TwilioSMS
 from outage_notify.db import Database, utcnow
 from outage_notify.delivery.dispatcher import Dispatcher
@@ -130,15 +137,7 @@ def _row(fake: str, backend: str, latency: float, count: int, directory: Path) -
         database.dispose()
         recipients, duplicates = _duplicates(fake)
         assert summary.results["sms/sent"] == count == recipients, (summary.results, recipients)
-    return [
-        backend,
-        f"{latency * 1000:.0f} ms",
-        f"{count:,}",
-        f"{rate:,.0f}",
-        f"{baseline:,.0f}",
-        f"{rate / baseline:.2f}x",
-        str(duplicates),
-    ]
+    return dispatch_row(backend, latency, count, rate, baseline, duplicates)
 
 
 def _instance(fake: str, url: str, ready: Any, go: Any, results: Any) -> None:
@@ -194,8 +193,7 @@ def main() -> None:
             "aims: at least 0.9x the bare loop on SQLite, 0.8x on PostgreSQL; 0 duplicates"
             + ("" if "postgresql" in have else " (PostgreSQL not reachable: skipped)")
         )
-        header = ["database", "latency", "messages", "engine msg/s", "bare msg/s", "ratio", "dups"]
-        print(table(header, rows))
+        print(table(DISPATCH_HEADER, rows))
         if "postgresql" in have:
             scaled = [_scaled(fake, n, directory) for n in INSTANCES]
             one = scaled[0][0]

@@ -25,7 +25,14 @@ from typing import Any
 
 from bench.bench_dispatch import INSTANCES, LATENCY, UNCAPPED
 from bench.bench_email import FROM, _free_port, _plain_mime, _start_server, notice_messages
-from bench.scratch import backends, run_together, scratch_database, table
+from bench.scratch import (
+    DISPATCH_HEADER,
+    backends,
+    dispatch_row,
+    run_together,
+    scratch_database,
+    table,
+)
 from channels.email import SMTPEmail
 from outage_notify.db import Database, utcnow
 from outage_notify.delivery.dispatcher import Dispatcher
@@ -119,15 +126,7 @@ def _row(backend: str, latency: float, count: int, directory: Path) -> list[str]
         database.dispose()
         recipients, duplicates = _duplicates(log)
         assert summary.results["email/sent"] == count == recipients, summary.results
-    return [
-        backend,
-        f"{latency * 1000:.0f} ms",
-        f"{count:,}",
-        f"{rate:,.0f}",
-        f"{baseline:,.0f}",
-        f"{rate / baseline:.2f}x",
-        str(duplicates),
-    ]
+    return dispatch_row(backend, latency, count, rate, baseline, duplicates)
 
 
 def _instance(port: int, url: str, ready: Any, go: Any, results: Any) -> None:
@@ -168,8 +167,7 @@ def main() -> None:
             f"email dispatch, {EMAIL_CONCURRENCY} connections, no rate cap, aiosmtpd in a process"
         )
         print("aims: at least 0.9x bare smtplib on SQLite, 0.8x on PostgreSQL; 0 duplicates")
-        header = ["database", "latency", "messages", "engine msg/s", "bare msg/s", "ratio", "dups"]
-        print(table(header, rows))
+        print(table(DISPATCH_HEADER, rows))
         if "postgresql" not in have:
             print("(PostgreSQL not reachable: skipped, and the scale-out with it)")
             return
