@@ -147,10 +147,9 @@ def build_email(settings: Settings, *, status_callbacks: bool = True) -> PushCha
     from channels.email import BACKENDS
 
     email = settings.email
-    if email.backend != "disabled" and not settings.web.secret_key.get_secret_value():
-        raise SettingsError(
-            "config key web.secret_key is empty: it signs the unsubscribe link in every "
-            'email (set it, or OUTAGE_NOTIFY_WEB__SECRET_KEY_FILE, or email.backend = "disabled")'
+    if email.backend != "disabled":
+        settings.web.require_secret(
+            'it signs the unsubscribe link in every email (or set email.backend = "disabled")'
         )
     if email.backend == "smtp":
         return BACKENDS["smtp"](

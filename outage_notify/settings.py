@@ -137,6 +137,17 @@ class WebSettings(_Section):
     form_per_minute: PositiveFloat = 2.0
     open311_api_key: SecretStr = SecretStr("")  # for POST /open311/v2/requests.json
 
+    def require_secret(self, needed_for: str) -> str:
+        """``web.secret_key``'s value; when it is empty, a SettingsError that names the key,
+        ``needed_for`` (what it signs there) and how to set it."""
+        secret = self.secret_key.get_secret_value()
+        if not secret:
+            raise SettingsError(
+                f"config key web.secret_key is empty: {needed_for}; set it (for example with "
+                "OUTAGE_NOTIFY_WEB__SECRET_KEY_FILE)"
+            )
+        return secret
+
     @field_validator("trusted_proxies")
     @classmethod
     def _networks(cls, value: list[str]) -> list[str]:

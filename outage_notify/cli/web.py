@@ -9,7 +9,7 @@ import socket
 import click
 
 from outage_notify.cli.base import AppContext, pass_app
-from outage_notify.errors import OutageNotifyError, SettingsError
+from outage_notify.errors import OutageNotifyError
 from outage_notify.logs import setup_logging
 from outage_notify.web.public_url import warn_if_insecure
 
@@ -17,11 +17,9 @@ from outage_notify.web.public_url import warn_if_insecure
 def check_can_serve(app: AppContext) -> None:
     """Refuse to start rather than serve unsigned links or a missing schema."""
     settings = app.settings
-    if not settings.web.secret_key.get_secret_value():
-        raise SettingsError(
-            "config key web.secret_key is empty: set it (or OUTAGE_NOTIFY_WEB__SECRET_KEY_FILE) "
-            "to a long random string before serving; it signs unsubscribe and confirmation links"
-        )
+    settings.web.require_secret(
+        "a long random string is needed before serving: it signs unsubscribe and confirmation links"
+    )
     app.database  # noqa: B018  (refused in one line until `outage-notify init` made it current)
 
 

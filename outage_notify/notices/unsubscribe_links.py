@@ -17,7 +17,7 @@ from urllib.parse import quote
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from outage_notify import registry
-from outage_notify.errors import InputError, SettingsError
+from outage_notify.errors import InputError
 from outage_notify.settings import Settings
 
 SALT = "outage-notify.unsubscribe.v1"
@@ -31,12 +31,7 @@ class UnsubscribeToken:
 
 
 def _serializer(settings: Settings) -> URLSafeSerializer:
-    secret = settings.web.secret_key.get_secret_value()
-    if not secret:
-        raise SettingsError(
-            "config key web.secret_key is empty: it signs the unsubscribe links in every "
-            "email; set it (for example with OUTAGE_NOTIFY_WEB__SECRET_KEY_FILE)"
-        )
+    secret = settings.web.require_secret("it signs the unsubscribe links in every email")
     return URLSafeSerializer(secret, salt=SALT)
 
 

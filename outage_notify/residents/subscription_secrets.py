@@ -22,7 +22,7 @@ from datetime import timedelta
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from outage_notify.errors import InputError, SettingsError
+from outage_notify.errors import InputError
 from outage_notify.settings import Settings
 
 EMAIL_SALT = "outage-notify.subscribe-confirm.v1"
@@ -32,12 +32,7 @@ CODE_DIGITS = 6
 
 
 def _secret(settings: Settings) -> str:
-    secret = settings.web.secret_key.get_secret_value()
-    if not secret:
-        raise SettingsError(
-            "config key web.secret_key is empty: it signs the sign-up confirmation links"
-        )
-    return secret
+    return settings.web.require_secret("it signs the sign-up confirmation links")
 
 
 def _serializer(settings: Settings, salt: str) -> URLSafeTimedSerializer:

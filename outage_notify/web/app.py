@@ -12,7 +12,6 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from outage_notify import __version__
 from outage_notify.db import Database, utcnow
-from outage_notify.errors import SettingsError
 from outage_notify.settings import Settings
 from outage_notify.web import (
     affected,
@@ -47,11 +46,7 @@ def create_app(settings: Settings, database: Database, *, clock: Clock = utcnow)
 
     Refuses to build without ``web.secret_key``: unsubscribe links could not be checked.
     """
-    if not settings.web.secret_key.get_secret_value():
-        raise SettingsError(
-            "config key web.secret_key is empty: the web app needs it to check the signed "
-            "unsubscribe links (set it, for example with OUTAGE_NOTIFY_WEB__SECRET_KEY_FILE)"
-        )
+    settings.web.require_secret("the web app needs it to check the signed unsubscribe links")
     # /docs and /redoc with Swagger UI and ReDoc served from the package, not from a CDN
     # (a utility's network may reach no CDN).
     app: FastAPI = FastAPIOffline(
